@@ -1,0 +1,127 @@
+"""The ``align`` command line.
+
+Subcommands:
+
+- ``align transcript AUDIO TRANSCRIPT -o OUT [-o OUT ...] [--plot PNG]`` aligns a
+  recording with its text and writes each output by extension
+  (.TextGrid .json .srt .vtt .ctm).
+- ``align demo [--out DIR]`` aligns the bundled CC0 sample and writes a TextGrid,
+  JSON and PNG per utterance.
+- ``align cache clear`` removes Numba's compiled-kernel cache.
+
+The CLI only parses, calls the :mod:`align` API and writes outputs. An
+:class:`align.AlignError` becomes a one-line message and exit code 2; anything
+unexpected keeps its traceback (exit code 1).
+"""
+
+import argparse
+import sys
+from importlib import resources
+from pathlib import Path
+
+from .exceptions import AlignError
+
+__all__ = ["main"]
+
+
+def _sample_dir():
+    return Path(resources.files("align") / "data" / "sample")
+
+
+def _print_alignment(alignment, stream):
+    print(f"{'word':<16}{'start':>8}{'end':>8}{'conf':>6}  phones", file=stream)
+    for word in alignment.words:
+        phones = " ".join(p.label for p in word.phones)
+        print(f"{word.text:<16}{word.start:8.3f}{word.end:8.3f}{word.score:6.2f}  {phones}", file=stream)
+    if alignment.unknown_words:
+        print(f"not in the dictionary (pronounced by rule): {', '.join(alignment.unknown_words)}", file=stream)
+
+
+def _cmd_transcript(args):
+    from .transcript import align_transcript
+
+    alignment = align_transcript(args.audio, args.transcript, progress=not args.quiet)
+    for out in args.output:
+        alignment.save(out)
+    if args.plot:
+        from .plot import plot_alignment
+
+        plot_alignment(alignment, args.audio, args.plot)
+    if not args.quiet:
+        _print_alignment(alignment, sys.stdout)
+    return 0
+
+
+def _cmd_demo(args):
+    from .plot import plot_alignment
+    from .transcript import align_transcript
+
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for audio in sorted(_sample_dir().glob("*.flac")):
+        text = audio.with_suffix(".txt").read_text().strip()
+        alignment = align_transcript(audio, text, progress=False)
+        stem = out_dir / audio.stem
+        alignment.save(stem.with_suffix(".TextGrid"))
+        alignment.save(stem.with_suffix(".json"))
+        plot_alignment(alignment, audio, stem.with_suffix(".png"))
+        print(f"\n{audio.name}: \"{text}\"")
+        _print_alignment(alignment, sys.stdout)
+    print(f"\nwrote TextGrid, JSON and PNG files to {out_dir}/")
+    return 0
+
+
+def _cmd_cache_clear(args):
+    import os
+
+    removed = 0
+    roots = [Path(__file__).resolve().parent]
+    try:
+        import align.kernels as kernels_pkg
+
+        roots.append(Path(kernels_pkg.__file__).resolve().parent)
+    except ImportError:
+        pass
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        roots.append(Path(os.environ["NUMBA_CACHE_DIR"]))
+    for root in roots:
+        for pattern in ("*.nbi", "*.nbc"):
+            for f in root.rglob(pattern):
+                f.unlink(missing_ok=True)
+                removed += 1
+    print(f"removed {removed} cached kernel file(s)")
+    return 0
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="align", description="fusealign: exact alignment of speech, text and time series")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("transcript", help="align a recording with its transcript")
+    p.add_argument("audio", help="audio file (wav, flac, ogg, mp3, m4a)")
+    p.add_argument("transcript", help="text file with the transcript")
+    p.add_argument("-o", "--output", action="append", required=True,
+                   help="output file; the extension picks the format (.TextGrid .json .srt .vtt .ctm); repeatable")
+    p.add_argument("--plot", help="also draw waveform, spectrogram and boundaries to this PNG")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no word table")
+    p.set_defaults(func=_cmd_transcript)
+
+    p = sub.add_parser("demo", help="align the bundled CC0 sample and write TextGrid, JSON and PNG")
+    p.add_argument("--out", default="align-demo", help="output folder (default: ./align-demo)")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("cache", help="manage Numba's kernel cache")
+    cache_sub = p.add_subparsers(dest="cache_command", required=True)
+    c = cache_sub.add_parser("clear", help="remove cached compiled kernels")
+    c.set_defaults(func=_cmd_cache_clear)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``align`` command; return the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except AlignError as exc:
+        print(f"align: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,122 @@
+"""SubRip (.srt) and WebVTT (.vtt) subtitles from an alignment.
+
+Words are grouped into cues, greedily in time order: a new cue starts when
+adding the next word would make the cue's text longer than ``max_chars``
+characters (42 by default, the common broadcast line limit) or its span longer
+than ``max_duration`` seconds (5 s), or when the silence before the next word is
+longer than ``max_gap`` seconds (1 s). ``per_word=True`` writes one cue per word
+(karaoke-style timing). A single word longer than ``max_chars`` gets a cue of
+its own. Each cue runs from its first word's start to its last word's end.
+"""
+
+from ..exceptions import ParameterError
+from ._atomic import atomic_write_text
+
+__all__ = ["group_words", "format_timestamp", "srt_text", "vtt_text", "write_srt", "write_vtt"]
+
+
+def _check(max_chars, max_duration, max_gap):
+    if not (isinstance(max_chars, int) and max_chars >= 1):
+        raise ParameterError(f"max_chars must be a positive integer, got {max_chars!r}")
+    if not max_duration > 0:
+        raise ParameterError(f"max_duration must be > 0 seconds, got {max_duration!r}")
+    if not max_gap >= 0:
+        raise ParameterError(f"max_gap must be >= 0 seconds, got {max_gap!r}")
+
+
+def group_words(words, *, max_chars=42, max_duration=5.0, max_gap=1.0, per_word=False):
+    """Group words into cues.
+
+    Parameters
+    ----------
+    words : list of Word
+    max_chars : int
+        Longest cue text, in characters (words joined by single spaces).
+    max_duration : float
+        Longest cue span, in seconds.
+    max_gap : float
+        A pause longer than this (seconds) between two words always ends a cue.
+    per_word : bool
+        One cue per word.
+
+    Returns
+    -------
+    list of (float, float, str)
+        ``(start, end, text)`` per cue, in time order.
+
+    Raises
+    ------
+    ParameterError
+        If a limit is not positive.
+    """
+    _check(max_chars, max_duration, max_gap)
+    ordered = sorted((w for w in words if w.text.strip()), key=lambda w: (w.start, w.end))
+    if per_word:
+        return [(w.start, w.end, w.text.strip()) for w in ordered]
+    cues = []
+    current = []
+    for w in ordered:
+        if current:
+            text = " ".join(x.text.strip() for x in current + [w])
+            too_long = len(text) > max_chars
+            too_slow = w.end - current[0].start > max_duration
+            paused = w.start - current[-1].end > max_gap
+            if too_long or too_slow or paused:
+                cues.append(current)
+                current = []
+        current.append(w)
+    if current:
+        cues.append(current)
+    return [
+        (c[0].start, max(x.end for x in c), " ".join(x.text.strip() for x in c)) for c in cues
+    ]
+
+
+def format_timestamp(seconds, sep=","):
+    """``HH:MM:SS,mmm`` (SRT; ``sep="."`` gives WebVTT's ``HH:MM:SS.mmm``)."""
+    ms = int(round(max(0.0, float(seconds)) * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def _cue_times(start, end, duration):
+    if duration is not None and duration > 0:
+        start, end = min(start, duration), min(end, duration)
+    # A cue must not have end < start after rounding to milliseconds.
+    return start, max(end, start)
+
+
+def srt_text(alignment, **options):
+    """The SRT document as a string (options as in :func:`group_words`)."""
+    blocks = []
+    for i, (start, end, text) in enumerate(group_words(alignment.words, **options), 1):
+        start, end = _cue_times(start, end, alignment.duration)
+        blocks.append(f"{i}\n{format_timestamp(start)} --> {format_timestamp(end)}\n{text}\n")
+    return "\n".join(blocks)
+
+
+def _vtt_escape(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def vtt_text(alignment, **options):
+    """The WebVTT document as a string (options as in :func:`group_words`)."""
+    lines = ["WEBVTT", ""]
+    for start, end, text in group_words(alignment.words, **options):
+        start, end = _cue_times(start, end, alignment.duration)
+        lines.append(f"{format_timestamp(start, '.')} --> {format_timestamp(end, '.')}")
+        lines.append(_vtt_escape(text))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_srt(alignment, path, **options):
+    """Write SubRip subtitles to ``path`` atomically (options: :func:`group_words`)."""
+    atomic_write_text(path, srt_text(alignment, **options))
+
+
+def write_vtt(alignment, path, **options):
+    """Write WebVTT subtitles to ``path`` atomically (options: :func:`group_words`)."""
+    atomic_write_text(path, vtt_text(alignment, **options))

@@ -1,0 +1,997 @@
+"""HMM alignment over an explicit graph: Viterbi and forward-backward.
+
+An :class:`HMMGraph` holds states (each reads one emission column; several
+states may share a column, e.g. tied senones), sparse transitions with log
+probabilities, and log initial / final weights. :func:`viterbi` finds the best
+state sequence, :func:`forward_backward` the state posteriors; both take log
+emissions ``(T, K)`` from any acoustic model.
+
+Left-to-right graphs whose predecessors of ``s`` all lie in ``[s - w, s]``
+(``w <= 32``: chains with self-loops, skips, optional silences) use a banded
+kernel that also prunes states that cannot lie on a complete path (band of
+reachable and co-reachable states), and can run in bounded memory with
+checkpointing (see :func:`viterbi`). Other graphs use a general CSR kernel.
+
+Tie-break rule (every kernel): on equal scores the predecessor with the lowest
+state index wins; at the last frame the lowest final state index wins.
+"""
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from ._validation import as_float_array, as_int_array, check_option, check_positive_int
+from .exceptions import InfeasibleAlignmentError, ParameterError
+
+__all__ = [
+    "HMMGraph",
+    "ViterbiResult",
+    "PosteriorResult",
+    "viterbi",
+    "forward_backward",
+    "viterbi_batch",
+    "forward_backward_batch",
+    "MAX_BAND_WIDTH",
+]
+
+LOG_HALF = math.log(0.5)
+
+#: Largest predecessor span ``w`` handled by the banded kernels.
+MAX_BAND_WIDTH = 32
+
+#: ``memory="auto"`` switches to checkpointing above this many back-pointer bytes.
+FULL_TABLE_LIMIT_BYTES = 1 << 28
+
+
+def _kernels():
+    # imported lazily so ``import align`` does not compile or load Numba code
+    from .kernels import hmm
+
+    return hmm
+
+
+def _check_logp(arr, name, where="index"):
+    if np.isnan(arr).any():
+        i = int(np.flatnonzero(np.isnan(arr))[0])
+        raise ParameterError(f"{name} must not contain NaN, found NaN at {where} {i}")
+    if (arr > 0).any():
+        i = int(np.flatnonzero(arr > 0)[0])
+        raise ParameterError(
+            f"{name} must hold log probabilities <= 0 (or -inf), found {arr[i]} at {where} {i}"
+        )
+
+
+def _csr(keys, other, logp, n):
+    """Group edges by ``keys`` (stable, then by ``other`` ascending) into CSR."""
+    order = np.lexsort((other, keys))
+    ptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(keys, minlength=n), out=ptr[1:])
+    return ptr, np.ascontiguousarray(other[order]), np.ascontiguousarray(logp[order])
+
+
+class HMMGraph:
+    """A hidden Markov model as an explicit graph of emitting states.
+
+    Parameters
+    ----------
+    emission_index : array_like [shape=(S,), int]
+        The emission column each state reads (``>= 0``; shared columns allowed).
+    edges_src, edges_dst : array_like [shape=(E,), int]
+        Transition ``edges_src[e] -> edges_dst[e]``; self-loops are ordinary
+        edges. At most one edge per (src, dst) pair.
+    edges_logp : array_like [shape=(E,), float]
+        Log probability of each transition: ``<= 0`` or ``-inf``, never NaN.
+        Scores need not be normalised.
+    log_initial, log_final : array_like [shape=(S,), float]
+        Log weight of starting / ending in each state; ``-inf`` where not
+        allowed. At least one finite entry each.
+    labels : sequence of length S, optional
+        Per-state labels (e.g. phone names), kept as an object array.
+    token_of_state : array_like [shape=(S,), int], optional
+        For builders: which input token produced each state (-1 for none).
+
+    Attributes
+    ----------
+    emission_index : np.ndarray [shape=(S,), int64]
+    log_initial, log_final : np.ndarray [shape=(S,), float64]
+    pred_ptr : np.ndarray [shape=(S+1,), int64]
+        CSR by destination: the predecessors of ``s`` are
+        ``pred_state[pred_ptr[s]:pred_ptr[s+1]]``, in ascending order.
+    pred_state : np.ndarray [shape=(E,), int64]
+    pred_logp : np.ndarray [shape=(E,), float64]
+    succ_ptr, succ_state, succ_logp : np.ndarray
+        The same edges by source (computed on first use).
+    labels : np.ndarray [shape=(S,), object] or None
+    token_of_state : np.ndarray [shape=(S,), int64] or None
+    n_states, n_edges, n_columns : int
+        ``S``, ``E`` and ``max(emission_index) + 1``.
+    band_width : int or None
+        ``w`` if every finite edge goes ``p -> s`` with ``s - w <= p <= s``
+        (a left-to-right graph), else None.
+    min_frames : int
+        The fewest frames a complete path needs (states on the shortest
+        initial-to-final path); 0 if no final state is reachable.
+
+    Raises
+    ------
+    ParameterError
+        On out-of-range indices, NaN or positive log probabilities, duplicate
+        edges, mismatched lengths, or no initial / final state.
+
+    See Also
+    --------
+    HMMGraph.from_dense, HMMGraph.left_to_right, HMMGraph.from_tokens,
+    HMMGraph.concatenate, viterbi, forward_backward
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = HMMGraph([0, 1], [0, 0, 1], [0, 1, 1], np.log([0.5, 0.5, 1.0]),
+    ...              [0.0, -np.inf], [-np.inf, 0.0])
+    >>> g.n_states, g.n_edges, g.band_width, g.min_frames
+    (2, 3, 1, 2)
+    """
+
+    def __init__(self, emission_index, edges_src, edges_dst, edges_logp, log_initial,
+                 log_final, labels=None, token_of_state=None):
+        col = as_int_array(emission_index, "emission_index")
+        S = col.shape[0]
+        if S == 0:
+            raise ParameterError("the graph needs at least one state, got emission_index of length 0")
+        if (col < 0).any():
+            i = int(np.flatnonzero(col < 0)[0])
+            raise ParameterError(f"emission_index must be >= 0, found {col[i]} at state {i}")
+        src = as_int_array(edges_src, "edges_src")
+        dst = as_int_array(edges_dst, "edges_dst")
+        logp = as_float_array(edges_logp, "edges_logp", ndim=1, dtype=np.float64)
+        if not (src.shape[0] == dst.shape[0] == logp.shape[0]):
+            raise ParameterError(
+                "edges_src, edges_dst and edges_logp must have the same length, got "
+                f"{src.shape[0]}, {dst.shape[0]} and {logp.shape[0]}"
+            )
+        for name, arr in (("edges_src", src), ("edges_dst", dst)):
+            bad = (arr < 0) | (arr >= S)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ParameterError(
+                    f"{name} must hold state indices in [0, {S}), found {arr[i]} at edge {i}"
+                )
+        _check_logp(logp, "edges_logp", "edge")
+        key = src * S + dst
+        order = np.argsort(key, kind="stable")
+        dup = np.flatnonzero(key[order][1:] == key[order][:-1])
+        if dup.size:
+            e1, e2 = int(order[dup[0]]), int(order[dup[0] + 1])
+            raise ParameterError(
+                f"duplicate edge {src[e1]} -> {dst[e1]} (edges {e1} and {e2}); "
+                "merge parallel edges into one first"
+            )
+        ends = []
+        for name, arr in (("log_initial", log_initial), ("log_final", log_final)):
+            arr = as_float_array(arr, name, ndim=1, dtype=np.float64)
+            if arr.shape != (S,):
+                raise ParameterError(f"{name} must have shape (S,)=({S},), got {arr.shape}")
+            _check_logp(arr, name, "state")
+            if not np.isfinite(arr).any():
+                raise ParameterError(
+                    f"{name} allows no state (all -inf); at least one "
+                    f"{name.split('_')[1]} state is needed"
+                )
+            ends.append(arr)
+        if labels is not None:
+            labels = np.array(list(labels), dtype=object)
+            if labels.shape != (S,):
+                raise ParameterError(f"labels must have one entry per state ({S}), got {labels.shape[0]}")
+        if token_of_state is not None:
+            token_of_state = as_int_array(token_of_state, "token_of_state")
+            if token_of_state.shape != (S,):
+                raise ParameterError(
+                    f"token_of_state must have shape (S,)=({S},), got {token_of_state.shape}"
+                )
+        self.emission_index = col
+        self.log_initial, self.log_final = ends
+        self.pred_ptr, self.pred_state, self.pred_logp = _csr(dst, src, logp, S)
+        self.labels = labels
+        self.token_of_state = token_of_state
+        for arr in (self.emission_index, self.log_initial, self.log_final, self.pred_ptr,
+                    self.pred_state, self.pred_logp, self.token_of_state):
+            if arr is not None:
+                arr.flags.writeable = False
+
+    # ------------------------------------------------------------------ basics
+
+    @property
+    def n_states(self):
+        return self.emission_index.shape[0]
+
+    @property
+    def n_edges(self):
+        return self.pred_state.shape[0]
+
+    @property
+    def n_columns(self):
+        return int(self.emission_index.max()) + 1
+
+    def __repr__(self):
+        bw = self.band_width
+        kind = f"left-to-right, w={bw}" if bw is not None else "general"
+        return (f"HMMGraph(n_states={self.n_states}, n_edges={self.n_edges}, "
+                f"n_columns={self.n_columns}, {kind})")
+
+    def edges(self):
+        """Return the transitions as ``(src, dst, logp)`` arrays, sorted by (dst, src).
+
+        Returns
+        -------
+        src, dst : np.ndarray [shape=(E,), int64]
+        logp : np.ndarray [shape=(E,), float64]
+        """
+        dst = np.repeat(np.arange(self.n_states), np.diff(self.pred_ptr))
+        return self.pred_state.copy(), dst, self.pred_logp.copy()
+
+    @cached_property
+    def _succ(self):
+        src, dst, logp = self.edges()
+        return _csr(src, dst, logp, self.n_states)
+
+    @property
+    def succ_ptr(self):
+        return self._succ[0]
+
+    @property
+    def succ_state(self):
+        return self._succ[1]
+
+    @property
+    def succ_logp(self):
+        return self._succ[2]
+
+    @cached_property
+    def band_width(self):
+        src, dst, logp = self.edges()
+        live = logp > -np.inf
+        span = dst[live] - src[live]
+        if span.size and span.min() < 0:
+            return None
+        return int(span.max()) if span.size else 0
+
+    @cached_property
+    def _distances(self):
+        k = _kernels()
+        d_init = k.min_steps(self.succ_ptr, self.succ_state, self.succ_logp,
+                             self.log_initial > -np.inf)
+        d_final = k.min_steps(self.pred_ptr, self.pred_state, self.pred_logp,
+                              self.log_final > -np.inf)
+        return d_init, d_final
+
+    @cached_property
+    def min_frames(self):
+        d_init, _ = self._distances
+        ok = (d_init >= 0) & (self.log_final > -np.inf)
+        return int(d_init[ok].min()) + 1 if ok.any() else 0
+
+    @cached_property
+    def _band_trans(self):
+        w = self.band_width
+        src, dst, logp = self.edges()
+        trans = np.full((w + 1, self.n_states), -np.inf)
+        live = logp > -np.inf
+        trans[dst[live] - src[live], dst[live]] = logp[live]
+        return trans
+
+    def _band(self, T):
+        """Inclusive per-frame state bounds ``lo, hi`` (int64 (T,)) for a left-to-right graph."""
+        d_init, d_final = self._distances
+        S = self.n_states
+        states = np.arange(S)
+        t = np.arange(T)
+        ok = d_init >= 0
+        top = np.full(S, -1, np.int64)
+        np.maximum.at(top, d_init[ok], states[ok])
+        hi = np.maximum.accumulate(top)[np.minimum(t, S - 1)]
+        ok = d_final >= 0
+        bottom = np.full(S, S, np.int64)
+        np.minimum.at(bottom, d_final[ok], states[ok])
+        lo = np.minimum.accumulate(bottom)[np.minimum(T - 1 - t, S - 1)]
+        return np.ascontiguousarray(lo), np.ascontiguousarray(hi)
+
+    # ---------------------------------------------------------------- builders
+
+    @classmethod
+    def from_dense(cls, log_start, log_trans, log_final=None, labels=None):
+        """A fully connected HMM, as hmmlearn models it.
+
+        Parameters
+        ----------
+        log_start : array_like [shape=(S,)]
+            Log initial probabilities (``np.log(model.startprob_)``).
+        log_trans : array_like [shape=(S, S)]
+            ``log_trans[i, j]`` is the log probability of ``i -> j``; ``-inf``
+            entries become absent edges.
+        log_final : array_like [shape=(S,)], optional
+            Default: every state may end with weight 0 (hmmlearn's convention).
+        labels : sequence of length S, optional
+
+        Returns
+        -------
+        HMMGraph
+            With ``emission_index = arange(S)``.
+
+        Raises
+        ------
+        ParameterError
+            If the shapes disagree or an entry is NaN or positive.
+        """
+        log_start = as_float_array(log_start, "log_start", ndim=1, dtype=np.float64)
+        log_trans = as_float_array(log_trans, "log_trans", ndim=2, dtype=np.float64)
+        S = log_start.shape[0]
+        if log_trans.shape != (S, S):
+            raise ParameterError(
+                f"log_trans.shape={log_trans.shape}, must be (n_states, n_states)={(S, S)}"
+            )
+        if np.isnan(log_trans).any():
+            raise ParameterError("log_trans must not contain NaN")
+        src, dst = np.nonzero(log_trans > -np.inf)
+        final = np.zeros(S) if log_final is None else log_final
+        return cls(np.arange(S), src, dst, log_trans[src, dst], log_start, final, labels=labels)
+
+    @classmethod
+    def left_to_right(cls, n_states, *, self_loop_logp=LOG_HALF, advance_logp=LOG_HALF,
+                      skip_logp=None, emission_index=None, final_logp=0.0, labels=None):
+        """A stay-or-advance chain: start in state 0, end in state ``n_states - 1``.
+
+        Parameters
+        ----------
+        n_states : int
+        self_loop_logp, advance_logp : float
+            Log probabilities of ``s -> s`` and ``s -> s + 1`` (default log 0.5).
+            ``self_loop_logp=-np.inf`` gives a chain without self-loops.
+        skip_logp : float, optional
+            If given, adds ``s -> s + 2`` edges with this log probability.
+        emission_index : array_like [shape=(n_states,)], optional
+            Default ``arange(n_states)``.
+        final_logp : float
+            Log weight of ending in the last state.
+        labels : sequence, optional
+
+        Returns
+        -------
+        HMMGraph
+        """
+        n = check_positive_int("n_states", n_states)
+        s = np.arange(n)
+        src = [s, s[:-1]]
+        dst = [s, s[1:]]
+        lp = [np.full(n, float(self_loop_logp)), np.full(n - 1, float(advance_logp))]
+        if skip_logp is not None:
+            src.append(s[:-2])
+            dst.append(s[2:])
+            lp.append(np.full(max(n - 2, 0), float(skip_logp)))
+        init = np.full(n, -np.inf)
+        init[0] = 0.0
+        final = np.full(n, -np.inf)
+        final[-1] = final_logp
+        col = s if emission_index is None else emission_index
+        return cls(col, np.concatenate(src), np.concatenate(dst), np.concatenate(lp), init, final,
+                   labels=labels)
+
+    @classmethod
+    def concatenate(cls, pieces, *, optional=None):
+        """Chain graphs one after the other.
+
+        Every final state ``f`` of a piece links to every initial state ``s`` of
+        the next piece with log probability ``log_final[f] + log_initial[s]``
+        (so a piece's final weights are its exit transitions and its initial
+        weights its entry transitions). An optional piece may be bypassed: the
+        states that could link into it also link past it.
+
+        Parameters
+        ----------
+        pieces : sequence of HMMGraph
+        optional : sequence of bool, optional
+            Which pieces may be skipped (default: none).
+
+        Returns
+        -------
+        HMMGraph
+            States of piece ``i`` come after those of piece ``i - 1``;
+            ``token_of_state`` holds the piece index of each state; ``labels``
+            are concatenated when any piece has them (None elsewhere).
+
+        Raises
+        ------
+        ParameterError
+            If ``pieces`` is empty, holds a non-graph, or ``optional`` has the
+            wrong length.
+        """
+        pieces = list(pieces)
+        if not pieces:
+            raise ParameterError("concatenate needs at least one piece, got an empty sequence")
+        for i, p in enumerate(pieces):
+            if not isinstance(p, HMMGraph):
+                raise ParameterError(f"pieces[{i}] must be an HMMGraph, got {type(p).__name__}")
+        optional = [False] * len(pieces) if optional is None else [bool(o) for o in optional]
+        if len(optional) != len(pieces):
+            raise ParameterError(
+                f"optional must have one flag per piece ({len(pieces)}), got {len(optional)}"
+            )
+        cols, srcs, dsts, lps, tos = [], [], [], [], []
+        S_tot = sum(p.n_states for p in pieces)
+        init = np.full(S_tot, -np.inf)
+        frontier_s = np.empty(0, np.int64)
+        frontier_w = np.empty(0)
+        can_start = True
+        off = 0
+        for i, p in enumerate(pieces):
+            src, dst, lp = p.edges()
+            cols.append(p.emission_index)
+            srcs.append(src + off)
+            dsts.append(dst + off)
+            lps.append(lp)
+            tos.append(np.full(p.n_states, i, np.int64))
+            entry = np.flatnonzero(p.log_initial > -np.inf)
+            if frontier_s.size:
+                srcs.append(np.repeat(frontier_s, entry.size))
+                dsts.append(np.tile(entry + off, frontier_s.size))
+                lps.append((frontier_w[:, None] + p.log_initial[entry][None, :]).ravel())
+            if can_start:
+                init[entry + off] = p.log_initial[entry]
+            exits = np.flatnonzero(p.log_final > -np.inf)
+            if optional[i]:
+                frontier_s = np.concatenate([frontier_s, exits + off])
+                frontier_w = np.concatenate([frontier_w, p.log_final[exits]])
+            else:
+                frontier_s = exits + off
+                frontier_w = p.log_final[exits]
+                can_start = False
+            off += p.n_states
+        final = np.full(S_tot, -np.inf)
+        final[frontier_s] = frontier_w
+        labels = None
+        if any(p.labels is not None for p in pieces):
+            labels = np.concatenate([p.labels if p.labels is not None
+                                     else np.full(p.n_states, None, dtype=object) for p in pieces])
+        return cls(np.concatenate(cols), np.concatenate(srcs), np.concatenate(dsts),
+                   np.concatenate(lps), init, final, labels=labels,
+                   token_of_state=np.concatenate(tos))
+
+    @classmethod
+    def from_tokens(cls, tokens, n_states_per_token=3, *, columns=None,
+                    self_loop_logp=LOG_HALF, advance_logp=LOG_HALF, skip=False,
+                    skip_logp=LOG_HALF, word_separator=None, optional_silence=None,
+                    silence_logp=0.0, final_logp=0.0):
+        """A left-to-right graph for a token sequence (phones, characters, words).
+
+        Each token becomes a chain of ``n_states_per_token`` emitting states
+        with self-loops; token ``i``'s last state advances into token
+        ``i + 1``'s first. Items of ``tokens`` equal to ``word_separator`` make
+        no states of their own; if ``optional_silence`` is given, each one
+        becomes an optional silence chain that the path may enter or bypass.
+        Put a separator first or last for optional leading / trailing silence.
+
+        Parameters
+        ----------
+        tokens : sequence
+            Token ids (ints) or keys of ``columns``, with optional separators.
+        n_states_per_token : int
+        columns : mapping, optional
+            ``columns[token]`` is either an int ``c`` (states read columns
+            ``c, c+1, ..., c+n-1``) or a sequence of ``n`` ints. Default: token
+            ``k`` (an int) reads columns ``k * n + j`` for state ``j``.
+        self_loop_logp, advance_logp : float
+            Log probabilities of staying and of moving to the next state.
+        skip : bool
+            Add ``j -> j + 2`` edges inside each token (log prob ``skip_logp``),
+            so a 3-state token can be crossed in 2 frames.
+        skip_logp : float
+        word_separator : hashable, optional
+            The marker in ``tokens`` for a word boundary.
+        optional_silence : hashable, optional
+            The token (id or ``columns`` key) whose states are inserted,
+            skippable, at each word boundary. It has ``n_states_per_token`` states.
+        silence_logp : float
+            Log weight added on entering an optional silence (bypassing costs 0).
+        final_logp : float
+            Log weight of ending in a final state.
+
+        Returns
+        -------
+        HMMGraph
+            ``labels`` holds the token of each state and ``token_of_state`` its
+            position in ``tokens`` (silence states: the separator's position).
+            Scores are not renormalised (Viterbi alignment does not need it).
+
+        Raises
+        ------
+        ParameterError
+            If there are no tokens, a token has no columns, or a column list
+            has the wrong length.
+
+        Examples
+        --------
+        >>> g = HMMGraph.from_tokens([3, "|", 5], 3, word_separator="|", optional_silence=0)
+        >>> g.n_states, g.emission_index.tolist()
+        (9, [9, 10, 11, 0, 1, 2, 15, 16, 17])
+        """
+        n = check_positive_int("n_states_per_token", n_states_per_token)
+        tokens = list(tokens)
+
+        def cols_of(tok):
+            if columns is None:
+                if isinstance(tok, (bool, np.bool_)) or not isinstance(tok, (int, np.integer)) \
+                        or tok < 0:
+                    raise ParameterError(
+                        f"token {tok!r} is not a non-negative int; pass columns= to map "
+                        "tokens to emission columns"
+                    )
+                return np.arange(n) + int(tok) * n
+            if tok not in columns:
+                raise ParameterError(f"token {tok!r} has no entry in columns")
+            c = columns[tok]
+            if np.ndim(c) == 0:
+                return np.arange(n) + int(c)
+            c = np.asarray(c, np.int64)
+            if c.shape != (n,):
+                raise ParameterError(
+                    f"columns[{tok!r}] must list n_states_per_token={n} columns, got {c.shape[0]}"
+                )
+            return c
+
+        pieces, optional, positions = [], [], []
+        for pos, tok in enumerate(tokens):
+            is_sep = word_separator is not None and tok == word_separator
+            if is_sep and optional_silence is None:
+                continue
+            label = optional_silence if is_sep else tok
+            piece = cls.left_to_right(
+                n, self_loop_logp=self_loop_logp, advance_logp=advance_logp,
+                skip_logp=skip_logp if skip else None, emission_index=cols_of(label),
+                final_logp=advance_logp, labels=[label] * n)
+            if is_sep:
+                init = piece.log_initial.copy()
+                init[0] = silence_logp
+                src, dst, lp = piece.edges()
+                piece = cls(piece.emission_index, src, dst, lp, init, piece.log_final,
+                            labels=piece.labels)
+            pieces.append(piece)
+            optional.append(is_sep)
+            positions.append(pos)
+        if not any(not o for o in optional):
+            raise ParameterError(
+                f"tokens must contain at least one token besides separators, got {tokens!r}"
+            )
+        g = cls.concatenate(pieces, optional=optional)
+        final = g.log_final.copy()
+        final[final > -np.inf] = final_logp
+        src, dst, lp = g.edges()
+        return cls(g.emission_index, src, dst, lp, g.log_initial, final, labels=g.labels,
+                   token_of_state=np.asarray(positions, np.int64)[g.token_of_state])
+
+
+# ------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class ViterbiResult:
+    """The best state sequence.
+
+    Attributes
+    ----------
+    path : np.ndarray [shape=(T,), int64]
+        State index at each frame.
+    log_likelihood : float
+        Its log score: initial + transitions + emissions + final along ``path``.
+    """
+
+    path: np.ndarray
+    log_likelihood: float
+
+
+@dataclass(frozen=True)
+class PosteriorResult:
+    """State posteriors.
+
+    Attributes
+    ----------
+    posteriors : np.ndarray [shape=(T, S), float64]
+        ``P(state s at frame t | emissions)``; each row sums to 1.
+    log_likelihood : float
+        Log probability summed over every path.
+    """
+
+    posteriors: np.ndarray
+    log_likelihood: float
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _check_graph(graph, name="graph"):
+    if not isinstance(graph, HMMGraph):
+        raise ParameterError(f"{name} must be an HMMGraph, got {type(graph).__name__}")
+
+
+def _check_emissions(log_emissions, graph, name="log_emissions"):
+    E = as_float_array(log_emissions, name, ndim=2)
+    T, K = E.shape
+    if T == 0:
+        raise ParameterError(f"{name} has no frames (shape {E.shape}); need T >= 1")
+    if np.isnan(E).any():
+        t, k = (int(i) for i in np.argwhere(np.isnan(E))[0])
+        raise ParameterError(
+            f"{name} must not contain NaN, found NaN at frame {t}, column {k}"
+        )
+    if np.isposinf(E).any():
+        t, k = (int(i) for i in np.argwhere(np.isposinf(E))[0])
+        raise ParameterError(f"{name} must not contain +inf, found +inf at frame {t}, column {k}")
+    need = graph.n_columns
+    if K < need:
+        raise ParameterError(
+            f"{name} has K={K} columns but the graph reads emission columns up to "
+            f"{need - 1}; need K >= {need}"
+        )
+    if T < graph.min_frames:
+        raise InfeasibleAlignmentError(
+            f"T={T} frames is too short: the graph needs at least {graph.min_frames} frames "
+            "to go from an initial to a final state"
+            if graph.min_frames else
+            "no final state of the graph can be reached from an initial state"
+        )
+    return E
+
+
+def _no_path(T, where=""):
+    return InfeasibleAlignmentError(
+        f"no path through the graph has a finite score over T={T} frames{where} "
+        "(every path meets a -inf emission or transition, or no path has exactly T states)"
+    )
+
+
+def _pick_method(graph, method):
+    check_option("method", method, ("auto", "band", "csr"))
+    bw = graph.band_width
+    banded = bw is not None and bw <= MAX_BAND_WIDTH
+    if method == "band" and not banded:
+        raise ParameterError(
+            "method='band' needs a left-to-right graph with predecessors in [s - w, s], "
+            f"w <= {MAX_BAND_WIDTH}; this graph has "
+            + ("edges going backwards" if bw is None else f"w={bw}")
+            + "; use method='csr'"
+        )
+    if method == "auto":
+        method = "band" if banded else "csr"
+    return method
+
+
+# ------------------------------------------------------------------- drivers
+
+
+def viterbi(log_emissions, graph, *, method="auto", memory="auto", checkpoint_every=None):
+    """The most likely state sequence through ``graph``.
+
+    Parameters
+    ----------
+    log_emissions : np.ndarray or torch.Tensor [shape=(T, K), float32 or float64]
+        ``log p(frame t | column k)``. ``K >= graph.n_columns``. NaN and +inf
+        are refused; -inf (impossible) is allowed. Accumulation is float64.
+    graph : HMMGraph
+    method : {"auto", "band", "csr"}
+        ``"band"``: the fast kernel for left-to-right graphs (predecessors of
+        ``s`` in ``[s - w, s]``, ``w <= 32``), with pruning to the band of
+        states that can lie on a complete path. ``"csr"``: any graph.
+        ``"auto"`` picks ``"band"`` whenever the graph allows it.
+    memory : {"auto", "full", "checkpoint"}
+        ``"full"`` keeps a ``T x S`` back-pointer table (1 byte per cell for
+        ``"band"``, 4 for ``"csr"``). ``"checkpoint"`` (``"band"`` only) keeps
+        the score column every ``k`` frames and recomputes one segment at a
+        time: peak memory ``(T/k + 1) * (S + w) * 8 + k * S`` bytes besides the
+        emissions, about 100 MB for T = 360,000 and S = 30,000, for roughly
+        twice the work. Same path and score as ``"full"``, ties included.
+        ``"auto"`` checkpoints when the table would exceed 256 MiB.
+    checkpoint_every : int, optional
+        ``k``; default ``ceil(sqrt(8 T))``, which minimises the memory above.
+
+    Returns
+    -------
+    ViterbiResult
+        ``path`` (T,) int64 and ``log_likelihood``.
+
+    Raises
+    ------
+    ParameterError
+        Malformed emissions (ndim, NaN, +inf, T = 0, K too small), unknown
+        options, ``method="band"`` on a non-banded graph, or checkpointing
+        with ``method="csr"``.
+    InfeasibleAlignmentError
+        If T is shorter than ``graph.min_frames`` or no path has a finite score.
+
+    See Also
+    --------
+    forward_backward, viterbi_batch, align.kernels.hmm.viterbi_band
+
+    Notes
+    -----
+    Ties: the lowest predecessor index wins, and the lowest final state.
+    Forney, "The Viterbi algorithm", Proc. IEEE 61(3), 1973,
+    doi:10.1109/PROC.1973.9030, section IV. Checkpointing: Grice, Hughey and
+    Speck 1997, doi:10.1093/bioinformatics/13.1.45.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = HMMGraph.left_to_right(3)
+    >>> E = np.log(np.array([[.9, .1, .1], [.1, .9, .1], [.1, .9, .1], [.1, .1, .9]]))
+    >>> viterbi(E, g).path.tolist()
+    [0, 1, 1, 2]
+    """
+    _check_graph(graph)
+    E = _check_emissions(log_emissions, graph)
+    check_option("memory", memory, ("auto", "full", "checkpoint"))
+    method = _pick_method(graph, method)
+    T, S = E.shape[0], graph.n_states
+    k = _kernels()
+    path = np.empty(T, np.int64)
+    if method == "csr":
+        if memory == "checkpoint":
+            raise ParameterError(
+                "memory='checkpoint' needs method='band' (a left-to-right graph); "
+                "method='csr' keeps the full back-pointer table"
+            )
+        bp = np.empty((T, S), np.int32)
+        score = k.viterbi_csr(E, graph.emission_index, graph.pred_ptr, graph.pred_state,
+                              graph.pred_logp, graph.log_initial, graph.log_final, bp, path)
+    else:
+        lo, hi = graph._band(T)
+        if (lo > hi).any():
+            raise _no_path(T)
+        trans = graph._band_trans
+        if memory == "auto":
+            memory = "checkpoint" if T * S > FULL_TABLE_LIMIT_BYTES else "full"
+        if memory == "full":
+            bp = np.empty((T, S), np.uint8)
+            score = k.viterbi_band(E, graph.emission_index, trans, graph.log_initial,
+                                   graph.log_final, lo, hi, bp, path)
+        else:
+            every = checkpoint_every
+            if every is None:
+                every = max(1, math.ceil(math.sqrt(8 * T)))
+            every = check_positive_int("checkpoint_every", every)
+            n_ckpt = (T - 2) // every + 1 if T > 1 else 0
+            ckpt = np.empty((n_ckpt, S + trans.shape[0] - 1))
+            seg = np.empty((min(every, max(T - 1, 1)), S), np.uint8)
+            score = k.viterbi_band_checkpointed(E, graph.emission_index, trans, graph.log_initial,
+                                                graph.log_final, lo, hi, every, ckpt, seg, path)
+    if score == -np.inf:
+        raise _no_path(T)
+    if path.min() < 0 or path.max() >= S:  # post-condition
+        raise AssertionError("viterbi kernel returned a path outside the graph")
+    return ViterbiResult(path=path, log_likelihood=float(score))
+
+
+def forward_backward(log_emissions, graph):
+    """Posterior state probabilities by forward-backward.
+
+    Parameters
+    ----------
+    log_emissions : np.ndarray or torch.Tensor [shape=(T, K), float32 or float64]
+        As in :func:`viterbi`.
+    graph : HMMGraph
+
+    Returns
+    -------
+    PosteriorResult
+        ``posteriors`` (T, S) float64, each row summing to 1, and
+        ``log_likelihood`` (log-sum over every path).
+
+    Raises
+    ------
+    ParameterError
+        Malformed emissions.
+    InfeasibleAlignmentError
+        If T is shorter than ``graph.min_frames`` or no path has a finite score.
+
+    See Also
+    --------
+    viterbi, forward_backward_batch
+
+    Notes
+    -----
+    Memory: the (T, S) float64 output (which holds log alpha during the forward
+    pass) plus O(S). Rabiner, "A tutorial on hidden Markov models", Proc. IEEE
+    77(2), 1989, doi:10.1109/5.18626, section III-A.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = HMMGraph.left_to_right(2)
+    >>> r = forward_backward(np.zeros((3, 2)), g)
+    >>> np.round(r.posteriors, 3).tolist()
+    [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]
+    """
+    _check_graph(graph)
+    E = _check_emissions(log_emissions, graph)
+    post = np.empty((E.shape[0], graph.n_states))
+    logz = _kernels().forward_backward_csr(
+        E, graph.emission_index, graph.pred_ptr, graph.pred_state, graph.pred_logp,
+        graph.succ_ptr, graph.succ_state, graph.succ_logp, graph.log_initial,
+        graph.log_final, post)
+    if logz == -np.inf:
+        raise _no_path(E.shape[0])
+    return PosteriorResult(posteriors=post, log_likelihood=float(logz))
+
+
+# --------------------------------------------------------------------- batch
+
+
+def _stack(log_emissions_list, graphs):
+    if isinstance(graphs, HMMGraph):
+        graphs_list = [graphs]
+        graph_of = np.zeros(len(log_emissions_list), np.int64)
+    else:
+        graphs_list = list(graphs)
+        if len(graphs_list) != len(log_emissions_list):
+            raise ParameterError(
+                f"graphs must be one HMMGraph or one per utterance ({len(log_emissions_list)}), "
+                f"got {len(graphs_list)}"
+            )
+        graph_of = np.arange(len(graphs_list), dtype=np.int64)
+    for i, g in enumerate(graphs_list):
+        _check_graph(g, f"graphs[{i}]")
+    if len(log_emissions_list) == 0:
+        raise ParameterError("log_emissions_list is empty; pass at least one utterance")
+    Es = [_check_emissions(e, graphs_list[graph_of[u]], f"log_emissions_list[{u}]")
+          for u, e in enumerate(log_emissions_list)]
+    dtype = np.float32 if all(e.dtype == np.float32 for e in Es) else np.float64
+    K = max(e.shape[1] for e in Es)
+    T_all = np.array([e.shape[0] for e in Es], np.int64)
+    t_off = np.concatenate([[0], np.cumsum(T_all)]).astype(np.int64)
+    E = np.zeros((int(t_off[-1]), K), dtype)
+    for u, e in enumerate(Es):
+        E[t_off[u]:t_off[u + 1], :e.shape[1]] = e
+    S_all = np.array([g.n_states for g in graphs_list], np.int64)
+    s_off = np.concatenate([[0], np.cumsum(S_all)]).astype(np.int64)
+    return graphs_list, graph_of, E, t_off, s_off
+
+
+def viterbi_batch(log_emissions_list, graphs, *, method="auto", errors="raise"):
+    """Viterbi for many utterances, in parallel over utterances (Numba threads).
+
+    Parameters
+    ----------
+    log_emissions_list : sequence of array_like [shape=(T_u, K_u)]
+    graphs : HMMGraph or sequence of HMMGraph
+        One graph for all utterances, or one per utterance.
+    method : {"auto", "band", "csr"}
+        ``"auto"`` uses the banded kernel if every graph allows it.
+    errors : {"raise", "ignore"}
+        On an utterance without a finite path: raise
+        :class:`InfeasibleAlignmentError` naming it, or return a path of -1 and
+        ``log_likelihood = -inf`` for it.
+
+    Returns
+    -------
+    list of ViterbiResult
+        Each equal to ``viterbi(log_emissions_list[u], graph_u, method=...)``.
+
+    Raises
+    ------
+    ParameterError, InfeasibleAlignmentError
+        As in :func:`viterbi`, naming the utterance.
+
+    See Also
+    --------
+    viterbi, align.kernels.hmm.viterbi_band_batch
+
+    Notes
+    -----
+    Each utterance keeps its full back-pointer table while it runs (1 byte per
+    cell banded, 4 for CSR); for very long single inputs use :func:`viterbi`
+    with ``memory="checkpoint"``.
+    """
+    check_option("method", method, ("auto", "band", "csr"))
+    check_option("errors", errors, ("raise", "ignore"))
+    log_emissions_list = list(log_emissions_list)
+    graphs_list, graph_of, E, t_off, s_off = _stack(log_emissions_list, graphs)
+    if method == "auto":
+        method = "band" if all(_pick_method(g, "auto") == "band" for g in graphs_list) else "csr"
+    else:
+        for g in graphs_list:
+            _pick_method(g, method)
+    U = len(log_emissions_list)
+    path = np.empty(int(t_off[-1]), np.int64)
+    loglik = np.empty(U)
+    col = np.concatenate([g.emission_index for g in graphs_list])
+    init = np.concatenate([g.log_initial for g in graphs_list])
+    final = np.concatenate([g.log_final for g in graphs_list])
+    k = _kernels()
+    if method == "band":
+        w = max(g.band_width for g in graphs_list)
+        trans = np.full((w + 1, int(s_off[-1])), -np.inf)
+        for g, a in zip(graphs_list, s_off[:-1]):
+            bt = g._band_trans
+            trans[:bt.shape[0], a:a + g.n_states] = bt
+        lo = np.empty(int(t_off[-1]), np.int64)
+        hi = np.empty(int(t_off[-1]), np.int64)
+        for u in range(U):
+            g = graphs_list[graph_of[u]]
+            lo_u, hi_u = g._band(int(t_off[u + 1] - t_off[u]))
+            if (lo_u > hi_u).any():  # empty band: nothing to compute, report no path
+                lo_u, hi_u = np.zeros_like(lo_u), np.full_like(hi_u, -1)
+            lo[t_off[u]:t_off[u + 1]] = lo_u
+            hi[t_off[u]:t_off[u + 1]] = hi_u
+        k.viterbi_band_batch(E, t_off, graph_of, col, trans, init, final, s_off, lo, hi,
+                             path, loglik)
+    else:
+        ptr, pstate, plogp, p_off, e_off = _stack_csr(graphs_list, "pred")
+        k.viterbi_csr_batch(E, t_off, graph_of, col, ptr, pstate, plogp, init, final,
+                            s_off, p_off, e_off, path, loglik)
+    out = []
+    for u in range(U):
+        if loglik[u] == -np.inf and errors == "raise":
+            raise _no_path(int(t_off[u + 1] - t_off[u]), f" for utterance {u}")
+        out.append(ViterbiResult(path=path[t_off[u]:t_off[u + 1]].copy(),
+                                 log_likelihood=float(loglik[u])))
+    return out
+
+
+def _stack_csr(graphs_list, which):
+    ptr = np.concatenate([getattr(g, f"{which}_ptr") for g in graphs_list])
+    state = np.concatenate([getattr(g, f"{which}_state") for g in graphs_list])
+    logp = np.concatenate([getattr(g, f"{which}_logp") for g in graphs_list])
+    p_off = np.concatenate([[0], np.cumsum([g.n_states + 1 for g in graphs_list])]).astype(np.int64)
+    e_off = np.concatenate([[0], np.cumsum([g.n_edges for g in graphs_list])]).astype(np.int64)
+    return ptr, state, logp, p_off, e_off
+
+
+def forward_backward_batch(log_emissions_list, graphs, *, errors="raise"):
+    """Forward-backward for many utterances, in parallel over utterances.
+
+    Parameters
+    ----------
+    log_emissions_list : sequence of array_like [shape=(T_u, K_u)]
+    graphs : HMMGraph or sequence of HMMGraph
+    errors : {"raise", "ignore"}
+        As in :func:`viterbi_batch`; "ignore" gives zero posteriors and
+        ``log_likelihood = -inf``.
+
+    Returns
+    -------
+    list of PosteriorResult
+
+    Raises
+    ------
+    ParameterError, InfeasibleAlignmentError
+        As in :func:`forward_backward`, naming the utterance.
+
+    See Also
+    --------
+    forward_backward
+    """
+    check_option("errors", errors, ("raise", "ignore"))
+    log_emissions_list = list(log_emissions_list)
+    graphs_list, graph_of, E, t_off, s_off = _stack(log_emissions_list, graphs)
+    U = len(log_emissions_list)
+    sizes = np.array([(t_off[u + 1] - t_off[u]) * graphs_list[graph_of[u]].n_states
+                      for u in range(U)], np.int64)
+    q_off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    post = np.empty(int(q_off[-1]))
+    loglik = np.empty(U)
+    col = np.concatenate([g.emission_index for g in graphs_list])
+    init = np.concatenate([g.log_initial for g in graphs_list])
+    final = np.concatenate([g.log_final for g in graphs_list])
+    ptr, pstate, plogp, p_off, e_off = _stack_csr(graphs_list, "pred")
+    sptr, sstate, slogp, _, _ = _stack_csr(graphs_list, "succ")
+    _kernels().forward_backward_csr_batch(E, t_off, graph_of, col, ptr, pstate, plogp, sptr,
+                                          sstate, slogp, init, final, s_off, p_off, e_off,
+                                          post, q_off, loglik)
+    out = []
+    for u in range(U):
+        T = int(t_off[u + 1] - t_off[u])
+        if loglik[u] == -np.inf and errors == "raise":
+            raise _no_path(T, f" for utterance {u}")
+        S = graphs_list[graph_of[u]].n_states
+        out.append(PosteriorResult(posteriors=post[q_off[u]:q_off[u + 1]].reshape(T, S),
+                                   log_likelihood=float(loglik[u])))
+    return out

@@ -110,11 +110,14 @@ def _prepare(query, series, k, radius, znormalize, exclusion):
 
 
 def _znormalize(v):
-    """(v - mean) / std (population std); a flat array becomes zeros."""
-    if v.min() == v.max():
-        return np.zeros_like(v)
-    mean = v.mean()
-    return (v - mean) / np.sqrt(np.mean((v - mean) ** 2))
+    """(v - mean) / std (population std); a flat array becomes zeros.
+
+    Uses the kernel that z-normalises the windows, so the query and the
+    windows go through the same arithmetic.
+    """
+    out = np.empty_like(v)
+    _kernels.znormalize_window(v, 0, v.size, out)
+    return out
 
 
 def _run(query, series, *, k=1, radius=None, znormalize=True, exclusion=None,

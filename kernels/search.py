@@ -61,10 +61,13 @@ gives the brute-force answer.  If fewer than k picks exist at all, ``W``
 never fills (k spaced windows would give k picks), nothing is pruned, and
 greedy sees every window.
 
-Floating point: a lower bound and the DTW it bounds are sums of the same
-(or smaller) rounded terms in different orders, so a window is pruned only
-when its bound exceeds ``U * (1 + 4 m eps)``: pruning can only get more
-conservative, never drop a window whose computed distance is ``<= U``.
+Floating point: the stored distance of a window is plain IEEE arithmetic
+(``znormalize_window`` and ``dtw_band`` are compiled without fastmath), so it
+depends only on the window's samples, and identical windows tie exactly.
+The lower bounds use running statistics (below) whose z-values are within
+about 1e-9 of the exact ones; a window is pruned only when a bound exceeds
+``U + 1e-7 * (U + m)``, well above that error, so pruning can only get more
+conservative, never drop a window whose distance is ``<= U``.
 
 Lower bounds, in the order applied (each early-abandons against U)
 ----------------------------------------------------------------
@@ -86,12 +89,14 @@ Lower bounds, in the order applied (each early-abandons against U)
   that sequence on the rows (DTW with a symmetric band is symmetric, and the
   transposed recurrence gives bit-identical values).
 
-Z-normalisation: running sums of ``x - c`` and ``(x - c)**2`` with ``c`` a
-sample at the start of each block of ``max(256, m)`` windows, recomputed
-exactly at each block start (bounded drift for 10^7+ points), and a
-two-pass recomputation of the window (plus the flatness test max == min)
-whenever the running variance has lost more than three digits to
-cancellation.
+Z-normalisation: for the bounds, running sums of ``x - c`` and ``(x - c)**2``
+(``c`` the first sample of the window where the sums were last restarted),
+restarted exactly every ``max(256, m)`` windows; the largest ``|x - c|`` seen
+since the restart bounds their rounding error, and whenever that bound could
+exceed 1e-9 of the window's variance (a spike that has left the window, a
+nearly flat window) the window's statistics are recomputed exactly and the
+sums restarted. For the DTW stage (about 0.1-1% of the windows on a random
+walk) the window is z-normalised again with exact two-pass statistics.
 
 Kernels do not validate; ``align.search`` does.
 """
@@ -178,7 +183,9 @@ def envelope(x, r, upper, lower):
             lower[p] = x[qmin[hmin]]
 
 
-@njit(cache=True, fastmath=set(FASTMATH))
+# Without fastmath, like znormalize_window: no FMA contraction of
+# ``d * d + best``, so the distance is the plain IEEE recurrence.
+@njit(cache=True)
 def dtw_band(a, b, r, cb, threshold, prev, cur):
     """Banded symmetric1 DTW of equal-length ``a`` and ``b``, early-abandoning.
 
@@ -265,6 +272,59 @@ def _window_stats_exact(series, s, m):
     if var <= 0.0:
         return mean, 0.0
     return mean, 1.0 / np.sqrt(var)
+
+
+# Deliberately compiled WITHOUT fastmath: the distances that decide the
+# answer must be plain IEEE arithmetic, so that identical windows get identical
+# distances wherever they sit (exact ties go to the earlier start, as in the
+# brute force) and so that the independent reference reproduces them bit for bit.
+@njit(cache=True)
+def znormalize_window(x, start, m, out):
+    """``out[:] = (x[start:start+m] - mean) / std``, or zeros when flat.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(n,), float64]
+    start, m : int
+        The window ``x[start : start + m]``.
+    out : np.ndarray [shape=(m,), float64]
+        Output.
+
+    Notes
+    -----
+    ``mean = (sum of x, left to right) / m``; ``std = sqrt((sum of
+    (x - mean)**2, left to right) / m)`` (population std); each value is
+    ``(x - mean) / std``. Flat means all samples equal, or ``std == 0`` after
+    rounding (a spread that underflows); then ``out`` is all zeros.
+    """
+    lo = x[start]
+    hi = x[start]
+    for j in range(m):
+        v = x[start + j]
+        out[j] = v
+        if v < lo:
+            lo = v
+        if v > hi:
+            hi = v
+    if lo == hi:
+        for j in range(m):
+            out[j] = 0.0
+        return
+    total = 0.0
+    for j in range(m):
+        total += out[j]
+    mean = total / m
+    acc = 0.0
+    for j in range(m):
+        d = out[j] - mean
+        acc += d * d
+    std = np.sqrt(acc / m)
+    if std == 0.0:
+        for j in range(m):
+            out[j] = 0.0
+        return
+    for j in range(m):
+        out[j] = (out[j] - mean) / std
 
 
 @njit(cache=True, fastmath=set(FASTMATH))
@@ -410,9 +470,10 @@ def scan(q, series, r, k, exclusion, znormalize, bounds, s_upper, s_lower, out_d
     last = -1  # index of the slot with the largest start
     U = inf
     thr = inf
-    slack = 1.0 + 4.0 * (m + 2) * _EPS
 
     block = max(256, m)
+    s_restart = 0
+    amax = 0.0
     c0 = 0.0
     s1 = 0.0
     s2 = 0.0
@@ -420,27 +481,41 @@ def scan(q, series, r, k, exclusion, znormalize, bounds, s_upper, s_lower, out_d
         out_dist[s] = inf
         # ---- mean and 1/std of the window -------------------------------
         if znormalize:
-            if s % block == 0:
+            if s - s_restart >= block:
+                s_restart = s  # periodic exact restart
+            if s == s_restart:
                 c0 = series[s]
                 s1 = 0.0
                 s2 = 0.0
+                amax = 0.0
                 for t in range(s, s + m):
                     d = series[t] - c0
                     s1 += d
                     s2 += d * d
+                    if abs(d) > amax:
+                        amax = abs(d)
             else:
                 d_out = series[s - 1] - c0
                 d_in = series[s + m - 1] - c0
                 s1 += d_in - d_out
                 s2 += d_in * d_in - d_out * d_out
+                if abs(d_in) > amax:
+                    amax = abs(d_in)
             mu = s1 / m
-            ex2 = s2 / m
-            var = ex2 - mu * mu
-            if var > 1e-3 * ex2:
+            var = s2 / m - mu * mu
+            # Rounding error of the sliding sums after u updates is at most
+            # about u * eps * amax**2 (amax: largest |x - c0| seen since the
+            # restart, which may have left the window), plus the cancellation
+            # in s2/m - mu**2. Use the running values only while that keeps
+            # var to 1e-9 relative (hence z to ~1e-9 absolute, which the
+            # pruning tolerance absorbs); otherwise restart exactly here.
+            u = s - s_restart + m
+            if (6.0 * u + 4.0 * m) * _EPS * amax * amax <= 1e-9 * m * var:
                 mean = c0 + mu
                 inv_std = 1.0 / np.sqrt(var)
             else:
                 mean, inv_std = _window_stats_exact(series, s, m)
+                s_restart = s + 1  # re-anchor the sums at the next window
         else:
             mean = 0.0
             inv_std = 1.0
@@ -472,8 +547,13 @@ def scan(q, series, r, k, exclusion, znormalize, bounds, s_upper, s_lower, out_d
                 out_counts[COUNT_KEOGH] += 1
                 continue
 
-        for j in range(m):
-            cz[j] = (series[s + j] - mean) * inv_std
+        # The candidate for DTW, with exact two-pass statistics (see
+        # znormalize_window); the bounds above and below use the running ones.
+        if znormalize:
+            znormalize_window(series, s, m, cz)
+        else:
+            for j in range(m):
+                cz[j] = series[s + j]
 
         # ---- LB_Keogh reversed: candidate envelope vs query ------------------
         lb2 = 0.0
@@ -544,7 +624,7 @@ def scan(q, series, r, k, exclusion, znormalize, bounds, s_upper, s_lower, out_d
             for t in range(1, k):
                 if slot_d[t] > U:
                     U = slot_d[t]
-            thr = U * slack
+            thr = U + 1e-7 * (U + m)
     return U
 
 

@@ -1,26 +1,676 @@
-"""Dynamic time warping: public API (placeholder until the DTW engine lands)."""
+"""Exact dynamic time warping: distance, warping path and pairwise matrices.
 
+The public functions validate and coerce their inputs, build the band, check that a
+path exists, call a compiled kernel from :mod:`align.kernels` and check the result.
+
+Conventions
+-----------
+Distance. ``dtw_distance(x, y, metric="sqeuclidean")`` is the plain sum of squared
+differences along the best symmetric1 path. Other libraries report:
+
+- dtaidistance (``dtw.distance``) and tslearn (``metrics.dtw``): its square root,
+  ``their = math.sqrt(ours)``;
+- librosa (``sequence.dtw``, ``D[-1, -1]``), aeon (``dtw_distance``) and dtw-python
+  (``dtw(...).distance`` with ``dist_method="sqeuclidean"``): the sum itself,
+  ``their = ours``.
+
+Step patterns (as dtw-python; ``c`` is the local cost, the start cell has weight 1):
+
+- ``"symmetric1"``: steps (1,0), (0,1), (1,1), weight 1 each;
+- ``"symmetric2"``: the same steps, the diagonal weighs 2 (``2c``);
+- ``"asymmetric"``: steps (1,0), (1,1), (1,2), weight 1: every row of x is used
+  exactly once, so a path exists only if ``M - 1 <= 2 (N - 1)``.
+
+Normalized distance: ``distance / (N + M)`` for symmetric2, ``distance / N`` for
+asymmetric (dtw-python's ``normalizedDistance``), and ``distance / K`` for symmetric1,
+with ``K`` the number of cells on the returned path (dtw-python has no normaliser for
+symmetric1 and reports NaN). In subsequence mode ``M`` is replaced by the length of
+the matched part of y.
+
+Windows: Sakoe-Chiba allows cell ``(i, j)`` (0-based) iff
+``|i*(M-1) - j*(N-1)| <= radius * max(N-1, M-1)``: a band of half-width ``radius``
+(counted along the longer sequence) around the straight line from the first corner to
+the last; for ``N == M`` simply ``|i - j| <= radius``. Itakura is the parallelogram
+with slopes ``max_slope`` and ``1/max_slope`` from both corners, drawn in the unit
+square so that it joins the corners for any ``N, M``. Details:
+:mod:`align.kernels.dtw_band`.
+
+Tie-break: candidates (predecessor plus weighted local cost) are compared, and on
+equality the diagonal beats the vertical step ``(i-1, j)``, which beats the third
+(horizontal ``(i, j-1)`` or the asymmetric skip ``(i-1, j-2)``). Every path this module
+returns follows this rule, however it was computed.
+
+Precision: float32 inputs give float32 local costs, accumulated in float64; all
+other inputs are computed in float64.
+"""
+
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from ._validation import as_float_array, check_finite, check_option, check_positive_int
+from .exceptions import AlignError, InfeasibleAlignmentError, ParameterError
+
 __all__ = ["DTWResult", "dtw", "dtw_distance", "dtw_pairwise"]
+
+_METRICS = ("sqeuclidean", "euclidean", "cityblock", "cosine")
+_STEPS = ("symmetric1", "symmetric2", "asymmetric")
+_WINDOWS = (None, "sakoe_chiba", "itakura")
+
+# Up to this many band cells the path uses one full table of direction bytes
+# (64 MiB); above it, checkpointed rows (see align.kernels.dtw_path).
+_FULL_TABLE_CELLS = 1 << 26
 
 
 @dataclass(frozen=True)
 class DTWResult:
+    """The result of :func:`dtw`.
+
+    Attributes
+    ----------
+    distance : float
+        The weighted sum of local costs along the best path (see the module notes for
+        how it relates to other libraries).
+    path : np.ndarray [shape=(K, 2), int64] or None
+        Pairs ``(i, j)``: row ``i`` of x is matched with row ``j`` of y, from the start
+        to the end of the path. None when ``return_path=False``.
+    normalized_distance : float
+        ``distance`` divided by the step pattern's normaliser: ``N + M`` (symmetric2),
+        ``N`` (asymmetric) or the path length ``K`` (symmetric1). In subsequence mode
+        ``M`` is the length of the matched part of y.
+    """
+
     distance: float
     path: np.ndarray | None
     normalized_distance: float
 
 
-def dtw(x, y, **options):
-    raise NotImplementedError
+@dataclass(frozen=True)
+class _Problem:
+    x: np.ndarray  # (N, d)
+    y: np.ndarray  # (M, d)
+    metric: int
+    step: int
+    window: int
+    radius: int
+    max_slope: float
+    subsequence: bool
+    lo: np.ndarray
+    hi: np.ndarray
 
 
-def dtw_distance(x, y, **options):
-    raise NotImplementedError
+def _codes():
+    from .kernels._steps import METRIC_CODES, STEP_CODES
+    from .kernels.dtw_band import WINDOW_CODES
+
+    return METRIC_CODES, STEP_CODES, WINDOW_CODES
 
 
-def dtw_pairwise(X, Y=None, **options):
-    raise NotImplementedError
+def _check_options(metric, step_pattern, window, radius, max_slope, subsequence):
+    """Validate the option strings and numbers; return their codes."""
+    metric_codes, step_codes, window_codes = _codes()
+    check_option("metric", metric, _METRICS)
+    check_option("step_pattern", step_pattern, _STEPS)
+    check_option("window", window, _WINDOWS)
+    if not isinstance(subsequence, (bool, np.bool_)):
+        raise ParameterError(f"subsequence must be True or False, got {subsequence!r}")
+    if subsequence and window is not None:
+        raise ParameterError(
+            f"subsequence=True finds x anywhere inside y, so window={window!r} does not "
+            "apply; drop the window or set subsequence=False"
+        )
+    r = 0
+    s = 2.0
+    if window == "sakoe_chiba":
+        if radius is None:
+            raise ParameterError(
+                "window='sakoe_chiba' needs radius, the band's half-width in cells "
+                "(an integer >= 0), got radius=None"
+            )
+        r = check_positive_int("radius", radius, allow_zero=True)
+    elif radius is not None:
+        raise ParameterError(
+            f"radius={radius!r} is only used with window='sakoe_chiba', got "
+            f"window={window!r}; pass window='sakoe_chiba' or drop radius"
+        )
+    if window == "itakura":
+        if max_slope is None:
+            raise ParameterError(
+                "window='itakura' needs max_slope, the parallelogram's steepest slope "
+                "(a number > 1, typically 2), got max_slope=None"
+            )
+        if isinstance(max_slope, bool) or not isinstance(max_slope, (int, float, np.integer, np.floating)):
+            raise ParameterError(f"max_slope must be a number > 1, got {max_slope!r}")
+        if not (math.isfinite(max_slope) and max_slope > 1):
+            raise ParameterError(
+                f"max_slope must be a finite number > 1 (slope 1 allows only the "
+                f"diagonal), got {max_slope!r}"
+            )
+        s = float(max_slope)
+    elif max_slope is not None:
+        raise ParameterError(
+            f"max_slope={max_slope!r} is only used with window='itakura', got "
+            f"window={window!r}; pass window='itakura' or drop max_slope"
+        )
+    return metric_codes[metric], step_codes[step_pattern], window_codes[window], r, s
+
+
+def _coerce_sequence(x, name):
+    """(N,) or (N, d) array-like -> C-contiguous (N, d) float array, validated."""
+    arr = as_float_array(x, name, ndim=(1, 2))
+    if arr.shape[0] == 0:
+        raise ParameterError(
+            f"{name} is empty (shape {arr.shape}); DTW needs at least one element in "
+            "each sequence"
+        )
+    if arr.ndim == 2 and arr.shape[1] == 0:
+        raise ParameterError(
+            f"{name} has no features (shape {arr.shape}); each row needs at least one value"
+        )
+    check_finite(arr, name)
+    return arr
+
+
+def _check_pair(x, y, xname="x", yname="y"):
+    dx = 1 if x.ndim == 1 else x.shape[1]
+    dy = 1 if y.ndim == 1 else y.shape[1]
+    if dx != dy:
+        raise ParameterError(
+            f"{xname} and {yname} must have the same number of features per row, got "
+            f"{dx} ({xname}.shape={x.shape}) and {dy} ({yname}.shape={y.shape})"
+        )
+
+
+def _common_dtype(arrays):
+    return np.float64 if any(a.dtype == np.float64 for a in arrays) else np.float32
+
+
+def _as_2d(arr, dtype):
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    return arr.reshape(arr.shape[0], -1)
+
+
+def _check_cosine(arr, name):
+    zero = ~np.any(arr != 0, axis=1)
+    if np.any(zero):
+        k = int(np.argmax(zero))
+        raise ParameterError(
+            f"metric='cosine' is undefined for an all-zero row, and {name}[{k}] is all "
+            "zeros; drop such rows, add a small offset, or use another metric"
+        )
+
+
+def _band(n, m, window, radius, max_slope):
+    from .kernels.dtw_band import fill_band
+
+    lo = np.empty(n, dtype=np.int64)
+    hi = np.empty(n, dtype=np.int64)
+    fill_band(n, m, window, radius, max_slope, lo, hi)
+    return lo, hi
+
+
+def _feasible(n, m, window, radius, max_slope, step, subsequence):
+    from .kernels.dtw_band import band_is_feasible
+
+    lo, hi = _band(n, m, window, radius, max_slope)
+    return band_is_feasible(lo, hi, m, step, subsequence), lo, hi
+
+
+def _infeasible_message(n, m, step_pattern, window, radius, max_slope, step, what="x and y"):
+    """Explain why no path exists and what would work."""
+    from .kernels.dtw_band import WINDOW_ITAKURA, WINDOW_NONE, WINDOW_SAKOE_CHIBA
+
+    if step_pattern == "asymmetric" and m - 1 > 2 * (n - 1):
+        return (
+            f"no asymmetric path exists for {what} with N={n}, M={m}: every step "
+            f"advances x by one row and y by at most 2, so M - 1 <= 2*(N - 1) is "
+            "needed; swap x and y or use step_pattern='symmetric1' or 'symmetric2'"
+        )
+    if window == "sakoe_chiba":
+        hi_r = max(n, m)
+        lo_r = radius
+        while lo_r < hi_r:  # smallest feasible radius (feasibility grows with it)
+            mid = (lo_r + hi_r) // 2
+            if _feasible(n, m, WINDOW_SAKOE_CHIBA, mid, 2.0, step, False)[0]:
+                hi_r = mid
+            else:
+                lo_r = mid + 1
+        return (
+            f"window='sakoe_chiba' with radius={radius} admits no {step_pattern} path "
+            f"for {what} with N={n}, M={m}; the smallest radius that works is {lo_r}"
+        )
+    if window == "itakura":
+        lo_s, hi_s = float(max_slope), max(2.0 * max_slope, 2.0)
+        while not _feasible(n, m, WINDOW_ITAKURA, 0, hi_s, step, False)[0] and hi_s < 1e9:
+            lo_s, hi_s = hi_s, 2.0 * hi_s
+        for _ in range(60):
+            mid = 0.5 * (lo_s + hi_s)
+            if _feasible(n, m, WINDOW_ITAKURA, 0, mid, step, False)[0]:
+                hi_s = mid
+            else:
+                lo_s = mid
+        return (
+            f"window='itakura' with max_slope={max_slope} admits no {step_pattern} path "
+            f"for {what} with N={n}, M={m}; the smallest max_slope that works is about "
+            f"{math.ceil(hi_s * 1000) / 1000:g}"
+        )
+    del WINDOW_NONE
+    return f"no {step_pattern} path exists for {what} with N={n}, M={m}"
+
+
+def _prepare(x, y, metric, step_pattern, window, radius, max_slope, subsequence):
+    metric_c, step_c, window_c, r, s = _check_options(
+        metric, step_pattern, window, radius, max_slope, subsequence
+    )
+    x = _coerce_sequence(x, "x")
+    y = _coerce_sequence(y, "y")
+    _check_pair(x, y)
+    dtype = _common_dtype((x, y))
+    x2 = _as_2d(x, dtype)
+    y2 = _as_2d(y, dtype)
+    if metric == "cosine":
+        _check_cosine(x2, "x")
+        _check_cosine(y2, "y")
+    n, m = x2.shape[0], y2.shape[0]
+    r = min(r, max(n, m))  # a wider band is the same band (and avoids int overflow)
+    ok, lo, hi = _feasible(n, m, window_c, r, s, step_c, bool(subsequence))
+    if not ok:
+        raise InfeasibleAlignmentError(
+            _infeasible_message(n, m, step_pattern, window, r, s, step_c)
+        )
+    return _Problem(x2, y2, metric_c, step_c, window_c, r, s, bool(subsequence), lo, hi)
+
+
+def _fast_sym1():
+    """The SIMD symmetric1 distance kernels of ``align.kernels.dtw_fast``, or None."""
+    # HOOK: dispatch symmetric1 distance-only calls to dtw_fast once it is merged.
+    return None
+
+
+def _distance_only(p, *, track):
+    """Run the two-row kernel; swap x and y when it saves memory and is allowed."""
+    from .kernels.dtw import dtw_distance_rows
+
+    x, y, lo, hi = p.x, p.y, p.lo, p.hi
+    transposed = False
+    if p.step != 2 and not p.subsequence and y.shape[0] > x.shape[0]:
+        # symmetric patterns and bands are symmetric: solve the transposed problem
+        # with rows along the shorter sequence; the transposed tie-break keeps the
+        # tracked path length that of the untransposed path.
+        x, y = y, x
+        lo, hi = _band(x.shape[0], y.shape[0], p.window, p.radius, p.max_slope)
+        transposed = True
+    out = np.empty(4)
+    if not track and p.step == 0:
+        fast = _fast_sym1()
+        if fast is not None:
+            kern = fast[0] if x.shape[1] == 1 else fast[1]
+            xx = x[:, 0] if x.shape[1] == 1 else x
+            yy = y[:, 0] if y.shape[1] == 1 else y
+            return float(kern(xx, yy, lo, hi, p.metric)), -1, -1, -1
+    dtw_distance_rows(x, y, lo, hi, p.metric, p.step, p.subsequence, transposed, track, out)
+    return float(out[0]), int(out[1]), int(out[2]), int(out[3])
+
+
+def _path_plan(lo, hi, n, block_rows=None):
+    """Block size and scratch sizes for the checkpointed path kernel."""
+    w = np.maximum(hi - lo + 1, 0)
+    total = int(w.sum())
+    if block_rows is None:
+        if total <= _FULL_TABLE_CELLS:
+            block_rows = n
+        else:
+            # minimises 8*W*N/B (checkpoints) + B*W (direction bytes)
+            block_rows = max(1, math.isqrt(8 * n))
+    block = int(min(max(1, block_rows), n))
+    nb = -(-n // block)
+    ck_off = np.zeros(nb + 1, dtype=np.int64)
+    if nb > 1:
+        ck_rows = np.arange(1, nb) * block - 1
+        ck_off[2:] = np.cumsum(w[ck_rows])
+    if nb == 1:
+        dir_cells = total
+    else:
+        dir_cells = int(np.add.reduceat(w, np.arange(nb) * block).max())
+    return block, ck_off, max(dir_cells, 1)
+
+
+def _path(p, block_rows=None):
+    from .kernels.dtw_path import dtw_path_checkpointed
+
+    n, m = p.x.shape[0], p.y.shape[0]
+    block, ck_off, dir_cells = _path_plan(p.lo, p.hi, n, block_rows)
+    ck_vals = np.empty(max(int(ck_off[-1]), 1))
+    dirs = np.empty(dir_cells, dtype=np.uint8)
+    row_a = np.empty(m + 2)
+    row_b = np.empty(m + 2)
+    crow = np.empty(m)
+    buf = np.empty((n + m - 1, 2), dtype=np.int64)
+    g, k = dtw_path_checkpointed(
+        p.x, p.y, p.lo, p.hi, p.metric, p.step, p.subsequence, block, ck_off, ck_vals,
+        row_a, row_b, crow, dirs, buf,
+    )
+    del ck_vals, dirs
+    path = np.ascontiguousarray(buf[:k][::-1])
+    return float(g), path
+
+
+def _check_path(path, n, m, p):
+    """Post-conditions: endpoints, monotone steps of the pattern."""
+    steps = np.diff(path, axis=0)
+    ok = path.shape[0] >= 1 and path[-1, 0] == n - 1 and path[0, 0] == 0
+    if not p.subsequence:
+        ok = ok and path[0, 1] == 0 and path[-1, 1] == m - 1
+    if steps.size:
+        if p.step == 2:
+            ok = ok and np.all(steps[:, 0] == 1) and np.all((steps[:, 1] >= 0) & (steps[:, 1] <= 2))
+        else:
+            ok = ok and np.all((steps >= 0) & (steps <= 1)) and np.all(steps.sum(axis=1) >= 1)
+    if not ok:
+        raise AlignError(
+            "internal error: the DTW path failed its post-conditions "
+            f"(N={n}, M={m}); please report this with the inputs"
+        )
+
+
+def _normalize(distance, step, n, m, k, j_start, j_end, subsequence):
+    if step == 0:
+        return distance / k
+    if step == 2:
+        return distance / n
+    span = (j_end - j_start + 1) if subsequence else m
+    return distance / (n + span)
+
+
+def dtw(x, y, *, metric="sqeuclidean", step_pattern="symmetric1", window=None,
+        radius=None, max_slope=None, subsequence=False, return_path=True):
+    """Exact dynamic time warping between two sequences, with the optimal path.
+
+    Parameters
+    ----------
+    x : np.ndarray or torch.Tensor [shape=(N,) or (N, d), float32 or float64]
+        The first sequence (rows of the cost grid; the query in subsequence mode).
+        Other real dtypes are converted to float64.
+    y : np.ndarray or torch.Tensor [shape=(M,) or (M, d)]
+        The second sequence; ``d`` must match x's. ``M`` may differ from ``N``.
+    metric : {"sqeuclidean", "euclidean", "cityblock", "cosine"}
+        Local cost between rows.
+    step_pattern : {"symmetric1", "symmetric2", "asymmetric"}
+        Allowed steps and their weights (module notes; as dtw-python).
+    window : {None, "sakoe_chiba", "itakura"}
+        Global constraint. ``"sakoe_chiba"`` needs ``radius``, ``"itakura"`` needs
+        ``max_slope``.
+    radius : int >= 0, optional
+        Sakoe-Chiba half-width: cell ``(i, j)`` is allowed iff
+        ``|i*(M-1) - j*(N-1)| <= radius * max(N-1, M-1)`` (``|i - j| <= radius`` when
+        ``N == M``).
+    max_slope : float > 1, optional
+        Itakura parallelogram slope (slopes ``max_slope`` and ``1/max_slope`` from
+        both corners).
+    subsequence : bool
+        Find x anywhere inside y: the path may start at any ``(0, j)`` and end at any
+        ``(N-1, j)`` (librosa's ``subseq=True``, dtw-python's ``open_begin=True,
+        open_end=True``). The end is the column with the smallest accumulated cost
+        (the leftmost on ties). Cannot be combined with a window.
+    return_path : bool
+        Return the path (costs time and memory, see Notes) or only the distances.
+
+    Returns
+    -------
+    DTWResult
+        ``distance`` (float), ``path`` ([shape=(K, 2), int64] or None),
+        ``normalized_distance`` (float).
+
+    Raises
+    ------
+    ParameterError
+        Malformed input: NaN/inf (the message names the argument and index), an empty
+        sequence, mismatched feature dimensions, more than 2 dimensions, an unknown
+        option, a missing or negative radius, ``max_slope <= 1``, a window with
+        ``subsequence=True``, an all-zero row with ``metric="cosine"``.
+    InfeasibleAlignmentError
+        The band (or the asymmetric pattern) admits no path; the message gives the
+        smallest radius or max_slope that works.
+
+    See Also
+    --------
+    dtw_distance : the distance only, in O(min(N, M)) memory.
+    dtw_pairwise : all pairs of two collections.
+    align.kernels.dtw_path.dtw_path_checkpointed : the path kernel.
+
+    Notes
+    -----
+    Distance conventions: with ``metric="sqeuclidean"`` and symmetric1 the distance is
+    the plain sum of squared differences along the path; dtaidistance and tslearn
+    report ``math.sqrt(distance)``; librosa, aeon and dtw-python report ``distance``.
+
+    Time ``O(N W)`` cell updates for a band ``W`` cells wide (``W = M`` without band),
+    about 1.5 times that when checkpointing. Peak memory: up to ``2**26`` band cells the
+    path is read from a full table of one direction byte per cell (``N W`` bytes);
+    above that, rows are checkpointed every ``B = isqrt(8 N)`` rows and each block is
+    recomputed during backtracking, for about ``8 W ceil(N / B) + B W`` bytes, i.e.
+    ``~ 2 W sqrt(8 N)`` bytes: 180 MB for ``N = M = 100000`` without a band; plus
+    ``16 (N + M)`` bytes for the path. The checkpointed path equals the full-table path
+    exactly, ties included. With ``return_path=False`` memory is ``O(min(N, M))``
+    (``O(M)`` in subsequence mode).
+
+    Sakoe & Chiba (1978), doi:10.1109/TASSP.1978.1163055; step patterns after
+    Giorgino (2009), doi:10.18637/jss.v031.i07, section 3.2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from align import dtw
+    >>> r = dtw(np.array([0.0, 1.0, 2.0]), np.array([0.0, 1.0, 1.0, 2.0]))
+    >>> r.distance
+    0.0
+    >>> r.path.tolist()
+    [[0, 0], [1, 1], [1, 2], [2, 3]]
+    """
+    p = _prepare(x, y, metric, step_pattern, window, radius, max_slope, subsequence)
+    n, m = p.x.shape[0], p.y.shape[0]
+    if not isinstance(return_path, (bool, np.bool_)):
+        raise ParameterError(f"return_path must be True or False, got {return_path!r}")
+    if return_path:
+        distance, path = _path(p)
+        _check_path(path, n, m, p)
+        k = path.shape[0]
+        j_start, j_end = int(path[0, 1]), int(path[-1, 1])
+    else:
+        distance, j_end, k, j_start = _distance_only(p, track=True)
+        path = None
+    if not math.isfinite(distance):
+        raise AlignError(f"internal error: DTW distance is {distance} (N={n}, M={m})")
+    norm = _normalize(distance, p.step, n, m, k, j_start, j_end, p.subsequence)
+    return DTWResult(distance=distance, path=path, normalized_distance=norm)
+
+
+def dtw_distance(x, y, *, metric="sqeuclidean", step_pattern="symmetric1", window=None,
+                 radius=None, max_slope=None, subsequence=False):
+    """DTW distance only, in O(min(N, M)) memory.
+
+    Same arguments and conventions as :func:`dtw` (without ``return_path``); returns
+    ``dtw(x, y, ...).distance`` exactly.
+
+    Parameters
+    ----------
+    x : np.ndarray or torch.Tensor [shape=(N,) or (N, d), float32 or float64]
+    y : np.ndarray or torch.Tensor [shape=(M,) or (M, d)]
+    metric, step_pattern, window, radius, max_slope, subsequence
+        See :func:`dtw`.
+
+    Returns
+    -------
+    float
+        The weighted sum of local costs along the best path. With
+        ``metric="sqeuclidean"``: dtaidistance and tslearn report
+        ``math.sqrt`` of this value; librosa, aeon and dtw-python report it as is.
+
+    Raises
+    ------
+    ParameterError, InfeasibleAlignmentError
+        As :func:`dtw`.
+
+    See Also
+    --------
+    dtw, dtw_pairwise
+
+    Notes
+    -----
+    Two rows of accumulated cost along the shorter sequence: symmetric patterns swap x
+    and y when ``M > N`` (the band rules are symmetric). The asymmetric pattern is never
+    swapped; its rows have length ``M <= 2N - 1`` (else no path exists), still
+    ``O(min(N, M))``. Subsequence mode keeps rows along y: ``O(M)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from align import dtw_distance
+    >>> dtw_distance(np.array([0.0, 1.0, 2.0]), np.array([0.0, 2.0]))
+    1.0
+    """
+    p = _prepare(x, y, metric, step_pattern, window, radius, max_slope, subsequence)
+    distance = _distance_only(p, track=False)[0]
+    return distance
+
+
+def _as_collection(X, name):
+    """A list of (n_k, d) arrays from a list of 1-D/2-D arrays or a 2-D/3-D array."""
+    if isinstance(X, (list, tuple)):
+        if len(X) == 0:
+            raise ParameterError(f"{name} is an empty list; pass at least one sequence")
+        seqs = [_coerce_sequence(s, f"{name}[{k}]") for k, s in enumerate(X)]
+    else:
+        arr = as_float_array(X, name, ndim=(2, 3))
+        if arr.shape[0] == 0:
+            raise ParameterError(f"{name} holds no sequences (shape {arr.shape})")
+        seqs = [_coerce_sequence(arr[k], f"{name}[{k}]") for k in range(arr.shape[0])]
+    return seqs
+
+
+def _pack(seqs, dtype):
+    d = 1 if seqs[0].ndim == 1 else seqs[0].shape[1]
+    lengths = np.array([s.shape[0] for s in seqs], dtype=np.int64)
+    off = np.zeros(len(seqs) + 1, dtype=np.int64)
+    off[1:] = np.cumsum(lengths)
+    buf = np.empty((int(off[-1]), d), dtype=dtype)
+    for k, s in enumerate(seqs):
+        buf[off[k]:off[k + 1]] = s.reshape(s.shape[0], d)
+    return buf, off, lengths
+
+
+def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="symmetric1",
+                 window=None, radius=None, max_slope=None, subsequence=False):
+    """DTW distances between every sequence of X and every sequence of Y.
+
+    Parameters
+    ----------
+    X : list of np.ndarray [shape=(n_k,) or (n_k, d)] or np.ndarray [shape=(P, T) or (P, T, d)]
+        Sequences of any lengths (a list) or of one length (an array; a 2-D array is
+        ``P`` univariate sequences).
+    Y : same as X, optional
+        None means X against itself: for the symmetric patterns (without
+        subsequence) only the upper triangle is computed and mirrored, and the
+        diagonal is 0.
+    n_jobs : int, optional
+        Threads for the parallel loop over pairs (numba ``prange``); -1 or None uses
+        numba's default; values above numba's pool size are clipped to it.
+    metric, step_pattern, window, radius, max_slope, subsequence
+        See :func:`dtw`.
+
+    Returns
+    -------
+    np.ndarray [shape=(len(X), len(Y)), float64]
+
+    Raises
+    ------
+    ParameterError
+        As :func:`dtw`, naming the offending sequence (``X[3]``).
+    InfeasibleAlignmentError
+        If a pair admits no path, naming the pair and its lengths.
+
+    See Also
+    --------
+    dtw_distance
+
+    Notes
+    -----
+    The sequences are packed into one buffer with offsets; every pair runs the
+    two-row kernel, so memory is ``O(total length + threads * max length)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from align import dtw_pairwise
+    >>> dtw_pairwise([np.array([0.0, 1.0]), np.array([0.0, 0.0, 1.0]), np.array([2.0])])
+    array([[0., 0., 5.],
+           [0., 0., 9.],
+           [5., 9., 0.]])
+    """
+    import numba
+
+    from .kernels.dtw import dtw_pairwise_ragged
+
+    metric_c, step_c, window_c, r, s = _check_options(
+        metric, step_pattern, window, radius, max_slope, subsequence
+    )
+    if n_jobs is not None and n_jobs != -1:
+        n_jobs = check_positive_int("n_jobs", n_jobs)
+    xs = _as_collection(X, "X")
+    ys = xs if Y is None else _as_collection(Y, "Y")
+    ref = xs[0]
+    for k, sq in enumerate(xs):
+        _check_pair(ref, sq, "X[0]", f"X[{k}]")
+    for k, sq in enumerate(ys if Y is not None else ()):
+        _check_pair(ref, sq, "X[0]", f"Y[{k}]")
+    dtype = _common_dtype(xs + (ys if Y is not None else []))
+    xbuf, xoff, xlen = _pack(xs, dtype)
+    if Y is None:
+        ybuf, yoff, ylen = xbuf, xoff, xlen
+    else:
+        ybuf, yoff, ylen = _pack(ys, dtype)
+    if metric == "cosine":
+        for name, seqs in (("X", xs), ("Y", ys)):
+            for k, sq in enumerate(seqs):
+                _check_cosine(sq.reshape(sq.shape[0], -1), f"{name}[{k}]")
+    r = min(r, int(max(xlen.max(), ylen.max())))
+    nx, ny = len(xs), len(ys)
+    symmetric = Y is None and step_c != 2 and not subsequence
+    if symmetric:
+        pi, pj = np.triu_indices(nx, k=1)
+    else:
+        pi, pj = np.divmod(np.arange(nx * ny), ny)
+    pi = np.ascontiguousarray(pi, dtype=np.int64)
+    pj = np.ascontiguousarray(pj, dtype=np.int64)
+    # feasibility, once per distinct pair of lengths
+    if window_c != 0 or step_c == 2:
+        seen = {}
+        for a, b in zip(pi.tolist(), pj.tolist()):
+            key = (int(xlen[a]), int(ylen[b]))
+            if key in seen:
+                continue
+            n, m = key
+            ok = _feasible(n, m, window_c, r, s, step_c, bool(subsequence))[0]
+            seen[key] = ok
+            if not ok:
+                raise InfeasibleAlignmentError(
+                    _infeasible_message(n, m, step_pattern, window, r, s, step_c,
+                                        what=f"X[{a}] and Y[{b}]" if Y is not None else f"X[{a}] and X[{b}]")
+                )
+    out = np.empty(pi.shape[0])
+    previous = numba.get_num_threads()
+    try:
+        if n_jobs is not None and n_jobs != -1:
+            numba.set_num_threads(min(n_jobs, numba.config.NUMBA_NUM_THREADS))
+        dtw_pairwise_ragged(
+            xbuf, xoff, ybuf, yoff, pi, pj, metric_c, step_c, window_c, r, s,
+            bool(subsequence), out,
+        )
+    finally:
+        numba.set_num_threads(previous)
+    result = np.zeros((nx, ny))
+    result[pi, pj] = out
+    if symmetric:
+        result[pj, pi] = out
+    return result

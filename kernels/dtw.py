@@ -271,7 +271,8 @@ def dtw_distance_rows(x, y, lo, hi, metric, step, subsequence, transposed, track
 
 @njit(cache=True, fastmath=set(FASTMATH), parallel=True)
 def dtw_pairwise_ragged(
-    xbuf, xoff, ybuf, yoff, pair_i, pair_j, metric, step, window, radius, max_slope, out
+    xbuf, xoff, ybuf, yoff, pair_i, pair_j, metric, step, window, radius, max_slope,
+    subsequence, out
 ):
     """DTW distances of many pairs of ragged sequences, ``prange`` over the pairs.
 
@@ -289,6 +290,8 @@ def dtw_pairwise_ragged(
         Sakoe-Chiba radius (ignored unless ``window`` is Sakoe-Chiba).
     max_slope : float
         Itakura slope (ignored unless ``window`` is Itakura).
+    subsequence : bool
+        X's sequence found anywhere inside Y's (``window`` must be none).
     out : np.ndarray [shape=(P,), float64]
         Output distances (``inf`` where the band admits no path).
     """
@@ -298,11 +301,11 @@ def dtw_pairwise_ragged(
         n = a.shape[0]
         m = b.shape[0]
         # rows along the shorter sequence when the pattern allows the swap
-        if step != 2 and m > n:
+        if step != 2 and not subsequence and m > n:
             a, b = b, a
             n, m = m, n
         lo = np.empty(n, dtype=np.int64)
         hi = np.empty(n, dtype=np.int64)
         fill_band(n, m, window, radius, max_slope, lo, hi)
-        g, _, _, _ = _distance_core(a, b, lo, hi, metric, step, False, False, False)
+        g, _, _, _ = _distance_core(a, b, lo, hi, metric, step, subsequence, False, False)
         out[p] = g

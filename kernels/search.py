@@ -208,7 +208,7 @@ def dtw_band(a, b, r, cb, threshold, prev, cur):
     -------
     float
         The sum of squared differences along the best banded path, or inf
-        when abandoned.
+        when it exceeds ``threshold`` (abandoned early or not).
     """
     m = a.size
     inf = np.inf
@@ -245,6 +245,8 @@ def dtw_band(a, b, r, cb, threshold, prev, cur):
         tmp = prev
         prev = cur
         cur = tmp
+    if prev[m] > threshold:
+        return inf
     return prev[m]
 
 
@@ -594,7 +596,7 @@ def scan(q, series, r, k, exclusion, znormalize, bounds, s_upper, s_lower, out_d
                 dist = dtw_band(cz, q, r, zero_cb, thr, prev, cur)
         else:
             dist = dtw_band(cz, q, r, zero_cb, inf, prev, cur)
-        if dist > thr:
+        if dist == inf:  # abandoned (only with early abandoning)
             out_counts[COUNT_ABANDONED] += 1
             continue
         out_dist[s] = dist

@@ -1,0 +1,122 @@
+"""Small helpers for the numba-cuda code paths (imported only when CUDA is used).
+
+- :func:`is_simulator`: whether numba runs CUDA kernels in its Python simulator.
+- :func:`as_device`: a numba device array for a torch CUDA tensor (a zero-copy
+  view through ``__cuda_array_interface__``), a numba device array (as is), or
+  a host array (copied to the device).
+- :func:`empty` / :func:`zeros`: output buffers on the device, as torch tensors
+  when the inputs are torch tensors (so results stay torch tensors, on the
+  caller's device and stream) and as numba device arrays otherwise.
+- :func:`threads_per_block`: the launch block size; read from
+  :mod:`align.kernels._config` at call time (kernels never read it).
+- :func:`stream_for`: the numba stream that matches torch's current stream.
+
+numba.cuda is imported lazily, so CPU-only use never needs numba-cuda.
+"""
+
+import numpy as np
+
+from ._validation import is_torch_tensor
+
+__all__ = [
+    "is_simulator",
+    "as_device",
+    "empty",
+    "zeros",
+    "threads_per_block",
+    "stream_for",
+]
+
+
+def is_simulator():
+    """Return True if numba-cuda runs kernels in its CPU simulator (``NUMBA_ENABLE_CUDASIM=1``)."""
+    from numba import config
+
+    return bool(getattr(config, "ENABLE_CUDASIM", False))
+
+
+def _cuda():
+    from numba import cuda
+
+    return cuda
+
+
+def as_device(a):
+    """A numba device array holding ``a``, without a copy when ``a`` already lives on the GPU.
+
+    Parameters
+    ----------
+    a : np.ndarray, numba device array, or torch.Tensor
+        A torch CUDA tensor must be contiguous; it is shared, not copied
+        (``numba.cuda.as_cuda_array`` through ``__cuda_array_interface__``).
+
+    Returns
+    -------
+    numba device array
+    """
+    cuda = _cuda()
+    if is_torch_tensor(a):
+        if a.is_cuda:
+            return cuda.as_cuda_array(a.detach())
+        a = a.detach().numpy()
+    if hasattr(a, "copy_to_host"):  # already a numba device array (or the simulator's)
+        return a
+    if hasattr(a, "__cuda_array_interface__"):  # CuPy and friends
+        return cuda.as_cuda_array(a)
+    return cuda.to_device(np.ascontiguousarray(a))
+
+
+def empty(shape, dtype, like=None):
+    """An uninitialised device buffer: a torch tensor on ``like``'s device if ``like`` is one.
+
+    Returns
+    -------
+    (buffer, device_view)
+        The object to hand back to the caller and the numba view the kernel writes.
+    """
+    if is_torch_tensor(like) and like.is_cuda:
+        import torch
+
+        t = torch.empty(shape, dtype=_torch_dtype(dtype), device=like.device)
+        return t, _cuda().as_cuda_array(t)
+    arr = _cuda().device_array(shape, dtype=dtype)
+    return arr, arr
+
+
+def zeros(shape, dtype, like=None):
+    """Like :func:`empty`, zero-filled."""
+    if is_torch_tensor(like) and like.is_cuda:
+        import torch
+
+        t = torch.zeros(shape, dtype=_torch_dtype(dtype), device=like.device)
+        return t, _cuda().as_cuda_array(t)
+    arr = _cuda().to_device(np.zeros(shape, dtype=dtype))
+    return arr, arr
+
+
+def _torch_dtype(dtype):
+    import torch
+
+    return {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64,
+            np.dtype(np.int64): torch.int64}[np.dtype(dtype)]
+
+
+def threads_per_block():
+    """The block size for 1-D launches, read now from :mod:`align.kernels._config`."""
+    from .kernels import _config
+
+    return int(_config.THREADS_PER_BLOCK)
+
+
+def stream_for(tensor=None):
+    """The numba stream to launch on: torch's current stream for a torch CUDA tensor.
+
+    Launching on torch's stream keeps the kernels ordered with the torch
+    operations around them without a device-wide synchronisation. Returns 0
+    (the default stream) otherwise and under the simulator.
+    """
+    if tensor is None or not is_torch_tensor(tensor) or not tensor.is_cuda or is_simulator():
+        return 0
+    import torch
+
+    return _cuda().external_stream(torch.cuda.current_stream(tensor.device).cuda_stream)

@@ -85,6 +85,19 @@ def _fail(path, what):
     raise ParameterError(f"{path}: {what}; is this a PocketSphinx model directory?")
 
 
+def _guarded(reader, path, *args):
+    """Run a reader; turn the errors of a short or garbled file into ParameterError."""
+    try:
+        return reader(path, *args)
+    except ParameterError:
+        raise
+    except (ValueError, IndexError, KeyError, struct.error, UnicodeDecodeError) as exc:
+        raise ParameterError(
+            f"{path}: truncated or malformed file ({exc}); is this a PocketSphinx model "
+            f"directory?"
+        ) from exc
+
+
 def _read_s3(path):
     """Sphinx-3 binary file: text header, byte-order magic. Returns (args, endian, body)."""
     with open(path, "rb") as fh:
@@ -480,11 +493,11 @@ class SphinxModel:
         for name in ("mdef", "means", "variances", "transition_matrices"):
             if not os.path.exists(os.path.join(path, name)):
                 raise ParameterError(f"acoustic model file {name!r} is missing from {path!r}")
-        md = _read_mdef(os.path.join(path, "mdef"))
+        md = _guarded(_read_mdef, os.path.join(path, "mdef"))
         ciphones = md["ciphones"]
         n_ci = len(ciphones)
-        means = _read_gaussians(os.path.join(path, "means"), verify_checksums)
-        variances = _read_gaussians(os.path.join(path, "variances"), verify_checksums)
+        means = _guarded(_read_gaussians, os.path.join(path, "means"), verify_checksums)
+        variances = _guarded(_read_gaussians, os.path.join(path, "variances"), verify_checksums)
         if means.shape != variances.shape:
             _fail(path, f"means {means.shape} and variances {variances.shape} differ in shape")
         n_mgau, n_feat, n_density, veclen = means.shape
@@ -514,9 +527,9 @@ class SphinxModel:
         sendump = os.path.join(path, "sendump")
         mixw_file = os.path.join(path, "mixture_weights")
         if os.path.exists(sendump):
-            q = _read_sendump(sendump, n_feat, n_density, n_sen)
+            q = _guarded(_read_sendump, sendump, n_feat, n_density, n_sen)
         elif os.path.exists(mixw_file):
-            q = _read_mixw(mixw_file, verify_checksums)
+            q = _guarded(_read_mixw, mixw_file, verify_checksums)
         else:
             raise ParameterError(
                 f"acoustic model {path!r} has neither 'sendump' nor 'mixture_weights'"
@@ -528,7 +541,7 @@ class SphinxModel:
         if renormalize_weights:
             weights /= weights.sum(axis=2, keepdims=True)
 
-        counts = _read_tmat(os.path.join(path, "transition_matrices"), verify_checksums)
+        counts = _guarded(_read_tmat, os.path.join(path, "transition_matrices"), verify_checksums)
         sums = counts.sum(axis=2, keepdims=True)
         probs = counts / np.where(sums > 0, sums, 1.0)
         probs = np.where((probs != 0) & (probs < _TMATFLOOR), _TMATFLOOR, probs)

@@ -56,7 +56,7 @@ from ._config import FASTMATH
 # numba wants a set (not a frozenset) of flags
 _FM = set(FASTMATH)
 
-__all__ = ["ctc_band_cells", "ctc_align_batch"]
+__all__ = ["ctc_band_cells", "ctc_align_batch", "ctc_find_invalid", "ctc_check_paths"]
 
 
 @njit(cache=True, fastmath=_FM)
@@ -328,3 +328,71 @@ def ctc_align_batch(log_probs, targets, input_lengths, target_lengths, blank,
             for t in range(T, Tmax):
                 out_paths[b, t] = blank
                 out_scores[b, t] = 0
+
+
+@njit(cache=True, fastmath=_FM, parallel=True)
+def ctc_find_invalid(log_probs, input_lengths, out_index):
+    """Locate the first NaN or +inf in the live frames of every item.
+
+    Parameters
+    ----------
+    log_probs : np.ndarray [shape=(B, T, C), float16, float32 or float64, C-contiguous]
+    input_lengths : np.ndarray [shape=(B,), int64]
+        Only frames ``t < input_lengths[b]`` are scanned.
+    out_index : np.ndarray [shape=(B,), int64]
+        Output: ``t * C + c`` of the first NaN or +inf of item ``b``, or -1.
+    """
+    B = log_probs.shape[0]
+    C = log_probs.shape[2]
+    block = np.uint64(1024)
+    T = log_probs.shape[1]
+    for b in prange(B):
+        out_index[b] = -1
+        flat = log_probs[b].reshape(T * C)  # a view: log_probs is C-contiguous
+        n = np.uint64(input_lengths[b] * C)
+        # blocks with a branch-free count, so that the scan vectorizes; unsigned
+        # indices spare Numba's negative-index checks
+        start = np.uint64(0)
+        while start < n:
+            stop = min(start + block, n)
+            bad = 0
+            for i in range(start, stop):
+                # false exactly for NaN and +inf; -inf (log 0) is valid
+                bad += 0 if flat[i] < np.inf else 1
+            if bad:
+                for i in range(start, stop):
+                    if not flat[i] < np.inf:
+                        out_index[b] = i
+                        break
+                break
+            start = stop
+
+
+@njit(cache=True, fastmath=_FM, parallel=True)
+def ctc_check_paths(paths, targets, input_lengths, target_lengths, blank, out_ok):
+    """Post-condition: does every live path collapse to its targets?
+
+    ``out_ok[b]`` is True iff ``paths[b, :input_lengths[b]]`` with runs merged
+    and blanks dropped equals ``targets[b, :target_lengths[b]]``, and every
+    frame past ``input_lengths[b]`` is ``blank``.
+    """
+    B, T = paths.shape
+    for b in prange(B):
+        ok = True
+        k = 0
+        L = target_lengths[b]
+        prev = -1
+        for t in range(input_lengths[b]):
+            lab = paths[b, t]
+            if lab != blank and lab != prev:
+                if k >= L or targets[b, k] != lab:
+                    ok = False
+                    break
+                k += 1
+            prev = lab
+        if k != L:
+            ok = False
+        for t in range(input_lengths[b], T):
+            if paths[b, t] != blank:
+                ok = False
+        out_ok[b] = ok

@@ -15,22 +15,32 @@ _WORD_COLOR = "#c0392b"
 _PHONE_COLOR = "#2c7fb8"
 
 
-def _stft_db(samples, sr, fmax, dynamic_range):
-    """Log-power STFT (25 ms Hann window, 10 ms hop) in dB below the maximum."""
-    from scipy.signal import stft
+def _spectrogram_db(samples, sr, fmax, dynamic_range, max_frames=4000):
+    """Log-power spectrogram in dB (25 ms Hann window, hop 10 ms or longer).
 
-    nperseg = max(16, int(round(0.025 * sr)))
-    hop = max(1, int(round(0.010 * sr)))
-    nfft = 1 << (nperseg - 1).bit_length()
-    freqs, times, z = stft(
-        samples, fs=sr, window="hann", nperseg=nperseg, noverlap=nperseg - hop, nfft=nfft,
-        boundary="zeros", padded=True,
-    )
-    power = np.abs(z) ** 2
-    db = 10.0 * np.log10(np.maximum(power, 1e-12))
+    The hop grows for long recordings so that at most ``max_frames`` columns are
+    computed: memory stays small whatever the duration, and a figure cannot show
+    more columns than that anyway.
+
+    Returns
+    -------
+    freqs : np.ndarray [shape=(F,)]
+    times : np.ndarray [shape=(T,)], frame centres in seconds
+    db : np.ndarray [shape=(F, T)]
+    """
+    n = samples.shape[0]
+    win = max(16, int(round(0.025 * sr)))
+    nfft = 1 << (win - 1).bit_length()
+    hop = max(int(round(0.010 * sr)), int(np.ceil(n / max_frames)), 1)
+    centres = np.arange(0, n, hop)
+    padded = np.concatenate([np.zeros(win // 2, np.float32), samples, np.zeros(win, np.float32)])
+    frames = padded[centres[:, None] + np.arange(win)[None, :]] * np.hanning(win).astype(np.float32)
+    power = np.abs(np.fft.rfft(frames, n=nfft, axis=1)) ** 2
+    db = 10.0 * np.log10(np.maximum(power.T, 1e-12))
     db = np.maximum(db, db.max() - dynamic_range)
+    freqs = np.fft.rfftfreq(nfft, 1.0 / sr)
     keep = freqs <= fmax
-    return freqs[keep], times, db[keep]
+    return freqs[keep], centres / sr, db[keep]
 
 
 def plot_alignment(
@@ -78,7 +88,8 @@ def plot_alignment(
     -------
     matplotlib.figure.Figure
         Three panels sharing the time axis: waveform (top), log-power STFT
-        spectrogram (middle, 25 ms window, 10 ms hop), and a words/phones tier
+        spectrogram (middle, 25 ms window, 10 ms hop, longer for long
+        recordings), and a words/phones tier
         strip (bottom). Word boundaries are solid red lines through all panels,
         phone boundaries thin dashed blue lines.
 
@@ -138,10 +149,11 @@ def plot_alignment(
 
     # spectrogram
     if shown.shape[0] >= 16:
-        freqs, spec_t, db = _stft_db(shown, sr, min(fmax, sr / 2.0), dynamic_range)
+        freqs, spec_t, db = _spectrogram_db(shown, sr, min(fmax, sr / 2.0), dynamic_range)
+        half = (spec_t[1] - spec_t[0]) / 2 if spec_t.size > 1 else 0.005
         ax_spec.imshow(
             db, origin="lower", aspect="auto", cmap="magma",
-            extent=(t0 + spec_t[0], t0 + spec_t[-1], freqs[0], freqs[-1]),
+            extent=(t0 + spec_t[0] - half, t0 + spec_t[-1] + half, freqs[0], freqs[-1]),
             interpolation="nearest",
         )
     ax_spec.set_ylabel("frequency (Hz)")

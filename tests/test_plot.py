@@ -118,3 +118,12 @@ def test_pyplot_state_untouched(alignment):
     backend = matplotlib.get_backend()
     plot_alignment(alignment)
     assert matplotlib.get_backend() == backend
+
+
+def test_long_recording_spectrogram_is_bounded(rng):
+    sr = 8000
+    samples = (rng.standard_normal(sr * 60) * 0.1).astype(np.float32)
+    fig = plot_alignment(Alignment([Word("a", 1.0, 2.0)], 60.0), (samples, sr), phones=False)
+    columns = fig.axes[1].images[0].get_array().shape[1]
+    assert 3000 < columns <= 4000  # 6000 frames at a 10 ms hop, capped
+    assert fig.get_size_inches()[0] == pytest.approx(40.0)

@@ -11,6 +11,7 @@ exactly as it was.
 
 import contextlib
 import os
+import stat
 import tempfile
 
 from ..exceptions import ParameterError
@@ -29,6 +30,21 @@ def _prepare(path):
     if os.path.isdir(path):
         raise ParameterError(f"cannot write {path!r}: it is a directory; give a file name")
     return path, directory
+
+
+def _umask():
+    # Reading the umask with os.umask() briefly sets it to 0 for the whole
+    # process, which races with other threads; Linux reports it in /proc.
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(directory):
@@ -78,11 +94,13 @@ def atomic_path(path):
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        # mkstemp creates files readable by the owner only; give the result the
-        # permissions an ordinary open() would (0o666 minus the umask).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        # mkstemp creates files readable by the owner only; keep the mode of the
+        # file being replaced, or give a new one what open() would (0o666 & ~umask).
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -127,3 +127,12 @@ def test_bytes_and_text_helpers(tmp_path):
     _atomic.atomic_write_text(tmp_path / "t", "a\r\nb")
     assert (tmp_path / "b").read_bytes() == b"\x00\x01"
     assert (tmp_path / "t").read_bytes() == b"a\r\nb"
+
+
+def test_replacing_keeps_the_old_mode(alignment, tmp_path):
+    path = tmp_path / "a.json"
+    path.write_text("old")
+    path.chmod(0o600)
+    alignment.save(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.read_text().startswith("{")

@@ -1,0 +1,264 @@
+"""The utterance graph: a transcript's words as a chain of triphone HMMs.
+
+Layout of the states, in order (so the graph is left-to-right and the banded
+Viterbi kernel applies)::
+
+    [gap 0] word 0 (variant 0 | variant 1 | ...) [gap 1] word 1 ... [gap n]
+
+- Each word contributes one branch per pronunciation variant; a branch is its
+  phones' emitting states (3 per phone for the en-us model) in order.
+- Each gap is optional: silence (``SIL``) or, where allowed, a noise filler
+  (``+NSN+`` breath/noise, ``+SPN+`` untranscribed speech), each a full
+  3-state HMM, or nothing. A word therefore never has to swallow a pause, and
+  speech that the transcript lacks goes to ``+SPN+`` instead of stretching a
+  neighbour.
+- Triphone contexts: inside a word, the neighbouring phones; across a word
+  boundary, the last (first) phone of the neighbour's first pronunciation, as
+  if no pause came between (PocketSphinx does the same for its alignments).
+  ``position`` is b/i/e, s for one-phone words; the model backs off to other
+  positions and to the CI phone when a triphone is missing.
+- Transition log probabilities come from the model's matrices; leaving a
+  phone's last state uses that state's exit probability.
+
+The graph's emission columns are indices into ``UtteranceGraph.senones``: score
+exactly those senones (``model.score(features, graph.senones)``) and pass the
+result to :func:`align.viterbi`.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..exceptions import ParameterError
+from ..hmm import HMMGraph
+
+__all__ = ["GapPolicy", "UtteranceGraph", "build_utterance_graph"]
+
+
+@dataclass(frozen=True)
+class GapPolicy:
+    """Log weights of what may fill the gap between two words.
+
+    Attributes
+    ----------
+    silence_logp : float
+        Log weight of entering an optional silence between words.
+    noise_logp : float
+        Log weight of entering an optional filler (``+NSN+``/``+SPN+``); -inf
+        switches fillers off.
+    edge_silence_logp : float
+        Log weight of the leading and trailing silence (usually likely).
+    """
+
+    silence_logp: float = np.log(0.3)
+    noise_logp: float = np.log(0.02)
+    edge_silence_logp: float = np.log(0.9)
+
+
+@dataclass
+class UtteranceGraph:
+    """An :class:`align.HMMGraph` plus what each state stands for.
+
+    Attributes
+    ----------
+    hmm : HMMGraph
+        The graph; ``hmm.emission_index`` indexes ``senones``.
+    senones : np.ndarray [shape=(K,), int64]
+        The model's senone id of each emission column.
+    state_word : np.ndarray [shape=(S,), int64]
+        Index of the spoken word a state belongs to, -1 for gap fillers.
+    state_unit : np.ndarray [shape=(S,), int64]
+        Index into ``units`` of the phone (or filler) a state belongs to.
+    state_in_unit : np.ndarray [shape=(S,), int64]
+        0, 1, 2: the state's place in its HMM.
+    units : list of str
+        Label of each phone instance (``"AH"``, ``"SIL"``, ``"+SPN+"``).
+    """
+
+    hmm: HMMGraph
+    senones: np.ndarray
+    state_word: np.ndarray
+    state_unit: np.ndarray
+    state_in_unit: np.ndarray
+    units: list
+
+
+class _Builder:
+    """Collects states and edges; keeps the left-to-right order."""
+
+    def __init__(self, model):
+        self.model = model
+        self.n_emit = model.n_emit_state
+        self.senone = []
+        self.word = []
+        self.unit = []
+        self.in_unit = []
+        self.units = []
+        self.src, self.dst, self.logp = [], [], []
+
+    def add_hmm(self, label, senones, tmat, word):
+        """Append one phone HMM; return (first state, [(state, exit logp)])."""
+        first = len(self.senone)
+        u = len(self.units)
+        self.units.append(label)
+        n = self.n_emit
+        for k in range(n):
+            self.senone.append(int(senones[k]))
+            self.word.append(word)
+            self.unit.append(u)
+            self.in_unit.append(k)
+        exits = []
+        for i in range(n):
+            for j in range(i, n + 1):
+                lp = tmat[i, j]
+                if not np.isfinite(lp):
+                    continue
+                if j == n:
+                    exits.append((first + i, lp))
+                else:
+                    self.edge(first + i, first + j, lp)
+        return first, exits
+
+    def edge(self, a, b, lp):
+        self.src.append(a)
+        self.dst.append(b)
+        self.logp.append(lp)
+
+    def link(self, exits, entry, lp):
+        for state, exit_lp in exits:
+            self.edge(state, entry, exit_lp + lp)
+
+
+def _positions(n):
+    if n == 1:
+        return ["s"]
+    return ["b"] + ["i"] * (n - 2) + ["e"]
+
+
+def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=True, open_end=False):
+    """Build the left-to-right graph of a transcript's spoken words.
+
+    Parameters
+    ----------
+    model : align.acoustic.sphinx_model.SphinxModel
+        The acoustic model (phones, senones, transition matrices).
+    pronunciations : list of list of list of str
+        ``pronunciations[w]`` lists the variants of spoken word ``w``, each a
+        list of ARPAbet phones (the model's CI phone names).
+    gaps : GapPolicy
+        Log weights of the optional silence and fillers.
+    fillers : bool
+        Offer ``+NSN+`` and ``+SPN+`` in the gaps besides ``SIL``.
+    open_end : bool
+        Let a path end after any word (or the gap after it), not only after the
+        last one: used to align a window of a long recording with more words
+        than it holds.
+
+    Returns
+    -------
+    UtteranceGraph
+
+    Raises
+    ------
+    ParameterError
+        If there are no words, a word has no pronunciation, or a phone is not
+        one of the model's.
+    """
+    if not pronunciations:
+        raise ParameterError("the transcript has no words to align")
+    known = set(model.ciphones)
+    for w, variants in enumerate(pronunciations):
+        if not variants or any(len(v) == 0 for v in variants):
+            raise ParameterError(f"spoken word {w} has an empty pronunciation")
+        for v in variants:
+            for p in v:
+                if p not in known:
+                    raise ParameterError(
+                        f"phone {p!r} of spoken word {w} is not in the acoustic model; "
+                        f"known phones: {', '.join(sorted(known))}"
+                    )
+    b = _Builder(model)
+    trans = model.log_transitions
+    sil = "SIL"
+    filler_labels = [sil] + ([p for p in ("+NSN+", "+SPN+") if p in known] if fillers else [])
+
+    def phone_hmm(base, left, right, pos, word):
+        phone = model.phone_for(base, left, right, pos)
+        return b.add_hmm(base, model.phone_senones[phone], trans[model.phone_tmat[phone]], word)
+
+    def gap(is_edge):
+        """Append the optional fillers of one gap; return [(entry, entry logp, exits)]."""
+        out = []
+        for label in filler_labels:
+            if label == sil:
+                lp = gaps.edge_silence_logp if is_edge else gaps.silence_logp
+            else:
+                lp = gaps.noise_logp
+            if not np.isfinite(lp):
+                continue
+            ci = model.phone_id(label)
+            first, exits = b.add_hmm(label, model.phone_senones[ci], trans[model.phone_tmat[ci]], -1)
+            out.append((first, lp, exits))
+        return out
+
+    n_words = len(pronunciations)
+    starts = []          # (state, log weight) allowed at t = 0
+    pending = []         # (exits, extra logp) waiting to link into the next word
+    first_gap = gap(True)
+    for entry, lp, exits in first_gap:
+        starts.append((entry, lp))
+        pending.append((exits, 0.0))
+    direct = np.log1p(-sum(np.exp(lp) for _, lp, _ in first_gap)) if first_gap else 0.0
+    word_start_weight = direct
+    ends = []            # (exits, extra logp) allowed at t = T - 1
+    for w, variants in enumerate(pronunciations):
+        prev_last = pronunciations[w - 1][0][-1] if w > 0 else sil
+        next_first = pronunciations[w + 1][0][0] if w + 1 < n_words else sil
+        word_exits = []
+        for v in variants:
+            n = len(v)
+            pos = _positions(n)
+            entry_state, exits = None, None
+            for k, base in enumerate(v):
+                left = v[k - 1] if k > 0 else prev_last
+                right = v[k + 1] if k + 1 < n else next_first
+                first, phone_exits = phone_hmm(base, left, right, pos[k], w)
+                if entry_state is None:
+                    entry_state = first
+                    if w == 0:
+                        starts.append((first, word_start_weight))
+                    for ex, extra in pending:
+                        b.link(ex, first, extra)
+                else:
+                    b.link(exits, first, 0.0)
+                exits = phone_exits
+            word_exits += exits
+        is_last = w + 1 == n_words
+        g = gap(is_last)
+        skip = np.log1p(-sum(np.exp(lp) for _, lp, _ in g)) if g else 0.0
+        pending = [(word_exits, skip)]
+        for entry, lp, exits in g:
+            b.link(word_exits, entry, lp)
+            pending.append((exits, 0.0))
+        if open_end or is_last:
+            ends += pending
+    S = len(b.senone)
+    log_initial = np.full(S, -np.inf)
+    for state, lp in starts:
+        log_initial[state] = np.logaddexp(log_initial[state], lp)
+    log_final = np.full(S, -np.inf)
+    for exits, extra in ends:
+        for state, lp in exits:
+            log_final[state] = np.logaddexp(log_final[state], lp + extra)
+    senone_ids = np.asarray(b.senone, dtype=np.int64)
+    senones, columns = np.unique(senone_ids, return_inverse=True)
+    labels = [b.units[u] for u in b.unit]
+    hmm = HMMGraph(columns, b.src, b.dst, b.logp, log_initial, log_final, labels=labels)
+    return UtteranceGraph(
+        hmm=hmm,
+        senones=senones,
+        state_word=np.asarray(b.word, dtype=np.int64),
+        state_unit=np.asarray(b.unit, dtype=np.int64),
+        state_in_unit=np.asarray(b.in_unit, dtype=np.int64),
+        units=b.units,
+    )

@@ -1,0 +1,344 @@
+"""Align a transcript with English speech: the main job.
+
+``align_transcript(audio, transcript)`` runs the whole pipeline:
+
+1. audio in (:func:`align.audio.load.load_audio`: any format, resampled to
+   16 kHz mono);
+2. the features the acoustic model was trained on
+   (:func:`align.audio.features.sphinx_features`);
+3. text to spoken words (:func:`align.text.normalize.normalize`) and their
+   pronunciations (:class:`align.text.lexicon.Lexicon`: CMUdict, else
+   espeak-ng, else letter-to-sound rules);
+4. the utterance graph of triphone HMMs with optional silence and fillers
+   between words (:func:`align.acoustic.graph.build_utterance_graph`);
+5. senone scores for the senones of that graph
+   (:meth:`align.acoustic.sphinx_model.SphinxModel.score`), and the exact
+   Viterbi path (:func:`align.viterbi`);
+6. word and phone times, and a confidence per word.
+
+Long recordings are aligned window by window (see :func:`align_transcript`'s
+``window`` argument) so memory stays bounded whatever the length.
+"""
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .exceptions import InfeasibleAlignmentError, ParameterError
+from .results import Alignment, Phone, Word
+
+__all__ = ["align_transcript", "Alignment", "Word", "Phone"]
+
+FRAME_RATE = 100  # frames per second of the Sphinx front end
+SAMPLE_RATE = 16000
+
+# Confidence: the mean per-frame margin (nats) of the aligned senone over the
+# best context-independent senone, mapped through a logistic. A frame of
+# well-matched speech scores its triphone senone above every CI senone; a word
+# that is not in the audio sits on frames whose best explanation lies elsewhere.
+_CONF_CENTER = -2.0
+_CONF_SCALE = 1.0
+
+
+@lru_cache(maxsize=2)
+def _model(path=None):
+    from .acoustic.sphinx_model import SphinxModel
+
+    return SphinxModel.load(path)
+
+
+@lru_cache(maxsize=2)
+def _lexicon(path=None):
+    from .text.lexicon import Lexicon
+
+    return Lexicon.load(path)
+
+
+def _read_transcript(transcript):
+    if isinstance(transcript, os.PathLike):
+        path = Path(transcript)
+    elif isinstance(transcript, str):
+        looks_like_path = "\n" not in transcript and len(transcript) < 1024
+        path = Path(transcript) if looks_like_path and os.path.isfile(transcript) else None
+        if path is None:
+            return transcript
+    else:
+        raise ParameterError(
+            f"transcript must be text or a path to a text file, got {type(transcript).__name__}"
+        )
+    if not path.is_file():
+        raise ParameterError(f"transcript file {str(path)!r} does not exist")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParameterError(f"transcript file {str(path)!r} is not UTF-8 text") from exc
+
+
+def _spoken_words(text, lexicon):
+    """Written tokens and the flat list of spoken words with their token index."""
+    from .text.normalize import normalize
+
+    tokens = normalize(text, lexicon=lexicon)
+    words, token_of_word = [], []
+    for i, tok in enumerate(tokens):
+        for w in tok.words:
+            words.append(w)
+            token_of_word.append(i)
+    if not words:
+        raise ParameterError(f"the transcript has no words to align: {text[:80]!r}")
+    return tokens, words, np.asarray(token_of_word, dtype=np.int64)
+
+
+def _segments(labels):
+    """Runs of equal values: (value, first index, last index + 1)."""
+    change = np.flatnonzero(np.diff(labels)) + 1
+    starts = np.concatenate(([0], change))
+    ends = np.concatenate((change, [len(labels)]))
+    return [(int(labels[s]), int(s), int(e)) for s, e in zip(starts, ends)]
+
+
+def _confidence(margin):
+    return float(1.0 / (1.0 + np.exp(-(margin - _CONF_CENTER) / _CONF_SCALE)))
+
+
+def _align_window(model, features, pronunciations, *, open_end, gaps):
+    """Viterbi-align ``features`` (T, 39) with ``pronunciations``.
+
+    Returns the per-frame state path and the utterance graph, plus per-frame
+    aligned scores and best CI-senone scores (for confidences).
+    """
+    from .acoustic.graph import build_utterance_graph
+    from .hmm import viterbi
+
+    graph = build_utterance_graph(model, pronunciations, gaps=gaps, open_end=open_end)
+    T = features.shape[0]
+    if T < graph.hmm.min_frames:
+        raise InfeasibleAlignmentError(
+            f"the audio is too short for the transcript: {T} frames ({T / FRAME_RATE:.2f} s) "
+            f"but the {len(pronunciations)} words need at least {graph.hmm.min_frames} frames "
+            f"(3 per phone); check that the transcript belongs to this audio"
+        )
+    scores = model.score(features, graph.senones)
+    result = viterbi(scores, graph.hmm)
+    path = result.path
+    aligned = scores[np.arange(T), graph.hmm.emission_index[path]]
+    ci = model.score(features, np.arange(model.n_ci_senones))
+    best_ci = ci.max(axis=1)
+    return path, graph, aligned, best_ci
+
+
+def _collect(path, graph, aligned, best_ci, frame_offset):
+    """Phone and filler segments of a state path: list of dicts."""
+    units = graph.state_unit[path]
+    out = []
+    for unit, t0, t1 in _segments(units):
+        state = path[t0]
+        out.append({
+            "word": int(graph.state_word[state]),
+            "label": graph.units[unit],
+            "t0": t0 + frame_offset,
+            "t1": t1 + frame_offset,
+            "margin": float(np.mean(aligned[t0:t1] - best_ci[t0:t1])),
+        })
+    return out
+
+
+def align_transcript(audio, transcript, *, language="en", sample_rate=None, window=120.0,
+                     progress=False, model_path=None, dictionary_path=None):
+    """Word and phone timestamps for a recording and its transcript.
+
+    Parameters
+    ----------
+    audio : str, os.PathLike or (np.ndarray, int)
+        A file (wav, flac, ogg, mp3, m4a, ...) or ``(samples, sample_rate)``;
+        any rate (resampled to 16 kHz), stereo mixed down.
+    transcript : str or os.PathLike
+        The text, or a path to a UTF-8 text file.
+    language : {"en"}
+        Only English has an acoustic model so far.
+    sample_rate : None
+        Reserved; the rate comes with the audio.
+    window : float
+        Recordings longer than this many seconds are aligned in overlapping
+        windows of this length: each window aligns the next words with an open
+        end, keeps the words that end before its last fifth, and the next
+        window starts where they stop. Memory is then bounded by the window
+        (about 120 s x 100 frames x the graph's senones x 4 bytes, ~100 MB),
+        not by the recording.
+    progress : bool
+        Show a progress bar (tqdm) over the windows of a long recording.
+    model_path, dictionary_path : str, optional
+        Another Sphinx acoustic model folder or pronunciation dictionary.
+
+    Returns
+    -------
+    Alignment
+        ``words``: one :class:`Word` per written token (``"$5"`` keeps its text;
+        ``spoken`` says what was aligned), with start and end in seconds, a
+        confidence ``score`` in [0, 1] and its ARPAbet ``phones``. Pauses are
+        never inside a word: they belong to the gaps. ``unknown_words`` lists
+        words pronounced by espeak-ng or rules.
+
+    Raises
+    ------
+    ParameterError
+        Unreadable audio or transcript, an empty transcript, an unsupported
+        language.
+    InfeasibleAlignmentError
+        If the audio is too short to hold the transcript's phones.
+
+    Notes
+    -----
+    Confidence is a logistic of the mean per-frame margin of the aligned
+    senones over the best context-independent senone: words absent from the
+    audio, or replaced by other words, score low.
+
+    Examples
+    --------
+    >>> from importlib import resources
+    >>> import align
+    >>> wav = resources.files("align") / "data" / "sample" / "arctic_a0005_1592748459.flac"
+    >>> result = align.align_transcript(wav, "Will we ever forget it.")
+    >>> [w.text for w in result.words]
+    ['Will', 'we', 'ever', 'forget', 'it.']
+    """
+    from .acoustic.graph import GapPolicy
+    from .audio.features import sphinx_features
+    from .audio.load import load_audio
+
+    if language != "en":
+        raise ParameterError(f"language={language!r} is not supported yet; use 'en'")
+    if window is None or not np.isfinite(window) or window < 10:
+        raise ParameterError(f"window must be a number of seconds >= 10, got {window!r}")
+    text = _read_transcript(transcript)
+    audio_path = str(audio) if isinstance(audio, (str, os.PathLike)) else None
+    samples, sr = load_audio(audio, sample_rate=SAMPLE_RATE)
+    model = _model(model_path)
+    lexicon = _lexicon(dictionary_path)
+    tokens, words, token_of_word = _spoken_words(text, lexicon)
+    pronunciations, unknown = lexicon.pronounce_words(words)
+    features = sphinx_features(samples, sr, model.feature_params)
+    T = features.shape[0]
+    gaps = GapPolicy()
+
+    win = int(window * FRAME_RATE)
+    segments = []
+    if T <= win:
+        path, graph, aligned, best_ci = _align_window(
+            model, features, pronunciations, open_end=False, gaps=gaps)
+        segments = _collect(path, graph, aligned, best_ci, 0)
+    else:
+        segments = _align_long(model, features, pronunciations, win, gaps, progress)
+
+    return _build_alignment(tokens, words, token_of_word, segments, unknown,
+                            duration=len(samples) / sr, sample_rate=sr, audio_path=audio_path)
+
+
+def _align_long(model, features, pronunciations, win, gaps, progress):
+    """Window-by-window alignment of a long recording (bounded memory)."""
+    T = features.shape[0]
+    n_words = len(pronunciations)
+    n_phones = sum(len(p[0]) for p in pronunciations)
+    # expected phones per frame over the whole file, to size each window's words
+    rate = n_phones / T
+    keep_until = int(0.8 * win)
+    bar = None
+    if progress:
+        try:
+            from tqdm import tqdm
+
+            bar = tqdm(total=T, unit="frame", desc="aligning")
+        except ImportError:
+            bar = None
+    segments = []
+    t = 0
+    w = 0
+    while w < n_words:
+        end = min(T, t + win)
+        last_window = end == T
+        # take enough words to cover the window at 1.5x the mean rate, plus slack
+        budget = 1.5 * rate * (end - t) + 30
+        k, phones = w, 0
+        while k < n_words and (phones < budget or last_window):
+            phones += len(pronunciations[k][0])
+            k += 1
+        chunk = pronunciations[w:k]
+        open_end = not (last_window and k == n_words)
+        try:
+            path, graph, aligned, best_ci = _align_window(
+                model, features[t:end], chunk, open_end=open_end, gaps=gaps)
+        except InfeasibleAlignmentError:
+            if last_window:
+                raise
+            end = min(T, end + win)  # too many words for this stretch: widen it
+            continue
+        found = _collect(path, graph, aligned, best_ci, t)
+        if last_window:
+            kept = found
+        else:
+            # keep whole words that end before the cut; leave the rest to the next window
+            last_word = -1
+            for seg in found:
+                if seg["word"] >= 0 and seg["t1"] <= t + keep_until:
+                    last_word = max(last_word, seg["word"])
+            if last_word < 0:
+                last_word = max((s["word"] for s in found), default=-1)
+                if last_word < 0:
+                    raise InfeasibleAlignmentError(
+                        f"no word could be placed in the window starting at {t / FRAME_RATE:.1f} s; "
+                        "the transcript may not match the audio there"
+                    )
+            kept = [s for s in found if s["word"] <= last_word and s["word"] != -1
+                    or (s["word"] == -1 and s["t1"] <= max(x["t1"] for x in found if x["word"] == last_word))]
+        for seg in kept:
+            if seg["word"] >= 0:
+                seg["word"] += w
+        segments += kept
+        new_t = max(s["t1"] for s in kept) if kept else end
+        if bar is not None:
+            bar.update(new_t - t)
+        if last_window:
+            break
+        w += max(s["word"] for s in kept if s["word"] >= 0) - w + 1
+        t = new_t
+        if t >= T and w < n_words:
+            raise InfeasibleAlignmentError(
+                f"the audio ended with {n_words - w} words of the transcript left; "
+                "check that the transcript belongs to this audio"
+            )
+    if bar is not None:
+        bar.close()
+    return segments
+
+
+def _build_alignment(tokens, words, token_of_word, segments, unknown, *, duration, sample_rate,
+                     audio_path):
+    by_word = {}
+    for seg in segments:
+        if seg["word"] >= 0:
+            by_word.setdefault(seg["word"], []).append(seg)
+    out = []
+    for i, tok in enumerate(tokens):
+        spoken_ids = np.flatnonzero(token_of_word == i)
+        if spoken_ids.size == 0:
+            continue
+        segs = [s for k in spoken_ids for s in by_word.get(int(k), [])]
+        if not segs:
+            continue
+        phones = [Phone(s["label"], s["t0"] / FRAME_RATE, s["t1"] / FRAME_RATE) for s in segs]
+        frames = np.array([s["t1"] - s["t0"] for s in segs], dtype=float)
+        margin = float(np.sum(frames * np.array([s["margin"] for s in segs])) / frames.sum())
+        spoken = " ".join(words[k] for k in spoken_ids)
+        out.append(Word(
+            text=tok.text,
+            start=segs[0]["t0"] / FRAME_RATE,
+            end=segs[-1]["t1"] / FRAME_RATE,
+            score=_confidence(margin),
+            phones=phones,
+            spoken=spoken if spoken != tok.text else None,
+        ))
+    return Alignment(words=out, duration=duration, sample_rate=sample_rate,
+                     unknown_words=unknown, audio_path=audio_path,
+                     metadata={"model": "pocketsphinx en-us", "frame_rate": FRAME_RATE})

@@ -474,6 +474,7 @@ def iter_audio_blocks(
         return out
 
     target = None
+    pending, pending_len = [], 0
     for chunk, rate in _native_chunks(path, 65536, raw_sample_rate, raw_dtype, raw_channels):
         if info_rate is None:
             info_rate = rate
@@ -488,8 +489,15 @@ def iter_audio_blocks(
         if chunk.shape[1] == 0:
             continue
         seen_any = True
-        buffer = np.concatenate([buffer, chunk.astype(np.float32, copy=False)], axis=1)
-        yield from emit(final=False)
+        # Collect decoder frames (often ~1k samples each) and join them only when a
+        # block can be emitted: joining per frame would copy the buffer each time.
+        pending.append(chunk.astype(np.float32, copy=False))
+        pending_len += chunk.shape[1]
+        if buf_start + buffer.shape[1] + pending_len >= pos + step + margin:
+            buffer = np.concatenate([buffer, *pending], axis=1)
+            pending, pending_len = [], 0
+            yield from emit(final=False)
     if not seen_any:
         raise ParameterError(f"{name} holds no samples; expected at least one")
+    buffer = np.concatenate([buffer, *pending], axis=1)
     yield from emit(final=True)

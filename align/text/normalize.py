@@ -164,6 +164,11 @@ class Token:
     end: int
     words: tuple
 
+    @property
+    def spoken(self):
+        """The spoken words joined by spaces (``"five dollars"``)."""
+        return " ".join(self.words)
+
 
 def _under_thousand(n):
     words = []

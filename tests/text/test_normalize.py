@@ -181,3 +181,8 @@ def _parse(spoken):
 @given(st.integers(min_value=0, max_value=10**15 - 1))
 def test_number_words_read_back(n):
     assert _parse(number_to_words(n)) == n
+
+
+def test_token_spoken():
+    (tok,) = normalize("$5")
+    assert tok.spoken == "five dollars"

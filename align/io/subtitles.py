@@ -24,6 +24,11 @@ def _check(max_chars, max_duration, max_gap):
         raise ParameterError(f"max_gap must be >= 0 seconds, got {max_gap!r}")
 
 
+def _one_line(text):
+    # a blank line ends a cue in both formats, so a word never spans lines
+    return " ".join(text.split())
+
+
 def group_words(words, *, max_chars=42, max_duration=5.0, max_gap=1.0, per_word=False):
     """Group words into cues.
 
@@ -52,12 +57,12 @@ def group_words(words, *, max_chars=42, max_duration=5.0, max_gap=1.0, per_word=
     _check(max_chars, max_duration, max_gap)
     ordered = sorted((w for w in words if w.text.strip()), key=lambda w: (w.start, w.end))
     if per_word:
-        return [(w.start, w.end, w.text.strip()) for w in ordered]
+        return [(w.start, w.end, _one_line(w.text)) for w in ordered]
     cues = []
     current = []
     for w in ordered:
         if current:
-            text = " ".join(x.text.strip() for x in current + [w])
+            text = " ".join(_one_line(x.text) for x in current + [w])
             too_long = len(text) > max_chars
             too_slow = w.end - current[0].start > max_duration
             paused = w.start - current[-1].end > max_gap
@@ -68,7 +73,7 @@ def group_words(words, *, max_chars=42, max_duration=5.0, max_gap=1.0, per_word=
     if current:
         cues.append(current)
     return [
-        (c[0].start, max(x.end for x in c), " ".join(x.text.strip() for x in c)) for c in cues
+        (c[0].start, max(x.end for x in c), " ".join(_one_line(x.text) for x in c)) for c in cues
     ]
 
 

@@ -89,3 +89,8 @@ def test_cue_clamped_to_duration():
 def test_bad_limits(alignment, kwargs, message):
     with pytest.raises(ParameterError, match=message):
         vtt_text(alignment, **kwargs)
+
+
+def test_whitespace_inside_a_word_collapsed():
+    a = Alignment(words=_words([("two\n\nlines", 0.0, 0.5)]), duration=1.0)
+    assert srt_text(a) == "1\n00:00:00,000 --> 00:00:00,500\ntwo lines\n"

@@ -10,6 +10,7 @@
 - :func:`threads_per_block`: the launch block size; read from
   :mod:`align.kernels._config` at call time (kernels never read it).
 - :func:`stream_for`: the numba stream that matches torch's current stream.
+- :func:`dtw_batch`: launch the batched exact-DTW kernel (for the DTW API layer).
 
 numba.cuda is imported lazily, so CPU-only use never needs numba-cuda.
 """
@@ -25,6 +26,7 @@ __all__ = [
     "zeros",
     "threads_per_block",
     "stream_for",
+    "dtw_batch",
 ]
 
 
@@ -120,3 +122,45 @@ def stream_for(tensor=None):
     import torch
 
     return _cuda().external_stream(torch.cuda.current_stream(tensor.device).cuda_stream)
+
+
+def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None):
+    """Launch :func:`align.kernels.dtw_cuda.dtw_batch` on a batch of 1-D pairs (no validation).
+
+    The DTW API layer validates (finite values, lengths in range) and then calls this.
+
+    Parameters
+    ----------
+    x : np.ndarray, numba device array or torch CUDA tensor [shape=(B, N), float32 or float64]
+    y : same kind [shape=(B, M), same dtype]
+    len_x, len_y : same kind [shape=(B,), int64] or None
+        Valid lengths (default N and M).
+    threads : int or None
+        Threads per block; default ``min(THREADS_PER_BLOCK, 32)``: one pair per
+        thread, and 32-thread blocks spread a 16k-pair batch evenly over the SMs.
+
+    Returns
+    -------
+    np.ndarray [shape=(B,), float64], or a torch float64 tensor on x's device if
+    x is a torch CUDA tensor (no host round trip).
+    """
+    from .kernels import dtw_cuda
+
+    B, N = x.shape
+    M = y.shape[1]
+    if len_x is None:
+        len_x = np.full(B, N, dtype=np.int64)
+    if len_y is None:
+        len_y = np.full(B, M, dtype=np.int64)
+    if threads is None:
+        threads = min(threads_per_block(), 32)
+    _, work = empty((M, B), np.float64, like=x)
+    out, dout = empty((B,), np.float64, like=x)
+    stream = stream_for(x)
+    blocks = (B + threads - 1) // threads
+    dtw_cuda.dtw_batch[blocks, threads, stream](
+        as_device(x), as_device(y), as_device(len_x), as_device(len_y), work, dout
+    )
+    if is_torch_tensor(x) and x.is_cuda:
+        return out
+    return dout.copy_to_host()

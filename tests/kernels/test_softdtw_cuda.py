@@ -1,0 +1,107 @@
+"""CUDA soft-DTW kernels (under the simulator here) against the CPU kernels and the paper's tables."""
+
+import inspect
+
+import numpy as np
+import pytest
+from numba import cuda
+
+from align.kernels import softdtw as kcpu
+from tests.reference.softdtw import cost_matrix, soft_dtw_tables
+
+pytestmark = pytest.mark.skipif(not cuda.is_available(), reason="no CUDA device or simulator")
+
+THREADS = 3  # tiny blocks: every diagonal of the tiny tables takes several strides
+
+
+@pytest.fixture(scope="module")
+def kgpu():
+    from align.kernels import softdtw_cuda
+
+    return softdtw_cuda
+
+
+def run_gpu(kgpu, x, y, gamma, radius=None, lx=None, ly=None, metric=0):
+    B, N, _ = x.shape
+    M = y.shape[1]
+    lx = np.full(B, N, np.int64) if lx is None else np.asarray(lx, np.int64)
+    ly = np.full(B, M, np.int64) if ly is None else np.asarray(ly, np.int64)
+    dt = x.dtype
+    dx, dy, dlx, dly = (cuda.to_device(a) for a in (x, y, lx, ly))
+    dD = cuda.to_device(np.zeros((B, N, M), dt))
+    kgpu.pairwise_cost[2, THREADS](dx, dy, dlx, dly, metric, dD)
+    dR = cuda.to_device(np.zeros((B, N + 1, M + 1), dt))
+    dout = cuda.to_device(np.zeros(B, dt))
+    r = -1 if radius is None else radius
+    kgpu.softdtw_forward[B, THREADS](dD, dlx, dly, dt.type(gamma), r, dR, dout)
+    dE = cuda.to_device(np.zeros((B, N + 1, M + 1), dt))
+    kgpu.softdtw_backward[B, THREADS](dD, dR, dlx, dly, dt.type(gamma), dE)
+    return dD.copy_to_host(), dR.copy_to_host(), dout.copy_to_host(), dE.copy_to_host()
+
+
+def run_cpu(x, y, gamma, radius=None, lx=None, ly=None, metric=0):
+    B, N, _ = x.shape
+    M = y.shape[1]
+    lx = np.full(B, N, np.int64) if lx is None else np.asarray(lx, np.int64)
+    ly = np.full(B, M, np.int64) if ly is None else np.asarray(ly, np.int64)
+    dt = x.dtype
+    D = np.zeros((B, N, M), dt)
+    kcpu.pairwise_cost(x, y, lx, ly, metric, D)
+    R = np.zeros((B, N + 1, M + 1), dt)
+    out = np.zeros(B, dt)
+    r = -1 if radius is None else radius
+    kcpu.softdtw_forward(D, lx, ly, dt.type(gamma), r, R, out)
+    E = np.zeros((B, N + 1, M + 1), dt)
+    kcpu.softdtw_backward(D, R, lx, ly, dt.type(gamma), E)
+    return D, R, out, E
+
+
+def test_same_signatures_as_cpu(kgpu):
+    for name in ("pairwise_cost", "softdtw_forward", "softdtw_backward"):
+        cpu = inspect.signature(getattr(kcpu, name).py_func)
+        gpu = inspect.signature(getattr(kgpu, name).py_func)
+        assert cpu == gpu, name
+
+
+@pytest.mark.parametrize("radius", [None, 1])
+def test_matches_cpu_and_reference_with_lengths(kgpu, rng, radius):
+    x = rng.normal(size=(3, 5, 2))
+    y = rng.normal(size=(3, 4, 2))
+    lx, ly = [5, 2, 4], [4, 4, 1]
+    D, R, out, E = run_gpu(kgpu, x, y, 0.6, radius, lx, ly)
+    Dc, Rc, outc, Ec = run_cpu(x, y, 0.6, radius, lx, ly)
+    np.testing.assert_allclose(out, outc, rtol=1e-13)
+    for b in range(3):
+        n, m = lx[b], ly[b]
+        # not bit-equal: the CPU build may contract d*d + acc into an FMA (FASTMATH has 'contract')
+        np.testing.assert_allclose(D[b, :n, :m], Dc[b, :n, :m], rtol=1e-14)
+        np.testing.assert_allclose(R[b, : n + 1, : m + 1], Rc[b, : n + 1, : m + 1], rtol=1e-13)
+        np.testing.assert_allclose(E[b, 1 : n + 1, 1 : m + 1], Ec[b, 1 : n + 1, 1 : m + 1], rtol=1e-12, atol=1e-15)
+        value, _, Eref = soft_dtw_tables(cost_matrix(x[b, :n], y[b, :m]), 0.6, radius)
+        assert out[b] == pytest.approx(value, rel=1e-12)
+        np.testing.assert_allclose(E[b, 1 : n + 1, 1 : m + 1], Eref, rtol=1e-10, atol=1e-14)
+
+
+def test_float32_stays_float32(kgpu, rng):
+    x = rng.normal(size=(2, 4, 3)).astype(np.float32)
+    y = rng.normal(size=(2, 6, 3)).astype(np.float32)
+    D, R, out, E = run_gpu(kgpu, x, y, 0.5)
+    assert out.dtype == np.float32 and E.dtype == np.float32
+    _, _, outc, Ec = run_cpu(x.astype(np.float64), y.astype(np.float64), 0.5)
+    np.testing.assert_allclose(out, outc, rtol=1e-5)
+    np.testing.assert_allclose(E, Ec, rtol=1e-4, atol=1e-6)
+
+
+def test_band_too_narrow_gives_inf(kgpu):
+    x = np.array([[[0.0], [1.0], [2.0]]])
+    y = np.array([[[0.0], [2.0]]])
+    _, _, out, _ = run_gpu(kgpu, x, y, 1.0, radius=0)
+    assert out[0] == np.inf
+
+
+@pytest.mark.parametrize("metric", [1, 2])
+def test_other_metrics_cost(kgpu, rng, metric):
+    x = rng.normal(size=(1, 3, 2))
+    y = rng.normal(size=(1, 4, 2))
+    D, _, out, _ = run_gpu(kgpu, x, y, 1.0, metric=metric)
+    np.testing.assert_allclose(D[0], cost_matrix(x[0], y[0], ["", "euclidean", "cityblock"][metric]), rtol=1e-14)

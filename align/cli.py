@@ -32,7 +32,8 @@ def _print_alignment(alignment, stream):
     print(f"{'word':<16}{'start':>8}{'end':>8}{'conf':>6}  phones", file=stream)
     for word in alignment.words:
         phones = " ".join(p.label for p in word.phones)
-        print(f"{word.text:<16}{word.start:8.3f}{word.end:8.3f}{word.score:6.2f}  {phones}", file=stream)
+        score = "" if word.score is None else f"{word.score:6.2f}"
+        print(f"{word.text:<16}{word.start:8.3f}{word.end:8.3f}{score:>6}  {phones}", file=stream)
     if alignment.unknown_words:
         print(f"not in the dictionary (pronounced by rule): {', '.join(alignment.unknown_words)}", file=stream)
 
@@ -74,16 +75,14 @@ def _cmd_demo(args):
 def _cmd_cache_clear(args):
     import os
 
-    removed = 0
-    roots = [Path(__file__).resolve().parent]
-    try:
+    # Numba writes its cache to NUMBA_CACHE_DIR when set, else next to the sources.
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        roots = [Path(os.environ["NUMBA_CACHE_DIR"])]
+    else:
         import align.kernels as kernels_pkg
 
-        roots.append(Path(kernels_pkg.__file__).resolve().parent)
-    except ImportError:
-        pass
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        roots.append(Path(os.environ["NUMBA_CACHE_DIR"]))
+        roots = [Path(__file__).resolve().parent, Path(kernels_pkg.__file__).resolve().parent]
+    removed = 0
     for root in roots:
         for pattern in ("*.nbi", "*.nbc"):
             for f in root.rglob(pattern):

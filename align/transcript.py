@@ -202,7 +202,7 @@ def align_transcript(audio, transcript, *, language="en", sample_rate=None, wind
     >>> wav = resources.files("align") / "data" / "sample" / "arctic_a0005_1592748459.flac"
     >>> result = align.align_transcript(wav, "Will we ever forget it.")
     >>> [w.text for w in result.words]
-    ['Will', 'we', 'ever', 'forget', 'it.']
+    ['Will', 'we', 'ever', 'forget', 'it']
     """
     from .acoustic.graph import GapPolicy
     from .audio.features import sphinx_features

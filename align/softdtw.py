@@ -285,12 +285,17 @@ def soft_dtw(
     >>> round(align.soft_dtw(x, x, gamma=1.0, divergence=True), 12)
     0.0
     """
-    shape_x = np.shape(x)
-    for a, name in ((x, "x"), (y, "y")):
-        nd = len(np.shape(a))
-        if nd not in (1, 2):
-            raise ParameterError(f"{name} must have 1 or 2 dimension(s), got shape {tuple(np.shape(a))}")
     on_gpu = any(is_torch_tensor(a) and a.is_cuda for a in (x, y))
+    # validate in the caller's shapes, so that messages and indices refer to them
+    x = as_float_array(x, "x", ndim=(1, 2))
+    y = as_float_array(y, "y", ndim=(1, 2))
+    shape_x = x.shape
+    check_finite(x, "x")
+    check_finite(y, "y")
+    if (x.shape[1] if x.ndim == 2 else 1) != (y.shape[1] if y.ndim == 2 else 1):
+        raise ParameterError(
+            f"x and y must have the same number of features, got x.shape={x.shape} and y.shape={y.shape}"
+        )
     xa, ya, lx, ly, gamma, code, radius, backend = _prepare(
         _lift(x), _lift(y), None, None, gamma, metric, radius, backend,
         ("x", "y", "len_x", "len_y"), on_gpu=on_gpu,

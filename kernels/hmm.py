@@ -279,50 +279,104 @@ def forward_backward_csr(E, col, pred_ptr, pred_state, pred_logp,
 # banded kernels (left-to-right graphs, predecessors within [s - w, s])
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
-def _band_step(Et, col, trans, prev, cur, best, arg, lo, hi, bp_row):
-    """One Viterbi frame on padded columns (state s lives at index s + w)."""
+@njit(cache=True, fastmath=FASTMATH)
+def _band_step(Et, col, ident, trans, prev, cur, best, arg, lo, hi, bp_row):
+    """One Viterbi frame on padded columns (state s lives at index s + w).
+
+    Written for the vectoriser: selects instead of branches, and every loop
+    indexes slices that start at the band's edge with a counter from 0, so
+    Numba emits no negative-index wraparound test (which blocks vectorisation
+    when the start ``lo`` is only known at run time). ``ident``
+    (``col == arange(S)``) drops the emission gather.
+    """
     w = trans.shape[0] - 1
+    n = hi + 1 - lo
+    out = cur[lo + w:]
+    bpr = bp_row[lo:]
     if w == 1:
-        t0 = trans[0]
-        t1 = trans[1]
-        for s in range(lo, hi + 1):
-            a = prev[s] + t1[s]  # from s - 1 (lower index, wins ties)
-            b = prev[s + 1] + t0[s]  # self-loop
-            if b > a:
-                cur[s + 1] = b + Et[col[s]]
-                bp_row[s] = 0
-            else:
-                cur[s + 1] = a + Et[col[s]]
-                bp_row[s] = 1
+        t0 = trans[0][lo:]
+        t1 = trans[1][lo:]
+        p1 = prev[lo:]  # state s - 1
+        p0 = prev[lo + 1:]  # state s
+        if ident:
+            e = Et[lo:]
+            for i in range(n):
+                a = p1[i] + t1[i]  # from s - 1 (lower index: wins ties)
+                b = p0[i] + t0[i]  # self-loop
+                m = b > a
+                out[i] = (b if m else a) + e[i]
+                bpr[i] = np.uint8(0) if m else np.uint8(1)
+        else:
+            c = col[lo:]
+            for i in range(n):
+                a = p1[i] + t1[i]
+                b = p0[i] + t0[i]
+                m = b > a
+                out[i] = (b if m else a) + Et[c[i]]
+                bpr[i] = np.uint8(0) if m else np.uint8(1)
+    elif w == 2:
+        t0 = trans[0][lo:]
+        t1 = trans[1][lo:]
+        t2 = trans[2][lo:]
+        p2 = prev[lo:]
+        p1 = prev[lo + 1:]
+        p0 = prev[lo + 2:]
+        c = col[lo:]
+        for i in range(n):
+            v2 = p2[i] + t2[i]  # from s - 2 (lowest index first)
+            v1 = p1[i] + t1[i]
+            v0 = p0[i] + t0[i]
+            m = v1 > v2
+            x = v1 if m else v2
+            j = np.uint8(1) if m else np.uint8(2)
+            m = v0 > x
+            x = v0 if m else x
+            j = np.uint8(0) if m else j
+            out[i] = x + Et[c[i]]
+            bpr[i] = j
     else:
-        tw = trans[w]
-        for s in range(lo, hi + 1):
-            best[s] = prev[s] + tw[s]
-            arg[s] = w
+        bst = best[lo:]
+        ag = arg[lo:]
+        tw = trans[w][lo:]
+        pw = prev[lo:]
+        for i in range(n):
+            bst[i] = pw[i] + tw[i]
+            ag[i] = np.uint8(w)
         for j in range(w - 1, -1, -1):
-            tj = trans[j]
-            off = w - j
-            for s in range(lo, hi + 1):
-                v = prev[s + off] + tj[s]
-                if v > best[s]:
-                    best[s] = v
-                    arg[s] = j
-        for s in range(lo, hi + 1):
-            cur[s + w] = best[s] + Et[col[s]]
-            bp_row[s] = arg[s]
+            tj = trans[j][lo:]
+            pj = prev[lo + w - j:]
+            jj = np.uint8(j)
+            for i in range(n):
+                v = pj[i] + tj[i]
+                m = v > bst[i]
+                bst[i] = v if m else bst[i]
+                ag[i] = jj if m else ag[i]
+        c = col[lo:]
+        for i in range(n):
+            out[i] = bst[i] + Et[c[i]]
+            bpr[i] = ag[i]
     # states that left the band must read as -inf at the next frame
-    for s in range(max(lo - w, 0), lo):
-        cur[s + w] = -np.inf
+    a = max(lo - w, 0)
+    gone = cur[a + w:lo + w]
+    for i in range(gone.shape[0]):
+        gone[i] = -np.inf
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True)
+def _is_identity(col):
+    for s in range(col.shape[0]):
+        if col[s] != s:
+            return False
+    return True
+
+
+@njit(cache=True, fastmath=FASTMATH)
 def _band_first(E0, col, init, cur, w, lo, hi):
     for s in range(lo, hi + 1):
         cur[s + w] = init[s] + E0[col[s]]
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True, fastmath=FASTMATH)
 def _band_final(score, final, w, lo, hi):
     best = -np.inf
     arg = -1
@@ -343,9 +397,10 @@ def _viterbi_band_into(E, col, trans, init, final, lo, hi, bp, path):
     cur = np.full(S + w, -np.inf)
     best = np.empty(S, np.float64)
     arg = np.empty(S, np.uint8)
+    ident = _is_identity(col)
     _band_first(E[0], col, init, prev, w, lo[0], hi[0])
     for t in range(1, T):
-        _band_step(E[t], col, trans, prev, cur, best, arg, lo[t], hi[t], bp[t])
+        _band_step(E[t], col, ident, trans, prev, cur, best, arg, lo[t], hi[t], bp[t])
         prev, cur = cur, prev
     score, s = _band_final(prev, final, w, lo[T - 1], hi[T - 1])
     if s < 0:
@@ -418,6 +473,7 @@ def viterbi_band_checkpointed(E, col, trans, init, final, lo, hi, k, ckpt, seg_b
     b = np.full(S + w, -np.inf)
     best = np.empty(S, np.float64)
     arg = np.empty(S, np.uint8)
+    ident = _is_identity(col)
     _band_first(E[0], col, init, a, w, lo[0], hi[0])
     if T > 1:
         ckpt[0, :] = a
@@ -425,7 +481,7 @@ def viterbi_band_checkpointed(E, col, trans, init, final, lo, hi, k, ckpt, seg_b
     cur = b
     for t in range(1, T):
         # back-pointers are discarded on this pass (written to row 0 of seg_bp)
-        _band_step(E[t], col, trans, prev, cur, best, arg, lo[t], hi[t], seg_bp[0])
+        _band_step(E[t], col, ident, trans, prev, cur, best, arg, lo[t], hi[t], seg_bp[0])
         prev, cur = cur, prev
         if t % k == 0 and t < T - 1:
             ckpt[t // k, :] = prev
@@ -445,7 +501,7 @@ def viterbi_band_checkpointed(E, col, trans, init, final, lo, hi, k, ckpt, seg_b
         prev = a
         cur = b
         for t in range(start + 1, end + 1):
-            _band_step(E[t], col, trans, prev, cur, best, arg, lo[t], hi[t], seg_bp[t - start - 1])
+            _band_step(E[t], col, ident, trans, prev, cur, best, arg, lo[t], hi[t], seg_bp[t - start - 1])
             prev, cur = cur, prev
         s = path[end]
         for t in range(end, start, -1):

@@ -283,9 +283,13 @@ def _prepare(x, y, metric, step_pattern, window, radius, max_slope, subsequence)
 
 
 def _fast_sym1():
-    """The SIMD symmetric1 distance kernels of ``align.kernels.dtw_fast``, or None."""
-    # HOOK: dispatch symmetric1 distance-only calls to dtw_fast once it is merged.
-    return None
+    """The SIMD symmetric1 distance kernels ``(sym1_1d, sym1_nd)`` of
+    :mod:`align.kernels.dtw_fast`, or None where that module is absent."""
+    try:
+        from .kernels.dtw_fast import sym1_1d, sym1_nd
+    except ImportError:
+        return None
+    return sym1_1d, sym1_nd
 
 
 def _distance_only(p, *, track):
@@ -302,13 +306,21 @@ def _distance_only(p, *, track):
         lo, hi = _band(x.shape[0], y.shape[0], p.window, p.radius, p.max_slope)
         transposed = True
     out = np.empty(4)
-    if not track and p.step == 0:
+    # symmetric1 distances go to the wavefront kernels of dtw_fast (same recurrence,
+    # SIMD order) where they give bit-identical results, so dtw_distance(...) ==
+    # dtw(...).distance always holds. Only float64: dtw_fast accumulates float32
+    # input in float32, and our contract is float64 accumulation. Not cosine: its
+    # precomputed norms round differently. The n-d kernel runs its direct form
+    # (method 0), not the BLAS form, whose cancellation error breaks dtw(x, x) == 0.
+    if (not track and p.step == 0 and not p.subsequence and x.dtype == np.float64
+            and p.metric != 3):
         fast = _fast_sym1()
         if fast is not None:
-            kern = fast[0] if x.shape[1] == 1 else fast[1]
-            xx = x[:, 0] if x.shape[1] == 1 else x
-            yy = y[:, 0] if y.shape[1] == 1 else y
-            return float(kern(xx, yy, lo, hi, p.metric)), -1, -1, -1
+            if x.shape[1] == 1:
+                g = fast[0](x[:, 0], y[:, 0], lo, hi, p.metric)
+            else:
+                g = fast[1](x, y, lo, hi, p.metric, 0)
+            return float(g), y.shape[0] - 1, -1, -1
     dtw_distance_rows(x, y, lo, hi, p.metric, p.step, p.subsequence, transposed, track, out)
     return float(out[0]), int(out[1]), int(out[2]), int(out[3])
 

@@ -25,8 +25,6 @@ Local costs are computed in the inputs' dtype (float32 stays float32) and accumu
 in float64.
 """
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
@@ -58,12 +56,7 @@ def cost_row(x, i, y, a, b, metric, crow):
                 diff = xi - y[j, 0]
                 crow[j] = diff * diff
             return
-        if metric == 1:
-            for j in range(a, b + 1):
-                diff = xi - y[j, 0]
-                crow[j] = math.sqrt(diff * diff)
-            return
-        if metric == 2:
+        if metric == 1 or metric == 2:  # both are |x - y| for scalars
             for j in range(a, b + 1):
                 crow[j] = abs(xi - y[j, 0])
             return

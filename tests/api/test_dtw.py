@@ -437,3 +437,30 @@ def test_peer_dtw_python(rng, step):
 
 def test_public_names():
     assert align.dtw is dtw and isinstance(dtw([1.0], [1.0]), align.DTWResult)
+
+
+@pytest.mark.parametrize("shape", [(300,), (300, 3)])
+@pytest.mark.parametrize("window", [None, "sakoe_chiba", "itakura"])
+def test_distance_dispatch_is_bit_identical_to_path_kernel(rng, monkeypatch, shape, window):
+    """dtw_distance may run dtw_fast's symmetric1 kernels; the value must not change."""
+    x = rng.standard_normal(shape)
+    y = rng.standard_normal((200,) + shape[1:])
+    opts = {"window": window, "radius": 40 if window == "sakoe_chiba" else None,
+            "max_slope": 2.0 if window == "itakura" else None}
+    calls = []
+    real = dtw_module._fast_sym1
+
+    def spy():
+        kernels = real()
+        calls.append(kernels is not None)
+        return kernels
+
+    monkeypatch.setattr(dtw_module, "_fast_sym1", spy)
+    for metric in ("sqeuclidean", "euclidean", "cityblock"):
+        assert dtw_distance(x, y, metric=metric, **opts) == dtw(x, y, metric=metric,
+                                                                **opts).distance
+    assert len(calls) == 3  # consulted for every symmetric1 float64 distance
+    calls.clear()
+    dtw_distance(x.astype(np.float32), y.astype(np.float32), **opts)
+    dtw_distance(x, y, step_pattern="symmetric2", **opts)
+    assert calls == []  # float32 and the other patterns stay on the general kernel

@@ -613,7 +613,7 @@ def _check_graph(graph, name="graph"):
         raise ParameterError(f"{name} must be an HMMGraph, got {type(graph).__name__}")
 
 
-def _check_emissions(log_emissions, graph, name="log_emissions"):
+def _check_emissions(log_emissions, graph, name="log_emissions", feasibility=True):
     E = as_float_array(log_emissions, name, ndim=2)
     T, K = E.shape
     if T == 0:
@@ -632,7 +632,7 @@ def _check_emissions(log_emissions, graph, name="log_emissions"):
             f"{name} has K={K} columns but the graph reads emission columns up to "
             f"{need - 1}; need K >= {need}"
         )
-    if T < graph.min_frames:
+    if feasibility and (graph.min_frames == 0 or T < graph.min_frames):
         raise InfeasibleAlignmentError(
             f"T={T} frames is too short: the graph needs at least {graph.min_frames} frames "
             "to go from an initial to a final state"
@@ -825,7 +825,7 @@ def forward_backward(log_emissions, graph):
 # --------------------------------------------------------------------- batch
 
 
-def _stack(log_emissions_list, graphs):
+def _stack(log_emissions_list, graphs, feasibility=True):
     if isinstance(graphs, HMMGraph):
         graphs_list = [graphs]
         graph_of = np.zeros(len(log_emissions_list), np.int64)
@@ -841,7 +841,7 @@ def _stack(log_emissions_list, graphs):
         _check_graph(g, f"graphs[{i}]")
     if len(log_emissions_list) == 0:
         raise ParameterError("log_emissions_list is empty; pass at least one utterance")
-    Es = [_check_emissions(e, graphs_list[graph_of[u]], f"log_emissions_list[{u}]")
+    Es = [_check_emissions(e, graphs_list[graph_of[u]], f"log_emissions_list[{u}]", feasibility)
           for u, e in enumerate(log_emissions_list)]
     dtype = np.float32 if all(e.dtype == np.float32 for e in Es) else np.float64
     K = max(e.shape[1] for e in Es)
@@ -893,7 +893,8 @@ def viterbi_batch(log_emissions_list, graphs, *, method="auto", errors="raise"):
     check_option("method", method, ("auto", "band", "csr"))
     check_option("errors", errors, ("raise", "ignore"))
     log_emissions_list = list(log_emissions_list)
-    graphs_list, graph_of, E, t_off, s_off = _stack(log_emissions_list, graphs)
+    graphs_list, graph_of, E, t_off, s_off = _stack(log_emissions_list, graphs,
+                                                    feasibility=errors == "raise")
     if method == "auto":
         method = "band" if all(_pick_method(g, "auto") == "band" for g in graphs_list) else "csr"
     else:
@@ -971,7 +972,8 @@ def forward_backward_batch(log_emissions_list, graphs, *, errors="raise"):
     """
     check_option("errors", errors, ("raise", "ignore"))
     log_emissions_list = list(log_emissions_list)
-    graphs_list, graph_of, E, t_off, s_off = _stack(log_emissions_list, graphs)
+    graphs_list, graph_of, E, t_off, s_off = _stack(log_emissions_list, graphs,
+                                                    feasibility=errors == "raise")
     U = len(log_emissions_list)
     sizes = np.array([(t_off[u + 1] - t_off[u]) * graphs_list[graph_of[u]].n_states
                       for u in range(U)], np.int64)

@@ -330,13 +330,13 @@ def ctc_align_batch(log_probs, targets, input_lengths, target_lengths, blank,
                 out_scores[b, t] = 0
 
 
-@njit(cache=True, fastmath=_FM, parallel=True)
+@njit(cache=True, fastmath=_FM)
 def ctc_find_invalid(log_probs, input_lengths, out_index):
     """Locate the first NaN or +inf in the live frames of every item.
 
     Parameters
     ----------
-    log_probs : np.ndarray [shape=(B, T, C), float16, float32 or float64, C-contiguous]
+    log_probs : np.ndarray [shape=(B, T, C), float32 or float64, C-contiguous]
     input_lengths : np.ndarray [shape=(B,), int64]
         Only frames ``t < input_lengths[b]`` are scanned.
     out_index : np.ndarray [shape=(B,), int64]
@@ -346,7 +346,7 @@ def ctc_find_invalid(log_probs, input_lengths, out_index):
     C = log_probs.shape[2]
     block = np.uint64(1024)
     T = log_probs.shape[1]
-    for b in prange(B):
+    for b in range(B):
         out_index[b] = -1
         flat = log_probs[b].reshape(T * C)  # a view: log_probs is C-contiguous
         n = np.uint64(input_lengths[b] * C)
@@ -368,7 +368,7 @@ def ctc_find_invalid(log_probs, input_lengths, out_index):
             start = stop
 
 
-@njit(cache=True, fastmath=_FM, parallel=True)
+@njit(cache=True, fastmath=_FM)
 def ctc_check_paths(paths, targets, input_lengths, target_lengths, blank, out_ok):
     """Post-condition: does every live path collapse to its targets?
 
@@ -377,7 +377,7 @@ def ctc_check_paths(paths, targets, input_lengths, target_lengths, blank, out_ok
     frame past ``input_lengths[b]`` is ``blank``.
     """
     B, T = paths.shape
-    for b in prange(B):
+    for b in range(B):
         ok = True
         k = 0
         L = target_lengths[b]

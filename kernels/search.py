@@ -161,31 +161,37 @@ def envelope(x, r, upper, lower):
     indices with decreasing values; each index enters and leaves once.
     """
     n = x.size
-    qmax = np.empty(n, dtype=np.int64)
-    qmin = np.empty(n, dtype=np.int64)
+    # Ring buffers: a deque never holds more than 2r + 1 indices. head/tail
+    # only grow; slot = counter & mask (capacity a power of two >= 2r + 2).
+    cap = 1
+    while cap < 2 * r + 2:
+        cap *= 2
+    mask = cap - 1
+    qmax = np.empty(cap, dtype=np.int64)
+    qmin = np.empty(cap, dtype=np.int64)
     hmax = 0
-    tmax = 0  # deque = qmax[hmax:tmax]
+    tmax = 0  # deque = qmax[hmax .. tmax - 1] (mod cap)
     hmin = 0
     tmin = 0
     for i in range(n + r):
         if i < n:
             v = x[i]
-            while tmax > hmax and x[qmax[tmax - 1]] <= v:
+            while tmax > hmax and x[qmax[(tmax - 1) & mask]] <= v:
                 tmax -= 1
-            qmax[tmax] = i
+            qmax[tmax & mask] = i
             tmax += 1
-            while tmin > hmin and x[qmin[tmin - 1]] >= v:
+            while tmin > hmin and x[qmin[(tmin - 1) & mask]] >= v:
                 tmin -= 1
-            qmin[tmin] = i
+            qmin[tmin & mask] = i
             tmin += 1
         p = i - r  # output position whose window now ends at min(i, n - 1)
         if p >= 0:
-            while qmax[hmax] < p - r:
+            while qmax[hmax & mask] < p - r:
                 hmax += 1
-            while qmin[hmin] < p - r:
+            while qmin[hmin & mask] < p - r:
                 hmin += 1
-            upper[p] = x[qmax[hmax]]
-            lower[p] = x[qmin[hmin]]
+            upper[p] = x[qmax[hmax & mask]]
+            lower[p] = x[qmin[hmin & mask]]
 
 
 @njit(cache=True)

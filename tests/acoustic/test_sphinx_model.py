@@ -442,3 +442,167 @@ def test_score_errors(model):
         model.score(np.zeros((2, 39)), [0, 5126])
     with pytest.raises(ParameterError, match=r"features gave non-finite senone scores"):
         model.score(np.full((2, 39), 3e38, dtype=np.float32), [0])
+
+
+# --- malformed model files: one test per message ---------------------------------
+
+
+def _s3_bytes(ints, floats, *, checksum=True, extra=b""):
+    """A Sphinx-3 binary file: header, magic, int32s, float32s, optional checksum."""
+    body = np.asarray(ints, "<i4").tobytes() + np.asarray(floats, "<f4").tobytes()
+    head = b"s3\nversion 1.0\n" + (b"chksum0 yes\n" if checksum else b"") + b"endhdr\n"
+    out = head + struct.pack("<I", 0x11223344) + body
+    if checksum:
+        out += struct.pack("<I", SM._s3_checksum(np.frombuffer(body, "<u4")))
+    return out + extra
+
+
+def _gauss_file(model, which="means", **kw):
+    arr = getattr(model, which) if which == "means" else SM._read_gaussians(
+        os.path.join(model.path, "variances"), False)
+    C, F_, K_, D = arr.shape
+    ints = [kw.get("n_mgau", C), F_, kw.get("n_density", K_), *kw.get("veclen", [D] * F_),
+            kw.get("count", arr.size)]
+    return _s3_bytes(ints, arr.reshape(-1)[: kw.get("n_values", arr.size)],
+                     checksum=kw.get("checksum", True), extra=kw.get("extra", b""))
+
+
+def _mdef_offsets(data):
+    (desc_len,) = struct.unpack_from("<i", data, 8)
+    head = 12 + desc_len
+    n_ci, n_phone, _, _, _, _, _, _, n_tree, _ = struct.unpack_from("<10i", data, head)
+    pos = head + 40
+    for _ in range(n_ci):
+        pos = data.index(b"\0", pos) + 1
+    pos = head + 40 + ((pos - head - 40 + 3) & ~3)
+    return head, pos + 8 * n_tree + 12 * n_phone  # header, sseq size field
+
+
+def _patch_int(path, offset, value):
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<i", data, offset, value)
+    path.write_bytes(bytes(data))
+
+
+def test_gaussian_count_mismatch(model, model_copy):
+    (model_copy / "means").write_bytes(_gauss_file(model, count=model.means.size + 1))
+    with pytest.raises(ParameterError, match=r"means: 209665 values do not match 42 x 128 x 39"):
+        SphinxModel.load(model_copy)
+
+
+def test_unequal_streams(model, model_copy):
+    (model_copy / "means").write_bytes(_gauss_file(model, veclen=[12, 13, 14]))
+    with pytest.raises(ParameterError, match=r"feature streams of unequal length \[12, 13, 14\]"):
+        SphinxModel.load(model_copy)
+
+
+def test_trailing_bytes_with_checksum(model, model_copy):
+    (model_copy / "means").write_bytes(_gauss_file(model, extra=b"\0\0\0\0"))
+    with pytest.raises(ParameterError, match=r"expected a 4-byte checksum after the data, found 8 bytes"):
+        SphinxModel.load(model_copy)
+
+
+def test_trailing_bytes_without_checksum(model, model_copy):
+    (model_copy / "means").write_bytes(_gauss_file(model, checksum=False, extra=b"\0\0\0\0"))
+    with pytest.raises(ParameterError, match=r"means: 4 unexpected bytes after the data"):
+        SphinxModel.load(model_copy)
+
+
+def test_means_and_variances_differ(model, model_copy):
+    (model_copy / "variances").write_bytes(
+        _gauss_file(model, "variances", n_density=64, count=42 * 64 * 39, n_values=42 * 64 * 39))
+    with pytest.raises(ParameterError, match=r"means \(42, 3, 128, 13\) and variances \(42, 3, 64, 13\) differ"):
+        SphinxModel.load(model_copy)
+
+
+def test_codebook_count_fits_no_model_type(model, model_copy):
+    n = 2 * 128 * 39
+    (model_copy / "means").write_bytes(_gauss_file(model, n_mgau=2, count=n, n_values=n))
+    (model_copy / "variances").write_bytes(_gauss_file(model, "variances", n_mgau=2, count=n, n_values=n))
+    with pytest.raises(ParameterError, match=r"2 codebooks fit neither PTM \(42\), semi \(1\) nor continuous"):
+        SphinxModel.load(model_copy)
+
+
+def test_tmat_errors(model_copy):
+    path = model_copy / "transition_matrices"
+    counts = SM._read_tmat(str(path), False).astype(np.float32)
+    path.write_bytes(_s3_bytes([42, 3, 3, 42 * 9], counts[:, :, :3].reshape(-1)))
+    with pytest.raises(ParameterError, match=r"bad transition matrix header 42 x 3 x 3 \(378\)"):
+        SphinxModel.load(model_copy)
+    raw = bytearray(_s3_bytes([42, 3, 4, 42 * 12], counts.reshape(-1)))
+    raw[-10] ^= 1
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ParameterError, match=r"transition_matrices: checksum mismatch"):
+        SphinxModel.load(model_copy)
+
+
+def test_mixture_weight_file_errors(model_copy):
+    os.remove(model_copy / "sendump")
+    path = model_copy / "mixture_weights"
+    w = np.full((5126, 3, 128), 1 / 128, np.float32)
+    path.write_bytes(_s3_bytes([5126, 3, 128, w.size + 1], w.reshape(-1)))
+    with pytest.raises(ParameterError, match=r"bad mixture weight header 5126 x 3 x 128 \(1968385\)"):
+        SphinxModel.load(model_copy)
+    raw = bytearray(_s3_bytes([5126, 3, 128, w.size], w.reshape(-1)))
+    raw[-10] ^= 1
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ParameterError, match=r"mixture_weights: checksum mismatch"):
+        SphinxModel.load(model_copy)
+    w = w[:100]
+    path.write_bytes(_s3_bytes([100, 3, 128, w.size], w.reshape(-1)))
+    with pytest.raises(ParameterError, match=r"mixture weights of shape \(100, 3, 128\), expected \(5126, 3, 128\)"):
+        SphinxModel.load(model_copy)
+
+
+def test_sendump_errors(model_copy):
+    path = model_copy / "sendump"
+    original = path.read_bytes()
+    _patch_int(path, 0, 0)
+    with pytest.raises(ParameterError, match=r"sendump: sendump title length out of range"):
+        SphinxModel.load(model_copy)
+    path.write_bytes(original)
+    # the row/column counts follow the zero-length string that ends the header
+    pos = 0
+    while True:
+        (n,) = struct.unpack_from("<i", original, pos)
+        pos += 4 + n
+        if n == 0:
+            break
+    _patch_int(path, pos + 4, 5000)
+    with pytest.raises(ParameterError, match=r"sendump is 128 x 5000, expected 128 x 5126"):
+        SphinxModel.load(model_copy)
+
+
+def test_mdef_errors(model_copy):
+    path = model_copy / "mdef"
+    original = path.read_bytes()
+    path.write_bytes(b"BM")
+    with pytest.raises(ParameterError, match=r"mdef: file too short"):
+        SphinxModel.load(model_copy)
+    path.write_text("0.1\nsomething else\n")
+    with pytest.raises(ParameterError, match=r"mdef: unknown mdef format"):
+        SphinxModel.load(model_copy)
+    head, sseq_field = _mdef_offsets(original)
+    path.write_bytes(original)
+    _patch_int(path, head + 8, 0)  # n_emit_state = 0: heterogeneous topologies
+    with pytest.raises(ParameterError, match=r"phones with different numbers of states are not supported"):
+        SphinxModel.load(model_copy)
+    path.write_bytes(original)
+    _patch_int(path, sseq_field, 12)
+    with pytest.raises(ParameterError, match=r"senone sequence table has 12 entries, expected 87972"):
+        SphinxModel.load(model_copy)
+    path.write_bytes(original)
+    _patch_int(path, head + 16, 5127)  # one senone more than any phone uses
+    with pytest.raises(ParameterError, match=r"model: some senones are used by no phone"):
+        SphinxModel.load(model_copy)
+
+
+def test_feature_streams_must_fit(model_copy):
+    path = model_copy / "feat.params"
+    text = path.read_text()
+    path.write_text(text.replace("-svspec 0-12/13-25/26-38", "-svspec 0-11/12-25/26-38"))
+    with pytest.raises(ParameterError, match=r"are not contiguous blocks"):
+        SphinxModel.load(model_copy)
+    path.write_text(text.replace("-svspec 0-12/13-25/26-38\n", "") + "-ncep 12\n")
+    with pytest.raises(ParameterError, match=r"Gaussians of 3 x 13 dims do not fit 36-dim features"):
+        SphinxModel.load(model_copy)

@@ -152,7 +152,13 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
     >>> [(s.token, s.start, s.end) for s in merge_tokens(paths[0], scores[0])]
     [(1, 1, 2), (2, 3, 4)]
     """
-    from .kernels.ctc import ctc_align_batch, ctc_band_cells, ctc_check_paths, ctc_find_invalid
+    from .kernels.ctc import (
+        ctc_align_batch,
+        ctc_align_serial,
+        ctc_band_cells,
+        ctc_check_paths,
+        ctc_find_invalid,
+    )
 
     torch_out = is_torch_tensor(log_probs)
     device = log_probs.device if torch_out else None
@@ -240,7 +246,8 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
         bp = np.empty((n_slots, max(1, int(cells.max()))), dtype=np.int8)
         band = np.empty((n_slots, max(1, T), 2), dtype=np.int32)
         alpha = np.empty((n_slots, 6, L + 1), dtype=work.dtype)
-        ctc_align_batch(work, tg64, in_len, tg_len, blank, paths, scores, logp, bp, band, alpha)
+        run = ctc_align_batch if n_slots > 1 else ctc_align_serial
+        run(work, tg64, in_len, tg_len, blank, paths, scores, logp, bp, band, alpha)
 
     dead = np.flatnonzero(~(logp > -np.inf))
     if dead.size:

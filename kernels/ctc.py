@@ -56,7 +56,7 @@ from ._config import FASTMATH
 # numba wants a set (not a frozenset) of flags
 _FM = set(FASTMATH)
 
-__all__ = ["ctc_band_cells", "ctc_align_batch", "ctc_find_invalid", "ctc_check_paths"]
+__all__ = ["ctc_band_cells", "ctc_align_batch", "ctc_align_serial", "ctc_find_invalid", "ctc_check_paths"]
 
 
 @njit(cache=True, fastmath=_FM)
@@ -312,22 +312,43 @@ def ctc_align_batch(log_probs, targets, input_lengths, target_lengths, blank,
     See Also
     --------
     align.forced_align : the validating public entry point.
+    ctc_align_serial : the same on the calling thread.
     ctc_band_cells : sizes the ``bp`` workspace.
     """
+    for j in prange(bp.shape[0]):
+        _align_slot(j, log_probs, targets, input_lengths, target_lengths, blank,
+                    out_paths, out_scores, out_logp, bp, band, alpha)
+
+
+@njit(cache=True, fastmath=_FM)
+def ctc_align_serial(log_probs, targets, input_lengths, target_lengths, blank,
+                     out_paths, out_scores, out_logp, bp, band, alpha):
+    """:func:`ctc_align_batch` on the calling thread alone (same arguments and results).
+
+    For one slot (a single item or a single thread) it skips the parallel
+    launch, whose cost shows on busy machines where a woken worker thread
+    waits for a core.
+    """
+    for j in range(bp.shape[0]):
+        _align_slot(j, log_probs, targets, input_lengths, target_lengths, blank,
+                    out_paths, out_scores, out_logp, bp, band, alpha)
+
+
+@njit(cache=True, fastmath=_FM)
+def _align_slot(j, log_probs, targets, input_lengths, target_lengths, blank,
+                out_paths, out_scores, out_logp, bp, band, alpha):
+    """Align items ``j, j + n_slots, ...`` with workspace slot ``j``; pad their tails."""
     B = log_probs.shape[0]
     Tmax = log_probs.shape[1]
     n_slots = bp.shape[0]
-    for j in prange(n_slots):
-        for b in range(j, B, n_slots):
-            T = input_lengths[b]
-            L = target_lengths[b]
-            lp = log_probs[b]
-            tgt = targets[b]
-            out_logp[b] = _align_item(lp, tgt, T, L, blank, out_paths[b], out_scores[b],
-                                      bp[j], band[j], alpha[j])
-            for t in range(T, Tmax):
-                out_paths[b, t] = blank
-                out_scores[b, t] = 0
+    for b in range(j, B, n_slots):
+        T = input_lengths[b]
+        L = target_lengths[b]
+        out_logp[b] = _align_item(log_probs[b], targets[b], T, L, blank, out_paths[b],
+                                  out_scores[b], bp[j], band[j], alpha[j])
+        for t in range(T, Tmax):
+            out_paths[b, t] = blank
+            out_scores[b, t] = 0
 
 
 @njit(cache=True, fastmath=_FM)

@@ -5,11 +5,20 @@ import itertools
 import numpy as np
 import pytest
 
-from align.kernels.ctc import ctc_align_batch, ctc_band_cells, ctc_check_paths, ctc_find_invalid
+import inspect
+
+from align.kernels.ctc import (
+    ctc_align_batch,
+    ctc_align_serial,
+    ctc_band_cells,
+    ctc_check_paths,
+    ctc_find_invalid,
+)
 from tests.reference.ctc import brute_force, collapse, predecessors, ref_forced_align
 
 
-def comp_align(log_probs, targets, input_lengths=None, target_lengths=None, blank=0, n_slots=2):
+def comp_align(log_probs, targets, input_lengths=None, target_lengths=None, blank=0, n_slots=2,
+               serial=False):
     """Run the kernel with freshly sized workspaces (no validation: inputs are valid)."""
     log_probs = np.ascontiguousarray(log_probs)
     targets = np.ascontiguousarray(targets, dtype=np.int64)
@@ -27,7 +36,8 @@ def comp_align(log_probs, targets, input_lengths=None, target_lengths=None, blan
     paths = np.full((B, T), -9, np.int64)
     scores = np.full((B, T), 99.0, log_probs.dtype)
     logp = np.full(B, 99.0)
-    ctc_align_batch(log_probs, targets, il, tl, blank, paths, scores, logp, bp, band, alpha)
+    run = ctc_align_serial if serial else ctc_align_batch
+    run(log_probs, targets, il, tl, blank, paths, scores, logp, bp, band, alpha)
     return paths, scores, logp
 
 
@@ -167,15 +177,16 @@ def test_float32_and_float64_agree_on_separated_scores(rng):
     np.testing.assert_allclose(l32, l64, rtol=1e-5)
 
 
+@pytest.mark.parametrize("serial", [False, True], ids=["parallel", "serial"])
 @pytest.mark.parametrize("n_slots", [1, 2, 3, 8])
-def test_batch_with_lengths_equals_items(rng, n_slots):
+def test_batch_with_lengths_equals_items(rng, n_slots, serial):
     B, T, L, C = 7, 25, 6, 5
     lp = np.log(rng.dirichlet(np.ones(C), size=(B, T))).astype(np.float32)
     tg = rng.integers(1, C, size=(B, L))
     il = np.array([25, 1, 20, 13, 0, 7, 25])
     tl = np.array([6, 1, 4, 0, 0, 3, 2])
     lp[1, 1:] = np.nan  # padding frames are never read
-    paths, scores, logp = comp_align(lp, tg, il, tl, n_slots=n_slots)
+    paths, scores, logp = comp_align(lp, tg, il, tl, n_slots=n_slots, serial=serial)
     for b in range(B):
         tb, lb = il[b], tl[b]
         ref_path, ref_scores, ref_total, _ = ref_forced_align(lp[b, :tb], tg[b, :lb], 0)
@@ -271,3 +282,8 @@ def test_check_paths_rejects_wrong_paths():
     paths[0, 4] = 3
     ctc_check_paths(paths, tg, np.array([4, 5]), np.array([3, 3]), 0, ok)
     assert not ok[0]
+
+
+def test_serial_and_parallel_drivers_share_one_signature():
+    assert (inspect.signature(ctc_align_serial.py_func)
+            == inspect.signature(ctc_align_batch.py_func))

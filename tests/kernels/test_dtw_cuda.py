@@ -47,12 +47,13 @@ def test_ties_and_repeated_values(kernel):
     np.testing.assert_array_equal(got, [dtw_1d(x[0], y[0]), 0.0])
 
 
-def test_agrees_with_cpu_dtw(kernel, rng):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_agrees_with_cpu_dtw(kernel, rng, dtype):
     import align
 
     B, N, M = 5, 10, 9
-    x = rng.normal(size=(B, N))
-    y = rng.normal(size=(B, M))
+    x = rng.normal(size=(B, N)).astype(dtype)
+    y = rng.normal(size=(B, M)).astype(dtype)
     lx = np.array([10, 4, 9, 1, 8])
     ly = np.array([9, 9, 2, 5, 1])
     got = launch(kernel, x, y, lx, ly)
@@ -60,8 +61,12 @@ def test_agrees_with_cpu_dtw(kernel, rng):
         want = [align.dtw_distance(x[b, : lx[b]], y[b, : ly[b]], metric="sqeuclidean") for b in range(B)]
     except NotImplementedError:
         pytest.skip("align.dtw_distance is not implemented yet")
-    # 1-D squared differences widened to float64 before the sum: the same value bit for bit
-    np.testing.assert_array_equal(got, want)
+    if dtype == np.float32:
+        # float32 squares widened to float64 before the sum: nothing to fuse, same bits
+        np.testing.assert_array_equal(got, want)
+    else:
+        # the CPU build may fuse d*d + g into one FMA (FASTMATH has "contract"): 1-ulp differences
+        np.testing.assert_allclose(got, want, rtol=1e-15)
 
 
 def test_host_launcher(rng, monkeypatch):
@@ -74,3 +79,54 @@ def test_host_launcher(rng, monkeypatch):
     got = _cuda.dtw_batch(x, y, np.array([5, 2, 3]), np.array([6, 6, 1]))
     want = [dtw_1d(x[0], y[0]), dtw_1d(x[1, :2], y[1]), dtw_1d(x[2, :3], y[2, :1])]
     np.testing.assert_array_equal(got, want)
+
+
+# ---------------------------------------------------------------- benchmarks/gpu/run.py's checks
+
+
+@pytest.fixture(scope="module")
+def gpu_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu" / "run.py"
+    spec = importlib.util.spec_from_file_location("fusealign_gpu_run", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gpu_script_checks_pass_on_tiny_inputs(gpu_script, monkeypatch):
+    from align.kernels import _config
+
+    monkeypatch.setattr(_config, "THREADS_PER_BLOCK", 3)
+    for dtype in (np.float32, np.float64):
+        ok, msg = gpu_script.check_dtw(5, 9, 10, dtype, seed=1, threads=2)
+        assert ok and "bit-identical 5/5" in msg, msg
+    ok, msg = gpu_script.check_softdtw(2, 4, 5, 2, np.float64, seed=2, radius=1)
+    assert ok, msg
+    ok, msg = gpu_script.check_softdtw(2, 5, 3, 1, np.float32, seed=3)
+    assert ok, msg
+
+
+def test_gpu_script_cpu_reference_and_torch_peers(gpu_script, rng):
+    pytest.importorskip("torch")
+    x = rng.normal(size=(3, 6)).astype(np.float32)
+    y = rng.normal(size=(3, 4)).astype(np.float32)
+    lx = np.array([6, 2, 5])
+    ly = np.array([4, 4, 1])
+    out = np.empty(3)
+    gpu_script.cpu_dtw_batch(x, y, lx, ly, out)
+    np.testing.assert_array_equal(out, [dtw_1d(x[b, : lx[b]], y[b, : ly[b]]) for b in range(3)])
+    ok, msg = gpu_script.check_torch_peer("cpu")
+    assert ok, msg
+
+
+def test_gpu_script_table_ratios(gpu_script, capsys):
+    table = gpu_script.Table()
+    table.add("w", "ours", 0.002, 4e9, ours=True)
+    table.add("w", "peer", 0.010, 4e9)
+    table.print()
+    out = capsys.readouterr().out
+    assert "| w | peer | 10.000 | 400.00 | 5.00 |" in out
+    assert gpu_script.median_time(lambda: None, lambda: None, repeat=3) >= 0.0

@@ -1,0 +1,528 @@
+"""Check and time fusealign's CUDA kernels on a real GPU, beside the peers. One script.
+
+Run from the repository root on a machine with an NVIDIA GPU::
+
+    python benchmarks/gpu/run.py                 # checks, timings, forced-align comparison
+    python benchmarks/gpu/run.py --skip-forced-align --quick
+
+Needs numpy, numba, numba-cuda, torch (CUDA build); torchaudio only for the
+forced-alignment section. Finishes in a few minutes on an H100/H200.
+
+What it does, in order:
+
+1. Checks every CUDA kernel of ours against the CPU on fresh random inputs
+   (several shapes, float32 and float64, variable lengths, a band): the batched
+   exact DTW (``align.kernels.dtw_cuda.dtw_batch``) against a Numba CPU loop
+   written here; soft-DTW forward, backward and gradients
+   (``align.kernels.softdtw_cuda``) through ``align.softdtw`` with
+   ``backend="cuda"`` against ``backend="cpu"``; and the torch loss
+   (``align.SoftDTWLoss``) on CUDA tensors against CPU tensors. A failure is
+   printed and makes the exit status 1 (the timings still run).
+2. Times each workload (warm-up first, ``synchronize()`` inside every timed
+   call, median of a few runs) for ours and the peers: a plain torch
+   anti-diagonal exact DTW and a plain torch anti-diagonal soft-DTW with
+   autograd (both written below), and our CPU kernels. Prints one table:
+   workload, implementation, time, G cells/s (``B*N*M`` per call, forward and
+   backward counted once), and time relative to our best CUDA entry.
+3. Runs ``benchmarks/gpu/torchaudio_compare.py`` (forced alignment against
+   torchaudio) if that file exists; it prints its own section.
+
+Targets from the issue (H100): soft-DTW forward+backward B=512, N=M=512, d=13
+in <= 10 ms; N=M=4,096 runs; exact DTW B=16,384, N=M=256 in <= 2.5 ms; the torch
+anti-diagonal peer runs at 0.3-0.8 G cells/s.
+
+Importing the package: ``align.kernels`` is the repository's ``kernels/``
+folder, mapped by ``pyproject.toml`` only when the package is installed. This
+script puts the repository root first on ``sys.path`` and, if
+``import align.kernels`` then fails, loads ``kernels/__init__.py`` under the
+name ``align.kernels`` (``sys.modules["align.kernels"]`` and the attribute
+``align.kernels``) so that ``import align.kernels.softdtw`` and the kernels'
+relative imports work as when installed.
+
+numba-cuda 0.30.4 still calls ``np.row_stack``, which numpy 2.5 removed: the
+alias ``np.row_stack = np.vstack`` is set before numba is imported.
+"""
+
+import argparse
+import importlib.util
+import math
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+if not hasattr(np, "row_stack"):  # numpy >= 2.5 removed it; numba-cuda 0.30.4 calls it
+    np.row_stack = np.vstack
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def import_package():
+    """Import ``align`` from this working tree, with ``align.kernels`` mapped to ``kernels/``.
+
+    Returns
+    -------
+    module
+        The ``align`` package.
+    """
+    if REPO not in sys.path:
+        sys.path.insert(0, REPO)
+    import align
+
+    try:
+        import align.kernels  # noqa: F401  (installed: pyproject's package-dir mapping)
+    except ImportError:
+        folder = os.path.join(REPO, "kernels")
+        spec = importlib.util.spec_from_file_location(
+            "align.kernels", os.path.join(folder, "__init__.py"), submodule_search_locations=[folder]
+        )
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["align.kernels"] = module
+        spec.loader.exec_module(module)
+        align.kernels = module
+    return align
+
+
+align = import_package()
+
+from numba import cuda, njit, prange  # noqa: E402  (after the row_stack alias)
+
+from align import _cuda  # noqa: E402
+from align import softdtw as sdtw  # noqa: E402
+from align.kernels import _config  # noqa: E402
+
+
+# --------------------------------------------------------------------------- CPU references
+
+
+@njit(parallel=True, cache=False)
+def cpu_dtw_batch(x, y, len_x, len_y, out):
+    """Exact symmetric1 DTW, squared difference in the inputs' dtype, float64 sums (rows of 2)."""
+    for b in prange(x.shape[0]):
+        n = len_x[b]
+        m = len_y[b]
+        prev = np.full(m + 1, np.inf)
+        cur = np.full(m + 1, np.inf)
+        prev[0] = 0.0
+        for i in range(n):
+            cur[0] = np.inf
+            for j in range(m):
+                d = x[b, i] - y[b, j]
+                c = np.float64(d * d)
+                best = prev[j]
+                if prev[j + 1] < best:
+                    best = prev[j + 1]
+                if cur[j] < best:
+                    best = cur[j]
+                cur[j + 1] = c + best
+            prev, cur = cur, prev
+            prev[0] = np.inf
+        out[b] = prev[m]
+
+
+def random_lengths(rng, B, L, vary):
+    if not vary:
+        return np.full(B, L, dtype=np.int64)
+    lens = rng.integers(1, L + 1, size=B).astype(np.int64)
+    lens[: max(1, B // 4)] = L  # keep some full-length pairs
+    return lens
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check_dtw(B, N, M, dtype, seed=0, vary=True, threads=None):
+    """CUDA exact DTW vs the CPU loop above. Returns (ok, message)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(B, N)).astype(dtype)
+    y = rng.normal(size=(B, M)).astype(dtype)
+    lx = random_lengths(rng, B, N, vary)
+    ly = random_lengths(rng, B, M, vary)
+    got = _cuda.dtw_batch(x, y, lx, ly, threads=threads)
+    want = np.empty(B)
+    cpu_dtw_batch(x, y, lx, ly, want)
+    rel = np.max(np.abs(got - want) / np.maximum(np.abs(want), 1e-300))
+    same = int(np.sum(got == want))
+    ok = bool(rel <= 1e-12)
+    return ok, (f"dtw_batch {B}x({N},{M}) {np.dtype(dtype).name} vary={vary}: "
+                f"max rel diff {rel:.2e}, bit-identical {same}/{B}")
+
+
+def check_softdtw(B, N, M, d, dtype, seed=0, radius=None, gamma=0.5, vary=True):
+    """soft-DTW values and gradients, backend="cuda" vs "cpu" (numpy path). Returns (ok, message)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(B, N, d)).astype(dtype)
+    y = rng.normal(size=(B, M, d)).astype(dtype)
+    lx = random_lengths(rng, B, N, vary)
+    ly = random_lengths(rng, B, M, vary)
+    v_gpu, g_gpu = sdtw._run(x, y, lx, ly, gamma, 0, radius, "cuda", True)
+    v_cpu, g_cpu = sdtw._run(x, y, lx, ly, gamma, 0, radius, "cpu", True)
+    rtol = 1e-9 if dtype == np.float64 else 2e-4
+    rel_v = np.max(np.abs(v_gpu - v_cpu) / np.maximum(np.abs(v_cpu), 1.0))
+    scale = max(1.0, float(np.max(np.abs(g_cpu[0]))))
+    rel_gx = float(np.max(np.abs(g_gpu[0] - g_cpu[0]))) / scale
+    rel_gy = float(np.max(np.abs(g_gpu[1] - g_cpu[1]))) / scale
+    ok = bool(rel_v <= rtol and rel_gx <= 10 * rtol and rel_gy <= 10 * rtol)
+    return ok, (f"softdtw fwd/bwd {B}x({N},{M},d={d}) {np.dtype(dtype).name} radius={radius}: "
+                f"value rel diff {rel_v:.2e}, grad x {rel_gx:.2e}, grad y {rel_gy:.2e}")
+
+
+def check_softdtw_torch(B, N, M, d, dtype_name, seed=0, normalize=False):
+    """SoftDTWLoss on CUDA tensors vs CPU tensors: values and both gradients."""
+    import torch
+
+    from align.softdtw_torch import soft_dtw_torch
+
+    dtype = getattr(torch, dtype_name)
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn((B, N, d), generator=gen, dtype=dtype)
+    y = torch.randn((B, M, d), generator=gen, dtype=dtype)
+    lx = torch.randint(1, N + 1, (B,), generator=gen)
+    ly = torch.randint(1, M + 1, (B,), generator=gen)
+    res = []
+    for device in ("cpu", "cuda"):
+        xd = x.to(device).requires_grad_(True)
+        yd = y.to(device).requires_grad_(True)
+        v = soft_dtw_torch(xd, yd, lx.to(device), ly.to(device), gamma=0.3, normalize=normalize)
+        v.sum().backward()
+        res.append((v.detach().cpu(), xd.grad.cpu(), yd.grad.cpu()))
+    rtol = 1e-9 if dtype == torch.float64 else 2e-4
+    (v0, gx0, gy0), (v1, gx1, gy1) = res
+    rel_v = float(((v1 - v0).abs() / v0.abs().clamp_min(1.0)).max())
+    scale = max(1.0, float(gx0.abs().max()))
+    rel_gx = float((gx1 - gx0).abs().max()) / scale
+    rel_gy = float((gy1 - gy0).abs().max()) / scale
+    ok = rel_v <= rtol and rel_gx <= 10 * rtol and rel_gy <= 10 * rtol
+    return ok, (f"SoftDTWLoss CUDA vs CPU tensors {B}x({N},{M},d={d}) {dtype_name} normalize={normalize}: "
+                f"value {rel_v:.2e}, grad x {rel_gx:.2e}, grad y {rel_gy:.2e}")
+
+
+def check_torch_peer(device="cpu"):
+    """The torch anti-diagonal peers against our kernels on a small batch (they must be right too)."""
+    import torch
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(6, 9))
+    y = rng.normal(size=(6, 7))
+    want = np.empty(6)
+    cpu_dtw_batch(x, y, np.full(6, 9), np.full(6, 7), want)
+    got = torch_dtw_antidiag(torch.tensor(x, device=device), torch.tensor(y, device=device)).cpu().numpy()
+    xs = rng.normal(size=(3, 8, 2))
+    ys = rng.normal(size=(3, 5, 2))
+    sgot = torch_softdtw_antidiag(torch.tensor(xs, device=device), torch.tensor(ys, device=device), 0.5)
+    swant = sdtw.soft_dtw_batch(xs, ys, gamma=0.5, backend="cpu")
+    rel = max(float(np.max(np.abs(got - want) / want)), float(np.max(np.abs(sgot.detach().cpu().numpy() - swant))))
+    return rel <= 1e-10, f"torch anti-diagonal peers vs ours: max diff {rel:.2e}"
+
+
+# --------------------------------------------------------------------------- torch peers
+
+
+def torch_dtw_antidiag(x, y):
+    """Plain torch exact DTW of equal-length batches by anti-diagonals. x (B, N), y (B, M) -> (B,)."""
+    import torch
+
+    B, N = x.shape
+    M = y.shape[1]
+    i = torch.arange(N, device=x.device)
+    inf = torch.tensor(float("inf"), dtype=x.dtype, device=x.device)
+    inf_col = inf.expand(B, 1)
+    prev2 = None
+    prev1 = None
+    for k in range(N + M - 1):
+        j = k - i
+        valid = (j >= 0) & (j < M)
+        c = (x - y[:, j.clamp(0, M - 1)]) ** 2
+        if k == 0:
+            cur = torch.where(i == 0, c, inf)
+        else:
+            up_diag = torch.cat([inf_col, prev1[:, :-1]], dim=1)  # (i-1, j): diagonal k-1, index i-1
+            left = prev1  # (i, j-1): diagonal k-1, index i
+            if k == 1:
+                diag = torch.full_like(prev1, float("inf"))
+            else:
+                diag = torch.cat([inf_col, prev2[:, :-1]], dim=1)  # (i-1, j-1)
+            best = torch.minimum(torch.minimum(diag, up_diag), left)
+            cur = torch.where(valid, c + best, inf)
+        prev2, prev1 = prev1, cur
+    return prev1[:, N - 1]
+
+
+def torch_softdtw_antidiag(x, y, gamma):
+    """Plain torch soft-DTW (squared Euclidean) by anti-diagonals; autograd gives the backward."""
+    import torch
+
+    B, N, _ = x.shape
+    M = y.shape[1]
+    D = ((x * x).sum(-1)[:, :, None] + (y * y).sum(-1)[:, None, :] - 2 * torch.bmm(x, y.transpose(1, 2)))
+    i = torch.arange(N, device=x.device)
+    big = torch.tensor(float("inf"), dtype=x.dtype, device=x.device)
+    inf_col = big.expand(B, 1)
+    prev2 = prev1 = None
+    for k in range(N + M - 1):
+        j = k - i
+        valid = (j >= 0) & (j < M)
+        c = D[:, i, j.clamp(0, M - 1)]
+        if k == 0:
+            cur = torch.where(i == 0, c, big)
+        else:
+            up = torch.cat([inf_col, prev1[:, :-1]], dim=1)
+            left = prev1
+            diag = torch.full_like(prev1, float("inf")) if k == 1 else torch.cat([inf_col, prev2[:, :-1]], dim=1)
+            stacked = torch.stack([diag, up, left], dim=0)
+            # soft-min; rows with three +inf stay +inf without NaN gradients
+            lo = stacked.min(dim=0).values
+            safe_lo = torch.where(torch.isfinite(lo), lo, torch.zeros_like(lo))
+            z = torch.exp(-(stacked - safe_lo) / gamma).sum(0)
+            tiny = torch.finfo(z.dtype).tiny  # z == 0 only where lo is inf; keep log finite there
+            soft = torch.where(torch.isfinite(lo), safe_lo - gamma * torch.log(z.clamp_min(tiny)), big)
+            cur = torch.where(valid, c + soft, big)
+        prev2, prev1 = prev1, cur
+    return prev1[:, N - 1]
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def median_time(fn, sync, repeat=5, warmup=1):
+    """Median wall time of ``fn(); sync()`` after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+        sync()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def first_call_time(fn, sync):
+    t0 = time.perf_counter()
+    fn()
+    sync()
+    return time.perf_counter() - t0
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, workload, impl, seconds, cells, ours=False):
+        self.rows.append((workload, impl, seconds, cells, ours))
+        print(f"  {workload:34s} {impl:52s} {seconds * 1e3:10.3f} ms  {cells / seconds / 1e9:8.2f} G cells/s",
+              flush=True)
+
+    def print(self):
+        print("\n| workload | implementation | time (ms) | G cells/s | time / our best CUDA |")
+        print("| --- | --- | ---: | ---: | ---: |")
+        best = {}
+        for w, _, s, _, ours in self.rows:
+            if ours:
+                best[w] = min(best.get(w, math.inf), s)
+        for w, impl, s, cells, _ in self.rows:
+            ratio = f"{s / best[w]:.2f}" if w in best else "-"
+            print(f"| {w} | {impl} | {s * 1e3:.3f} | {cells / s / 1e9:.2f} | {ratio} |")
+
+
+def bench_dtw(table, quick):
+    import torch
+
+    B, N, M = 16384, 256, 256
+    rng = np.random.default_rng(1)
+    for dtype in (np.float32, np.float64):
+        name = np.dtype(dtype).name
+        w = f"dtw {B}x({N},{M}) {name}"
+        x = rng.normal(size=(B, N)).astype(dtype)
+        y = rng.normal(size=(B, M)).astype(dtype)
+        lens = np.full(B, N, dtype=np.int64)
+        dx, dy, dl = cuda.to_device(x), cuda.to_device(y), cuda.to_device(lens)
+        work = cuda.device_array((M, B), dtype=np.float64)
+        out = cuda.device_array(B, dtype=np.float64)
+        from align.kernels.dtw_cuda import dtw_batch
+
+        ref = np.empty(B)
+        cpu_dtw_batch(x, y, lens, lens, ref)
+        for threads in ((32,) if quick else (32, 64, 128)):
+            blocks = (B + threads - 1) // threads
+
+            def run(threads=threads, blocks=blocks):
+                dtw_batch[blocks, threads](dx, dy, dl, dl, work, out)
+
+            if threads == 32:
+                print(f"  (first call incl. JIT compile: {first_call_time(run, cuda.synchronize):.2f} s)")
+            sec = median_time(run, cuda.synchronize, repeat=10)
+            got = out.copy_to_host()
+            assert np.allclose(got, ref, rtol=1e-12), "CUDA DTW disagrees with the CPU"
+            table.add(w, f"ours CUDA dtw_batch, {threads} threads/block", sec, B * N * M, ours=True)
+        if dtype == np.float32:
+            tx, ty = torch.from_numpy(x).cuda(), torch.from_numpy(y).cuda()
+            sec = median_time(lambda: torch_dtw_antidiag(tx, ty), torch.cuda.synchronize, repeat=3)
+            peer = torch_dtw_antidiag(tx, ty).double().cpu().numpy()
+            assert np.allclose(peer, ref, rtol=1e-4), "torch peer disagrees"
+            table.add(w, "peer: plain torch anti-diagonal DTW (float32 sums)", sec, B * N * M)
+            sec = median_time(lambda: cpu_dtw_batch(x, y, lens, lens, ref), lambda: None, repeat=1)
+            table.add(w, "CPU Numba loop (this script, all cores)", sec, B * N * M)
+    # variable lengths
+    w = f"dtw {B}x(<=256,<=256) float32 var-len"
+    x = rng.normal(size=(B, N)).astype(np.float32)
+    y = rng.normal(size=(B, M)).astype(np.float32)
+    lx = random_lengths(rng, B, N, True)
+    ly = random_lengths(rng, B, M, True)
+    dx, dy, dlx, dly = (cuda.to_device(a) for a in (x, y, lx, ly))
+    work = cuda.device_array((M, B), dtype=np.float64)
+    out = cuda.device_array(B, dtype=np.float64)
+    from align.kernels.dtw_cuda import dtw_batch
+
+    sec = median_time(lambda: dtw_batch[B // 32, 32](dx, dy, dlx, dly, work, out), cuda.synchronize, repeat=10)
+    table.add(w, "ours CUDA dtw_batch, 32 threads/block", sec, int(np.sum(lx * ly)), ours=True)
+
+
+def bench_softdtw(table, quick):
+    import torch
+
+    from align.softdtw_torch import soft_dtw_torch
+
+    sync = torch.cuda.synchronize
+    gen = torch.Generator().manual_seed(2)
+    B, N, M, d = 512, 512, 512, 13
+    w = f"softdtw fwd+bwd {B}x({N},{M},d={d}) float32"
+    x = torch.randn((B, N, d), generator=gen).cuda().requires_grad_(True)
+    y = torch.randn((B, M, d), generator=gen).cuda()
+
+    def fwd_bwd():
+        x.grad = None
+        soft_dtw_torch(x, y, gamma=1.0).sum().backward()
+
+    def fwd():
+        with torch.no_grad():
+            soft_dtw_torch(x, y, gamma=1.0)
+
+    for threads in ((256,) if quick else (128, 256, 512, 1024)):
+        _config.THREADS_PER_BLOCK = threads
+        if threads == (256 if quick else 128):
+            print(f"  (first fwd+bwd incl. JIT compile: {first_call_time(fwd_bwd, sync):.2f} s)")
+        table.add(w, f"ours SoftDTWLoss CUDA, {threads} threads/block", median_time(fwd_bwd, sync), B * N * M,
+                  ours=True)
+        table.add(w.replace("fwd+bwd", "fwd"), f"ours soft_dtw_torch CUDA fwd, {threads} threads/block",
+                  median_time(fwd, sync), B * N * M, ours=True)
+    _config._reset()
+    # the peer: plain torch anti-diagonal soft-DTW + autograd
+    xs = x.detach()[:, :, :].clone().requires_grad_(True)
+
+    def peer():
+        xs.grad = None
+        torch_softdtw_antidiag(xs, y, 1.0).sum().backward()
+
+    table.add(w, "peer: plain torch anti-diagonal soft-DTW + autograd", median_time(peer, sync, repeat=2), B * N * M)
+    with torch.no_grad():
+        ours_v = soft_dtw_torch(x, y, gamma=1.0).double().cpu().numpy()
+        peer_v = torch_softdtw_antidiag(x.detach(), y, 1.0).double().cpu().numpy()
+    print(f"  (peer vs ours, float32 values: max rel diff {np.max(np.abs(peer_v - ours_v) / np.abs(ours_v)):.2e})")
+    # CPU: ours on CPU tensors (all cores)
+    xc, yc = x.detach().cpu().requires_grad_(True), y.cpu()
+
+    def cpu_fwd_bwd():
+        xc.grad = None
+        soft_dtw_torch(xc, yc, gamma=1.0).sum().backward()
+
+    if not quick:
+        table.add(w, "ours SoftDTWLoss CPU (Numba, all cores)", median_time(cpu_fwd_bwd, lambda: None, repeat=1),
+                  B * N * M)
+    # one long pair
+    N = M = 4096
+    w = f"softdtw fwd+bwd 1x({N},{M},d={d}) float32"
+    x1 = torch.randn((1, N, d), generator=gen).cuda().requires_grad_(True)
+    y1 = torch.randn((1, M, d), generator=gen).cuda()
+
+    def long_pair():
+        x1.grad = None
+        soft_dtw_torch(x1, y1, gamma=1.0).sum().backward()
+
+    for threads in (256, 1024):
+        _config.THREADS_PER_BLOCK = threads
+        table.add(w, f"ours SoftDTWLoss CUDA, {threads} threads/block", median_time(long_pair, sync, repeat=2),
+                  N * M, ours=True)
+    _config._reset()
+
+
+def run_checks(has_torch_cuda):
+    results = []
+    for args in [(4096, 256, 256, np.float32), (4096, 256, 256, np.float64), (777, 300, 41, np.float32),
+                 (64, 1000, 1200, np.float64)]:
+        results.append(check_dtw(*args, seed=len(results), vary=True))
+    results.append(check_dtw(2048, 256, 256, np.float32, seed=9, vary=False, threads=64))
+    for args, radius in [((16, 128, 128, 13, np.float64), None), ((16, 128, 100, 13, np.float32), None),
+                         ((8, 200, 150, 3, np.float64), 20), ((2, 1500, 1300, 2, np.float64), None)]:
+        results.append(check_softdtw(*args, seed=len(results), radius=radius))
+    if has_torch_cuda:
+        results.append(check_softdtw_torch(8, 100, 90, 13, "float64"))
+        results.append(check_softdtw_torch(8, 100, 90, 13, "float32", normalize=True))
+        results.append(check_torch_peer("cuda"))
+    else:
+        results.append(check_torch_peer("cpu"))
+    for ok, msg in results:
+        print(f"  [{'ok' if ok else 'FAIL'}] {msg}", flush=True)
+    return sum(not ok for ok, _ in results)
+
+
+def run_forced_align():
+    path = os.path.join(REPO, "benchmarks", "gpu", "torchaudio_compare.py")
+    if not os.path.exists(path):
+        print("benchmarks/gpu/torchaudio_compare.py not found: forced-alignment section skipped")
+        return 0
+    try:
+        spec = importlib.util.spec_from_file_location("torchaudio_compare", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return int(module.main() or 0)
+    except Exception as exc:  # report, never hide our own table
+        print(f"forced-alignment comparison failed: {exc!r}")
+        return 1
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer block-size variants")
+    parser.add_argument("--skip-forced-align", action="store_true")
+    args = parser.parse_args(argv)
+    import numba
+
+    try:
+        import torch
+
+        has_torch_cuda = torch.cuda.is_available()
+        tv = torch.__version__
+    except ImportError:
+        has_torch_cuda, tv = False, "missing"
+    if not cuda.is_available():
+        print("numba-cuda finds no GPU; nothing to do")
+        return 2
+    dev = cuda.get_current_device()
+    print(f"GPU {dev.name} (cc {dev.compute_capability}), numpy {np.__version__}, numba {numba.__version__}, "
+          f"torch {tv} (CUDA {'yes' if has_torch_cuda else 'no'}), simulator {_cuda.is_simulator()}")
+    t0 = time.perf_counter()
+    print("Checks (CUDA vs CPU on fresh random inputs):")
+    failures = run_checks(has_torch_cuda)
+    print(f"Timings (median; synchronize inside each timed call) [{time.perf_counter() - t0:.0f} s so far]:")
+    table = Table()
+    if has_torch_cuda:
+        bench_dtw(table, args.quick)
+        bench_softdtw(table, args.quick)
+    else:
+        print("  torch has no CUDA: timings skipped")
+    table.print()
+    print(f"[{time.perf_counter() - t0:.0f} s]")
+    fa = 0
+    if not args.skip_forced_align:
+        print("\nForced alignment (benchmarks/gpu/torchaudio_compare.py):")
+        fa = run_forced_align()
+    print("RESULT:", "OK" if failures == 0 and fa == 0 else f"{failures} check failure(s), forced-align status {fa}")
+    return 1 if failures or fa else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

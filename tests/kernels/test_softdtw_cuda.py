@@ -105,3 +105,79 @@ def test_other_metrics_cost(kgpu, rng, metric):
     y = rng.normal(size=(1, 4, 2))
     D, _, out, _ = run_gpu(kgpu, x, y, 1.0, metric=metric)
     np.testing.assert_allclose(D[0], cost_matrix(x[0], y[0], ["", "euclidean", "cityblock"][metric]), rtol=1e-14)
+
+
+# The simulator runs Python that real CUDA may refuse (objects, float64 constants,
+# non-literal local arrays). Where the CUDA toolkit's NVVM and libdevice are
+# installed (no GPU needed), compile every kernel to PTX for sm_90 in a child
+# process with the simulator off. numba-cuda asks the driver for the device's
+# compute capability and NVRTC for the supported architectures; the child
+# answers both itself, since only the compilation is wanted here.
+_PTX_CHILD = r'''
+import glob, os, sys
+os.environ["NUMBA_ENABLE_CUDASIM"] = "0"
+libdevice = sorted(glob.glob(os.path.join(sys.argv[1], "nvvm", "libdevice", "libdevice*.bc")))
+try:
+    from numba import cuda
+    import numba.cuda.cudadrv.libs as libs
+    import numba.cuda.cudadrv.nvrtc as nvrtc
+    import numba.cuda.cudadrv.nvvm as nvvm
+    import numba.cuda.dispatcher as dispatcher
+
+    class _Device:
+        compute_capability = (9, 0)
+
+    dispatcher.get_current_device = lambda: _Device()
+    nvrtc.get_supported_ccs = lambda: ((8, 0), (9, 0))
+    libs.get_libdevice = nvvm.get_libdevice = lambda: libdevice[0]
+except Exception as exc:  # another numba-cuda layout: cannot run this check
+    print("SKIP", repr(exc)); sys.exit(0)
+from align.kernels import dtw_cuda, softdtw_cuda as s
+for dt in ("float32", "float64"):
+    A3 = dt + "[:, :, ::1]"
+    sigs = [
+        (dtw_cuda.dtw_batch, f"void({dt}[:, ::1], {dt}[:, ::1], int64[::1], int64[::1], float64[:, ::1], float64[::1])"),
+        (s.pairwise_cost, f"void({A3}, {A3}, int64[::1], int64[::1], int64, {A3})"),
+        (s.softdtw_forward, f"void({A3}, int64[::1], int64[::1], {dt}, int64, {A3}, {dt}[::1])"),
+        (s.softdtw_backward, f"void({A3}, {A3}, int64[::1], int64[::1], {dt}, {A3})"),
+    ]
+    for kernel, sig in sigs:
+        ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0))
+        name = kernel.py_func.__name__
+        spills = ptx.count("st.local")
+        f64 = sum(ptx.count(op) for op in ("add.f64", "mul.f64", "fma.rn.f64", "ex2.approx.f64"))
+        print("PTX", dt, name, len(ptx), "spills", spills, "f64ops", f64)
+'''
+
+
+def _cuda_home():
+    import glob
+    import os
+
+    for root in [os.environ.get("CUDA_HOME", ""), *sorted(glob.glob("/usr/local/cuda*"), reverse=True)]:
+        if root and glob.glob(os.path.join(root, "nvvm", "libdevice", "libdevice*.bc")) and (
+            glob.glob(os.path.join(root, "lib*", "libnvvm.so*")) or glob.glob(os.path.join(root, "nvvm", "lib64", "libnvvm.so*"))
+        ):
+            return root
+    return None
+
+
+def test_kernels_compile_to_ptx_for_sm90():
+    import os
+    import subprocess
+    import sys
+
+    root = _cuda_home()
+    if root is None:
+        pytest.skip("no CUDA toolkit (libnvvm + libdevice) to compile PTX with")
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0", CUDA_HOME=root)
+    proc = subprocess.run([sys.executable, "-c", _PTX_CHILD, root], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    if proc.stdout.startswith("SKIP"):
+        pytest.skip(proc.stdout)
+    lines = [line.split() for line in proc.stdout.splitlines() if line.startswith("PTX")]
+    assert len(lines) == 8, proc.stdout
+    for _, dt, name, _, _, spills, _, f64 in lines:
+        assert spills == "0", f"{name} {dt} spills registers to local memory"
+        if dt == "float32" and name != "dtw_batch":  # dtw_batch sums in float64 by design
+            assert f64 == "0", f"{name} float32 computes in float64"

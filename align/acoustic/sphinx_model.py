@@ -260,7 +260,9 @@ def _read_sendump(path, n_feat, n_density, n_sen):
     raw = np.frombuffer(data, np.uint8, n_feat * rows * step, offset=pos)
     raw = raw.reshape(n_feat, rows, step)
     if n_bits == 4:
-        # Two 4-bit cluster ids per byte: the low nibble for even senones.
+        # Two 4-bit cluster ids per byte: the low nibble for even senones, the high
+        # one for odd senones (s2_semi_mgau.c; ptm_mgau.c tests the byte's low bit
+        # instead, which looks like a slip; no shipped PTM model is 4-bit).
         lo = raw & 0x0F
         hi = raw >> 4
         ids = np.empty((n_feat, rows, 2 * step), dtype=np.uint8)
@@ -398,7 +400,7 @@ class SphinxModel:
     path : str
         The model directory.
     ciphones : tuple of str
-        The CI phones (42 for en-us: ``+NSN+ +SPN+ AA ... ZH SIL``...), sorted.
+        The CI phones (42 for en-us: ``+NSN+``, ``+SPN+``, ``AA`` ... ``SIL`` ... ``ZH``), sorted.
     filler : np.ndarray [shape=(n_ciphones,), bool]
         True for filler phones (``SIL``, ``+NSN+``, ``+SPN+``).
     silence : int

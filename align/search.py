@@ -134,10 +134,13 @@ def _run(query, series, *, k=1, radius=None, znormalize=True, exclusion=None,
     else:  # the kernel does not touch them
         s_upper = np.empty(0)
         s_lower = np.empty(0)
-    bound = _kernels.scan(q, x, r, k, exclusion, znormalize, int(bounds),
+    # No more than n_win windows can be chosen; capping k keeps the kernel's
+    # per-match buffers small for a huge k without changing the answer.
+    k_eff = min(k, n_win)
+    bound = _kernels.scan(q, x, r, k_eff, exclusion, znormalize, int(bounds),
                           s_upper, s_lower, dist, counts)
-    starts = np.empty(k, dtype=np.int64)
-    count = _kernels.greedy_select(dist, bound, k, exclusion, starts)
+    starts = np.empty(k_eff, dtype=np.int64)
+    count = _kernels.greedy_select(dist, bound, k_eff, exclusion, starts)
 
     matches = [SearchMatch(int(s), int(s) + m, float(dist[s])) for s in starts[:count]]
     # Post-conditions: at least one match, best first, no two closer than

@@ -202,6 +202,13 @@ def test_fewer_matches_when_no_more_fit():
     assert _as_tuples(matches) == subsequence_search_ref(series[:4], series, k=5, r=0)
 
 
+def test_huge_k_returns_every_fitting_match(rng):
+    series = np.cumsum(rng.standard_normal(60))
+    got = _as_tuples(subsequence_search(series[:6], series, k=10**12, radius=1))
+    assert got == subsequence_search_ref(series[:6], series, k=10**12, r=1)
+    assert len(got) >= 60 // 6 // 2
+
+
 def test_query_as_long_as_series_gives_one_match(rng):
     series = rng.standard_normal(12)
     assert len(subsequence_search(series, series, k=3)) == 1

@@ -490,7 +490,9 @@ def dtw(x, y, *, metric="sqeuclidean", step_pattern="symmetric1", window=None,
         k = path.shape[0]
         j_start, j_end = int(path[0, 1]), int(path[-1, 1])
     else:
-        distance, j_end, k, j_start = _distance_only(p, track=True)
+        # only symmetric1 (path length) and subsequence (matched span) need to follow
+        # the backpointers for the normaliser
+        distance, j_end, k, j_start = _distance_only(p, track=p.step == 0 or p.subsequence)
         path = None
     if not math.isfinite(distance):
         raise AlignError(f"internal error: DTW distance is {distance} (N={n}, M={m})")

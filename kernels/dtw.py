@@ -37,6 +37,7 @@ __all__ = [
     "row_generic",
     "row_values",
     "row_dirs",
+    "row_track",
     "dtw_distance_rows",
     "dtw_pairwise_ragged",
 ]
@@ -146,6 +147,57 @@ def row_dirs(a, b, prev, cur, crow, step, dirs, dpos):
             dirs[dpos + j - a] = code
 
 
+@njit(cache=True, fastmath=set(FASTMATH), inline="always")
+def _values_codes(a, b, prev, cur, crow, codes, step, transposed):
+    h = cur[a + 1]
+    for j in range(a, b + 1):
+        third = prev[j] if step == 2 else h
+        g, code = choose_cpu(step, transposed, prev[j + 1], prev[j + 2], third, crow[j])
+        h = g
+        cur[j + 2] = g
+        codes[j - a] = code
+
+
+@njit(cache=True, fastmath=set(FASTMATH))
+def row_track(a, b, prev, cur, crow, step, transposed, codes, lprev, lcur, sprev, scur):
+    """Row ``i >= 1`` on columns ``a..b``, values plus the chosen predecessor's path
+    length (``lprev``/``lcur``) and start column (``sprev``/``scur``).
+
+    Two passes: values and direction codes (into ``codes[j - a]``), then lengths and
+    starts with selects, not branches: the choice is data dependent, and
+    mispredicted branches cost three times the whole update.
+    """
+    # literal step/transposed per call so the tie-break compiles to selects
+    if step == 0:
+        if transposed:
+            _values_codes(a, b, prev, cur, crow, codes, 0, True)
+        else:
+            _values_codes(a, b, prev, cur, crow, codes, 0, False)
+    elif step == 1:
+        if transposed:
+            _values_codes(a, b, prev, cur, crow, codes, 1, True)
+        else:
+            _values_codes(a, b, prev, cur, crow, codes, 1, False)
+    else:
+        _values_codes(a, b, prev, cur, crow, codes, 2, False)
+    hl = lcur[a + 1]
+    hs = scur[a + 1]
+    for j in range(a, b + 1):
+        c = codes[j - a]
+        dl = lprev[j + 1]
+        vl = lprev[j + 2]
+        kl = lprev[j]
+        ds = sprev[j + 1]
+        vs = sprev[j + 2]
+        ks = sprev[j]
+        t = hl if c == 2 else kl
+        ts = hs if c == 2 else ks
+        hl = (dl if c == 0 else (vl if c == 1 else t)) + 1
+        hs = ds if c == 0 else (vs if c == 1 else ts)
+        lcur[j + 2] = hl
+        scur[j + 2] = hs
+
+
 @njit(cache=True, fastmath=set(FASTMATH))
 def _distance_core(x, y, lo, hi, metric, step, subsequence, transposed, track):
     """Two-row DP; returns (g_end, j_end, path_length, j_start).
@@ -183,28 +235,20 @@ def _distance_core(x, y, lo, hi, metric, step, subsequence, transposed, track):
         a = lo[i]
         b = hi[i]
         cost_row(x, i, y, a, b, metric, crow)
-        if track or i == 0:
+        if i == 0:
             row_generic(i, a, b, prev, cur, crow, step, subsequence, transposed, codes, a, track)
+            if track:
+                for j in range(a, b + 1):
+                    if codes[j] == 4:
+                        lcur[j + 2] = 1
+                        scur[j + 2] = j
+                    else:  # horizontal from (0, j-1)
+                        lcur[j + 2] = lcur[j + 1] + 1
+                        scur[j + 2] = scur[j + 1]
+        elif track:
+            row_track(a, b, prev, cur, crow, step, transposed, codes, lprev, lcur, sprev, scur)
         else:
             row_values(a, b, prev, cur, crow, step)
-        if track:
-            for j in range(a, b + 1):
-                code = codes[j]
-                if code == 4:
-                    lcur[j + 2] = 1
-                    scur[j + 2] = j
-                elif code == 0:
-                    lcur[j + 2] = lprev[j + 1] + 1
-                    scur[j + 2] = sprev[j + 1]
-                elif code == 1:
-                    lcur[j + 2] = lprev[j + 2] + 1
-                    scur[j + 2] = sprev[j + 2]
-                elif code == 2:
-                    lcur[j + 2] = lcur[j + 1] + 1
-                    scur[j + 2] = scur[j + 1]
-                else:
-                    lcur[j + 2] = lprev[j] + 1
-                    scur[j + 2] = sprev[j]
         cur_a = a
         cur_b = b
         prev, cur = cur, prev

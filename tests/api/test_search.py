@@ -172,7 +172,8 @@ def test_default_radius_is_five_percent(rng):
     _, stats = _run(query, series)
     assert stats["radius"] == 3
     assert subsequence_search(query, series) == subsequence_search(query, series, radius=3)
-    assert subsequence_search(query, series, radius=0.05) == subsequence_search(query, series, radius=3)
+    fraction = subsequence_search(query, series, radius=0.05)
+    assert fraction == subsequence_search(query, series, radius=3)
 
 
 def test_flat_windows_are_zeros(rng):
@@ -253,7 +254,8 @@ def test_error_query_longer_than_series():
 
 
 def test_error_query_of_length_one_with_znormalize():
-    with pytest.raises(ParameterError, match=r"query has length 1; z-normalisation needs at least 2"):
+    with pytest.raises(ParameterError,
+                       match=r"query has length 1; z-normalisation needs at least 2"):
         subsequence_search([1.0], np.arange(5.0))
     # without z-normalisation it is a plain nearest-value search
     assert subsequence_search([3.2], np.arange(5.0), znormalize=False)[0].start == 3
@@ -265,7 +267,8 @@ def test_error_empty_query():
 
 
 def test_error_query_not_one_dimensional():
-    with pytest.raises(ParameterError, match=r"query must have 1 dimension\(s\), got shape \(2, 2\)"):
+    with pytest.raises(ParameterError,
+                       match=r"query must have 1 dimension\(s\), got shape \(2, 2\)"):
         subsequence_search(np.ones((2, 2)), np.arange(5.0))
 
 
@@ -281,8 +284,10 @@ def test_error_bad_k(k, message):
     (4, r"radius=4 samples must be smaller than len\(query\)=4; radius=3 already"),
     (1.5, r"radius=1.5 as a float is a fraction of len\(query\) and must be in \[0, 1\)"),
     (-0.1, r"radius=-0.1 as a float is a fraction"),
-    ("wide", r"radius must be None, an int \(samples\) or a float fraction in \[0, 1\), got str 'wide'"),
-    (True, r"radius must be an int \(samples\) or a float fraction in \[0, 1\) of len\(query\), got True"),
+    ("wide", r"radius must be None, an int \(samples\) or a float fraction in \[0, 1\), "
+             r"got str 'wide'"),
+    (True, r"radius must be an int \(samples\) or a float fraction in \[0, 1\) of "
+           r"len\(query\), got True"),
 ])
 def test_error_bad_radius(radius, message):
     with pytest.raises(ParameterError, match=message):

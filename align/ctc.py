@@ -19,15 +19,19 @@ Differences from torchaudio (every one a superset of its behaviour):
   alignments whose every path has probability zero raise clear errors
   (torchaudio does not check them and returns an arbitrary path);
 - float16 emissions are accumulated in float32 (torchaudio accumulates in
-  float16, which rounds after every addition); float32 and float64 paths and
-  scores are bit-identical to torchaudio's CPU implementation.
+  float16, which rounds after every addition, so float16 paths often differ);
+  float32 and float64 paths and scores are bit-identical to torchaudio's CPU
+  implementation;
+- ``tie_break="optimal"`` (keyword) always returns a best path, where
+  torchaudio's comparisons (the default) can keep a worse predecessor when
+  two others tie exactly.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import is_torch_tensor
+from ._validation import check_option, is_torch_tensor
 from .exceptions import AlignError, InfeasibleAlignmentError, ParameterError
 
 __all__ = ["forced_align", "merge_tokens", "TokenSpan"]
@@ -72,7 +76,8 @@ def _lengths(x, name, B, upper, upper_name):
     return arr
 
 
-def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, blank=0):
+def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, blank=0, *,
+                 tie_break="torchaudio"):
     """Align CTC label sequences to emissions (Viterbi over the CTC topology).
 
     A drop-in for ``torchaudio.functional.forced_align`` with the same
@@ -92,6 +97,13 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
         Valid labels per item, ``0 <= target_lengths[b] <= L``. Default ``L``.
     blank : int
         The blank class, ``0 <= blank < C``. Default 0.
+    tie_break : {"torchaudio", "optimal"}
+        How equal predecessor scores are resolved. ``"torchaudio"`` (default)
+        reproduces torchaudio's comparisons exactly, so paths are the same as
+        its; ``"optimal"`` always returns a best path. They differ only when
+        the *advance* and the *skip* predecessors tie above the *stay*:
+        torchaudio then keeps the stay and its path can score below the best
+        (this needs exactly equal scores, e.g. quantised emissions).
 
     Returns
     -------
@@ -121,14 +133,16 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
 
     Notes
     -----
-    The recurrence, boundary conditions and tie-break rule are documented in
+    The recurrence, boundary conditions and tie-break rules are documented in
     :mod:`align.kernels.ctc` (Graves et al. 2006, DOI 10.1145/1143844.1143891,
     section 4.1). On tied scores the path prefers staying in a state, then
     advancing by one, then skipping a blank; it ends on the last label unless
-    the final blank is strictly better. These are torchaudio's CPU rules, so
-    float32/float64 results are bit-identical to its CPU output (torchaudio's
-    CUDA kernel breaks one tie differently and renormalises its scores, so it
-    can disagree with its own CPU output on ties).
+    the final blank is strictly better. With ``tie_break="torchaudio"``,
+    float32 and float64 paths and scores are bit-identical to torchaudio's CPU
+    output (checked against torchaudio 2.11 by
+    ``benchmarks/gpu/torchaudio_compare.py``); torchaudio's CUDA kernel uses
+    the same comparisons but renormalises its scores every frame, so on
+    near-ties it can differ from its own CPU output.
 
     Items run in parallel on Numba's threads, one workspace slot per thread.
     Memory: one byte per live cell of the band (``<= T (2L + 1)``, about
@@ -153,6 +167,8 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
     [(1, 1, 2), (2, 3, 4)]
     """
     from .kernels.ctc import (
+        TIE_OPTIMAL,
+        TIE_TORCHAUDIO,
         ctc_align_batch,
         ctc_align_serial,
         ctc_band_cells,
@@ -191,6 +207,8 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
     if not 0 <= blank < C:
         raise ParameterError(f"blank must be within [0, num classes) = [0, {C}), got {blank}")
     blank = int(blank)
+    check_option("tie_break", tie_break, ("torchaudio", "optimal"))
+    tie_rule = TIE_TORCHAUDIO if tie_break == "torchaudio" else TIE_OPTIMAL
     in_len = _lengths(input_lengths, "input_lengths", B, T, "T")
     tg_len = _lengths(target_lengths, "target_lengths", B, L, "L")
 
@@ -247,7 +265,7 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
         band = np.empty((n_slots, max(1, T), 2), dtype=np.int32)
         alpha = np.empty((n_slots, 6, L + 1), dtype=work.dtype)
         run = ctc_align_batch if n_slots > 1 else ctc_align_serial
-        run(work, tg64, in_len, tg_len, blank, paths, scores, logp, bp, band, alpha)
+        run(work, tg64, in_len, tg_len, blank, tie_rule, paths, scores, logp, bp, band, alpha)
 
     dead = np.flatnonzero(~(logp > -np.inf))
     if dead.size:

@@ -23,14 +23,23 @@ Boundary conditions: paths start in state 0 or 1 and end in state ``S-1``
 (final blank) or ``S-2`` (last label). A path exists iff ``T >= L + R`` with
 ``R`` the number of adjacent equal labels (each repeat forces a blank).
 
-Tie-break rule (that of torchaudio's CPU ``forced_align``, so paths agree
-exactly on tied scores): among equal predecessors prefer *stay*, then
-*advance*, then *skip* (the skip wins only if strictly greater than both, the
-advance only if strictly greater than the stay). The end state is the final
-blank only if its score is strictly greater than the last label's; on a tie
-the path ends on the last label. Scores are accumulated in the dtype of
-``log_probs`` (float32 or float64), with the same single addition per cell as
-torchaudio, so float32 and float64 results are bit-identical to it.
+Tie-break rules (``tie_rule``), backpointers 0 = stay, 1 = advance, 2 = skip:
+
+- ``TIE_OPTIMAL`` (0): the predecessor is always a maximum; among equal
+  maxima prefer stay, then advance, then skip (advance only if strictly
+  greater than stay, skip only if strictly greater than both).
+- ``TIE_TORCHAUDIO`` (1): torchaudio's comparisons as they run in torchaudio
+  2.11 (CPU and CUDA): skip if ``x2 > x1 and x2 > x0``, else advance if
+  ``x1 > x0 and x1 > x2``, else stay. The two rules differ only when
+  ``x1 == x2 > x0``: torchaudio then keeps the *stay*, a strictly smaller
+  value, so its path can be worse than the best one (seen on torchaudio 2.11
+  with tied emissions: log-score -5 where the best is -1).
+
+Both end on the final blank only if its score is strictly greater than the
+last label's; on a tie the path ends on the last label. Scores are
+accumulated in the dtype of ``log_probs`` (float32 or float64) with the same
+single addition per cell as torchaudio's CPU code, so with ``TIE_TORCHAUDIO``
+float32 and float64 results are bit-identical to it.
 
 Band: state ``s`` is live at frame ``t`` iff it is reachable from a start
 state in ``t`` frames (``s <= hi_t``) and can still reach an end state in the
@@ -56,7 +65,18 @@ from ._config import FASTMATH
 # numba wants a set (not a frozenset) of flags
 _FM = set(FASTMATH)
 
-__all__ = ["ctc_band_cells", "ctc_align_batch", "ctc_align_serial", "ctc_find_invalid", "ctc_check_paths"]
+TIE_OPTIMAL = 0  # always a best path; ties: stay, then advance, then skip
+TIE_TORCHAUDIO = 1  # torchaudio 2.x's comparisons, bit for bit (see the module docstring)
+
+__all__ = [
+    "TIE_OPTIMAL",
+    "TIE_TORCHAUDIO",
+    "ctc_band_cells",
+    "ctc_align_batch",
+    "ctc_align_serial",
+    "ctc_find_invalid",
+    "ctc_check_paths",
+]
 
 
 @njit(cache=True, fastmath=_FM)
@@ -145,7 +165,7 @@ def ctc_band_cells(targets, input_lengths, target_lengths, out_cells, out_repeat
 
 
 @njit(cache=True, fastmath=_FM)
-def _align_item(lp, tgt, T, L, blank, path, scores, bp, band, alpha):
+def _align_item(lp, tgt, T, L, blank, tie_rule, path, scores, bp, band, alpha):
     """Align one item; write ``path[:T]``, ``scores[:T]``; return the path's log-score.
 
     ``bp`` (int8, >= live cells), ``band`` (int32, (>= T, 2)) and ``alpha``
@@ -181,6 +201,7 @@ def _align_item(lp, tgt, T, L, blank, path, scores, bp, band, alpha):
             scores[t] = zero
         return ninf
     _band_walk(tgt, T, L, R, band, True)
+    optimal = tie_rule == TIE_OPTIMAL
     pos = 0
     for t in range(T):
         lo = band[t, 0]
@@ -224,9 +245,11 @@ def _align_item(lp, tgt, T, L, blank, path, scores, bp, band, alpha):
                 x0 = Al_p[k + one]
                 x1 = Ab_p[k]
                 x2 = Al_p[k] + pen[k]
-                c1 = x1 > x0
+                # optimal: a strict improvement over the better of stay/advance;
+                # torchaudio: each move must beat both others strictly
+                c1 = (x1 > x0) & (optimal | (x1 > x2))
                 v = x1 if c1 else x0
-                c2 = x2 > v
+                c2 = (x2 > v) & (optimal | (x2 > x1))
                 Al_c[k + one] = (x2 if c2 else v) + emit[i]
                 bp[upos + unb + i] = 2 if c2 else (1 if c1 else 0)
         pos += hi - lo + 1
@@ -267,7 +290,7 @@ def _align_item(lp, tgt, T, L, blank, path, scores, bp, band, alpha):
 
 
 @njit(cache=True, fastmath=_FM, parallel=True)
-def ctc_align_batch(log_probs, targets, input_lengths, target_lengths, blank,
+def ctc_align_batch(log_probs, targets, input_lengths, target_lengths, blank, tie_rule,
                     out_paths, out_scores, out_logp, bp, band, alpha):
     """Viterbi CTC alignment of a batch; items run in parallel, one workspace slot per worker.
 
@@ -286,6 +309,8 @@ def ctc_align_batch(log_probs, targets, input_lengths, target_lengths, blank,
         ``input_lengths[b] >= target_lengths[b] + R_b``.
     blank : int
         The blank class, ``0 <= blank < C``.
+    tie_rule : int
+        ``TIE_OPTIMAL`` (0) or ``TIE_TORCHAUDIO`` (1); see the module docstring.
     out_paths : np.ndarray [shape=(B, T), int64]
         Output: the label of every frame; ``blank`` past ``input_lengths[b]``.
     out_scores : np.ndarray [shape=(B, T), dtype of log_probs]
@@ -316,12 +341,12 @@ def ctc_align_batch(log_probs, targets, input_lengths, target_lengths, blank,
     ctc_band_cells : sizes the ``bp`` workspace.
     """
     for j in prange(bp.shape[0]):
-        _align_slot(j, log_probs, targets, input_lengths, target_lengths, blank,
+        _align_slot(j, log_probs, targets, input_lengths, target_lengths, blank, tie_rule,
                     out_paths, out_scores, out_logp, bp, band, alpha)
 
 
 @njit(cache=True, fastmath=_FM)
-def ctc_align_serial(log_probs, targets, input_lengths, target_lengths, blank,
+def ctc_align_serial(log_probs, targets, input_lengths, target_lengths, blank, tie_rule,
                      out_paths, out_scores, out_logp, bp, band, alpha):
     """:func:`ctc_align_batch` on the calling thread alone (same arguments and results).
 
@@ -330,12 +355,12 @@ def ctc_align_serial(log_probs, targets, input_lengths, target_lengths, blank,
     waits for a core.
     """
     for j in range(bp.shape[0]):
-        _align_slot(j, log_probs, targets, input_lengths, target_lengths, blank,
+        _align_slot(j, log_probs, targets, input_lengths, target_lengths, blank, tie_rule,
                     out_paths, out_scores, out_logp, bp, band, alpha)
 
 
 @njit(cache=True, fastmath=_FM)
-def _align_slot(j, log_probs, targets, input_lengths, target_lengths, blank,
+def _align_slot(j, log_probs, targets, input_lengths, target_lengths, blank, tie_rule,
                 out_paths, out_scores, out_logp, bp, band, alpha):
     """Align items ``j, j + n_slots, ...`` with workspace slot ``j``; pad their tails."""
     B = log_probs.shape[0]
@@ -344,7 +369,7 @@ def _align_slot(j, log_probs, targets, input_lengths, target_lengths, blank,
     for b in range(j, B, n_slots):
         T = input_lengths[b]
         L = target_lengths[b]
-        out_logp[b] = _align_item(log_probs[b], targets[b], T, L, blank, out_paths[b],
+        out_logp[b] = _align_item(log_probs[b], targets[b], T, L, blank, tie_rule, out_paths[b],
                                   out_scores[b], bp[j], band[j], alpha[j])
         for t in range(T, Tmax):
             out_paths[b, t] = blank

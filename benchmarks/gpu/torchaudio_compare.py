@@ -9,13 +9,15 @@ What it checks and prints (it finishes in well under two minutes):
 
 1. CPU exactness: on random inputs (float32 and float64, int32 and int64
    targets, continuous scores and deliberately tied scores, with repeats)
-   our paths and scores must equal torchaudio's CPU output bit for bit. Any
-   mismatch is printed and the script exits with status 1.
-2. Hand-made ties: the expected paths of our tie-break rule, torchaudio CPU and
-   torchaudio CUDA side by side. torchaudio's CUDA kernel takes the advance
-   only if it is strictly greater than both the stay and the skip, so on an
-   advance/skip tie it can keep a strictly worse stay; it also renormalises
-   its scores each frame. CUDA mismatches are therefore reported, not failed,
+   our paths and scores (default ``tie_break="torchaudio"``) must equal
+   torchaudio's CPU output bit for bit. Any mismatch is printed and the script
+   exits with status 1. ``tie_break="optimal"`` is run on the same items: it
+   may differ on ties, but its path must never score below torchaudio's.
+2. Hand-made ties: the expected paths of both rules, torchaudio CPU and
+   torchaudio CUDA side by side. torchaudio takes the advance only if it is
+   strictly greater than both the stay and the skip, so on an advance/skip tie
+   above the stay it keeps the worse stay. Its CUDA kernel also renormalises
+   its scores each frame, so CUDA mismatches are reported, not failed,
    together with the path log-scores, so a suboptimal torchaudio path shows.
 3. float16: torchaudio accumulates in float16, we accumulate in float32; the
    agreement rate is reported.
@@ -66,19 +68,19 @@ def random_case(gen, T, L, C, ties, dtype, target_dtype=torch.int32, blank=0):
 
 
 def hand_tie_cases():
-    """(name, log_probs (1, T, C) float32, targets (1, L) int32, our expected path)."""
-    def case(name, rows, tg, expected):
+    """(name, log_probs (1, T, C) float32, targets (1, L) int32, expected torchaudio, expected optimal)."""
+    def case(name, rows, tg, expected_ta, expected_opt):
         return (name, torch.tensor([rows], dtype=torch.float32), torch.tensor([tg], dtype=torch.int32),
-                expected)
+                expected_ta, expected_opt)
 
     return [
-        case("all paths tie: stay, end on last label", [[0.0] * 3] * 4, [1], [1, 1, 1, 1]),
-        case("advance == skip > stay: advance", [[-1, 0, -9], [-1, -1, -5], [-9, -9, 0]], [1, 2],
-             [1, 0, 2]),
+        case("all paths tie: stay, end on last label", [[0.0] * 3] * 4, [1], [1, 1, 1, 1], [1, 1, 1, 1]),
+        case("advance == skip > stay", [[-1, 0, -9], [-1, -1, -5], [-9, -9, 0]], [1, 2],
+             [1, 2, 2], [1, 0, 2]),
         case("stay == skip > advance: stay", [[-9, 0, -9], [-9, -1, -1], [-9, -9, 0]], [1, 2],
-             [1, 2, 2]),
-        case("stay == advance: stay", [[0, 0], [-9, 0]], [1], [1, 1]),
-        case("final blank == last label: last label", [[-9, 0], [-1, -1]], [1], [1, 1]),
+             [1, 2, 2], [1, 2, 2]),
+        case("stay == advance: stay", [[0, 0], [-9, 0]], [1], [1, 1], [1, 1]),
+        case("final blank == last label: last label", [[-9, 0], [-1, -1]], [1], [1, 1], [1, 1]),
     ]
 
 
@@ -110,9 +112,13 @@ def _median_time(fn, repeat, cuda):
 
 
 def check_cpu_exact(ta_align, our_align, gen):
-    """Our output must be bit-identical to torchaudio's CPU output."""
+    """Our default output must be bit-identical to torchaudio's CPU output.
+
+    Also counts the items where ``tie_break="optimal"`` differs and checks that
+    its path is never worse than torchaudio's.
+    """
     failures = 0
-    n = 0
+    n = differ_opt = better_opt = 0
     for dtype in (torch.float32, torch.float64):
         for target_dtype in (torch.int32, torch.int64):
             for ties in (False, True):
@@ -133,23 +139,35 @@ def check_cpu_exact(ta_align, our_align, gen):
                             print(f"    targets {tg.tolist()}")
                             print(f"    ours    {paths.tolist()}")
                             print(f"    torch   {ta_paths.tolist()}")
+                    opt_paths, _ = our_align(lp, tg, blank=0, tie_break="optimal")
+                    if not torch.equal(opt_paths, ta_paths):
+                        differ_opt += 1
+                        ours_s, theirs_s = path_score(lp, opt_paths), path_score(lp, ta_paths)
+                        better_opt += ours_s > theirs_s + 1e-9
+                        if ours_s < theirs_s - 1e-6:
+                            failures += 1
+                            print(f"  ERROR: tie_break='optimal' scored {ours_s} < torchaudio {theirs_s}")
     print(f"CPU exactness: {n - failures}/{n} random items identical (paths and scores)")
+    print(f"tie_break='optimal': differs from torchaudio on {differ_opt}/{n} items, "
+          f"with a strictly better path on {better_opt} of them")
     return failures
 
 
 def check_hand_cases(ta_align, our_align, cuda):
     failures = 0
-    print("Hand-made ties (expected = torchaudio CPU rule):")
-    for name, lp, tg, expected in hand_tie_cases():
+    print("Hand-made ties: ours (default), ours (optimal), torchaudio CPU[, CUDA]:")
+    for name, lp, tg, expected_ta, expected_opt in hand_tie_cases():
         ours = our_align(lp, tg)[0][0].tolist()
+        ours_opt = our_align(lp, tg, tie_break="optimal")[0][0].tolist()
         ta_cpu = ta_align(lp, tg)[0][0].tolist()
-        line = f"  {name:40s} expected {expected} ours {ours} ta-cpu {ta_cpu}"
+        line = f"  {name:40s} ours {ours} optimal {ours_opt} ta-cpu {ta_cpu}"
         if cuda:
             ta_gpu = ta_align(lp.cuda(), tg.cuda())[0][0].tolist()
-            line += f" ta-cuda {ta_gpu} (score {path_score(lp, torch.tensor(ta_gpu)):.2f} vs " \
-                    f"{path_score(lp, torch.tensor(expected)):.2f})"
+            line += f" ta-cuda {ta_gpu}"
+        line += f" (scores: torchaudio rule {path_score(lp, torch.tensor(expected_ta)):.2f}, " \
+                f"optimal {path_score(lp, torch.tensor(expected_opt)):.2f})"
         print(line)
-        failures += (ours != expected) + (ta_cpu != expected)
+        failures += (ours != expected_ta) + (ta_cpu != expected_ta) + (ours_opt != expected_opt)
     return failures
 
 
@@ -200,7 +218,7 @@ def timings(ta_align, our_align, cuda):
     rows = []
 
     def loop(lp_, tg_):
-        return [ta_align(lp_[b:b + 1], tg_[b:b + 1]) for b in range(B)]
+        return [ta_align(lp_[b:b + 1], tg_[b:b + 1]) for b in range(lp_.shape[0])]
 
     rows.append(("256x(T1k,L200) torchaudio CPU, loop of B=1", _median_time(lambda: loop(lp, tg), 3, False)))
     rows.append(("256x(T1k,L200) align CPU, torch tensors", _median_time(lambda: our_align(lp, tg), 5, False)))

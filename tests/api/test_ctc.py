@@ -43,7 +43,7 @@ def test_numpy_matches_reference_and_keeps_dtypes(rng, lp_dtype, tg_dtype):
     assert isinstance(paths, np.ndarray) and isinstance(scores, np.ndarray)
     assert paths.dtype == tg_dtype and paths.shape == (1, 30)
     assert scores.dtype == lp_dtype and scores.shape == (1, 30)
-    ref_path, ref_scores, _, _ = ref_forced_align(lp[0], tg[0], 0)
+    ref_path, ref_scores, _, _ = ref_forced_align(lp[0], tg[0], 0, "torchaudio")
     np.testing.assert_array_equal(paths[0], ref_path)
     np.testing.assert_array_equal(scores[0], ref_scores)
 
@@ -70,7 +70,7 @@ def test_torch_lengths_and_requires_grad(rng):
     lp, tg = make_inputs(rng, B=2, T=20, L=4)
     x = torch.from_numpy(lp).requires_grad_(True)
     tp, ts = forced_align(x, torch.from_numpy(tg), torch.tensor([20, 15]), torch.tensor([4, 3]))
-    ref_path = ref_forced_align(lp[1, :15], tg[1, :3], 0)[0]
+    ref_path = ref_forced_align(lp[1, :15], tg[1, :3], 0, "torchaudio")[0]
     np.testing.assert_array_equal(tp[1, :15].numpy(), ref_path)
     assert not ts.requires_grad
 
@@ -134,14 +134,14 @@ def test_minus_inf_log_probs_are_allowed(rng):
     lp[0, :, 4] = -np.inf  # a class the model never emits
     lp[0, 5, 0] = -np.inf
     paths, _ = forced_align(lp, tg)
-    np.testing.assert_array_equal(paths[0], ref_forced_align(lp[0], tg[0], 0)[0])
+    np.testing.assert_array_equal(paths[0], ref_forced_align(lp[0], tg[0], 0, "torchaudio")[0])
 
 
 def test_large_batch_runs_in_parallel_slots(rng):
     lp, tg = make_inputs(rng, B=37, T=60, L=12, C=8)
     paths, _ = forced_align(lp, tg)
     for b in (0, 17, 36):
-        np.testing.assert_array_equal(paths[b], ref_forced_align(lp[b], tg[b], 0)[0])
+        np.testing.assert_array_equal(paths[b], ref_forced_align(lp[b], tg[b], 0, "torchaudio")[0])
 
 
 @settings(max_examples=40, deadline=None)
@@ -156,14 +156,35 @@ def test_property_path_spells_targets_and_is_optimal(data):
     values = data.draw(st.lists(st.sampled_from([-3.0, -2.0, -1.0, -0.5, 0.0]),
                                 min_size=T * C, max_size=T * C))
     lp = np.array(values).reshape(1, T, C)
-    paths, scores = forced_align(lp, np.array([tg], dtype=np.int64).reshape(1, len(tg)), blank=blank)
+    targets = np.array([tg], dtype=np.int64).reshape(1, len(tg))
+    opt_paths, opt_scores = forced_align(lp, targets, blank=blank, tie_break="optimal")
+    assert collapse(opt_paths[0].tolist(), blank) == tg
+    ref_path, _, ref_total, _ = ref_forced_align(lp[0], tg, blank, "optimal")
+    assert opt_scores[0].sum() == pytest.approx(ref_total)
+    np.testing.assert_array_equal(opt_paths[0], ref_path)
+    paths, scores = forced_align(lp, targets, blank=blank)  # torchaudio's comparisons
     assert collapse(paths[0].tolist(), blank) == tg
-    ref_path, _, ref_total, _ = ref_forced_align(lp[0], tg, blank)
-    assert scores[0].sum() == pytest.approx(ref_total)
-    np.testing.assert_array_equal(paths[0], ref_path)
+    np.testing.assert_array_equal(paths[0], ref_forced_align(lp[0], tg, blank, "torchaudio")[0])
+    assert scores[0].sum() <= opt_scores[0].sum() + 1e-12
+
+
+def test_default_is_torchaudio_rule_and_optimal_is_a_keyword():
+    # advance and skip tie above the stay: torchaudio 2.11 keeps the stay
+    lp = np.array([[[-1, 0, -9], [-1, -1, -5], [-9, -9, 0]]], dtype=np.float32)
+    tg = np.array([[1, 2]])
+    paths, scores = forced_align(lp, tg)
+    assert paths[0].tolist() == [1, 2, 2] and scores[0].sum() == -5
+    paths, scores = forced_align(lp, tg, tie_break="optimal")
+    assert paths[0].tolist() == [1, 0, 2] and scores[0].sum() == -1
 
 
 # ---------------------------------------------------------------- errors
+
+
+def test_error_tie_break_option():
+    with pytest.raises(ParameterError, match=r"tie_break='best' is not supported; use one of 'torchaudio', 'optimal'"):
+        forced_align(np.zeros((1, 5, 3)), np.array([[1]]), tie_break="best")
+
 
 
 def test_error_log_probs_not_3d():
@@ -356,9 +377,11 @@ def test_compare_script_random_case_is_feasible_and_tied():
 
 def test_compare_script_hand_cases_are_valid():
     mod = _load_compare_script()
-    for name, lp, tg, expected in mod.hand_tie_cases():
-        paths, _ = forced_align(lp, tg)
-        assert paths[0].tolist() == expected, name
+    for name, lp, tg, expected_ta, expected_opt in mod.hand_tie_cases():
+        assert forced_align(lp, tg)[0][0].tolist() == expected_ta, name
+        assert forced_align(lp, tg, tie_break="optimal")[0][0].tolist() == expected_opt, name
+        ref_ta = ref_forced_align(lp[0].numpy(), tg[0].tolist(), 0, "torchaudio")[0]
+        assert expected_ta == ref_ta.tolist(), name
 
 
 def test_compare_script_summary():

@@ -8,6 +8,8 @@ import pytest
 import inspect
 
 from align.kernels.ctc import (
+    TIE_OPTIMAL,
+    TIE_TORCHAUDIO,
     ctc_align_batch,
     ctc_align_serial,
     ctc_band_cells,
@@ -17,8 +19,11 @@ from align.kernels.ctc import (
 from tests.reference.ctc import brute_force, collapse, predecessors, ref_forced_align
 
 
+RULES = {"optimal": TIE_OPTIMAL, "torchaudio": TIE_TORCHAUDIO}
+
+
 def comp_align(log_probs, targets, input_lengths=None, target_lengths=None, blank=0, n_slots=2,
-               serial=False):
+               serial=False, tie_break="optimal"):
     """Run the kernel with freshly sized workspaces (no validation: inputs are valid)."""
     log_probs = np.ascontiguousarray(log_probs)
     targets = np.ascontiguousarray(targets, dtype=np.int64)
@@ -37,7 +42,7 @@ def comp_align(log_probs, targets, input_lengths=None, target_lengths=None, blan
     scores = np.full((B, T), 99.0, log_probs.dtype)
     logp = np.full(B, 99.0)
     run = ctc_align_serial if serial else ctc_align_batch
-    run(log_probs, targets, il, tl, blank, paths, scores, logp, bp, band, alpha)
+    run(log_probs, targets, il, tl, blank, RULES[tie_break], paths, scores, logp, bp, band, alpha)
     return paths, scores, logp
 
 
@@ -60,9 +65,10 @@ def n_repeats(tg):
     return int(sum(tg[i] == tg[i - 1] for i in range(1, len(tg))))
 
 
+@pytest.mark.parametrize("tie_break", ["optimal", "torchaudio"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("ties", [False, True], ids=["continuous", "tied"])
-def test_matches_reference(rng, dtype, ties):
+def test_matches_reference(rng, dtype, ties, tie_break):
     checked = 0
     while checked < 60:
         C = int(rng.integers(2, 6))
@@ -72,8 +78,9 @@ def test_matches_reference(rng, dtype, ties):
         T = lp.shape[0]
         if T < L + n_repeats(tg):
             continue
-        ref_path, ref_scores, ref_total, _ = ref_forced_align(lp, tg, blank)
-        paths, scores, logp = comp_align(lp[None], tg[None].reshape(1, L), blank=blank)
+        ref_path, ref_scores, ref_total, _ = ref_forced_align(lp, tg, blank, tie_break)
+        paths, scores, logp = comp_align(lp[None], tg[None].reshape(1, L), blank=blank,
+                                         tie_break=tie_break)
         np.testing.assert_array_equal(paths[0], ref_path)
         np.testing.assert_array_equal(scores[0], ref_scores)
         assert scores.dtype == dtype
@@ -96,6 +103,10 @@ def test_matches_brute_force(rng, ties):
         assert tuple(paths[0]) in optimal
         assert collapse(paths[0].tolist(), 0) == tg.tolist()
         assert np.sum(scores[0]) == pytest.approx(best)
+        # torchaudio's comparisons: a valid path, never better than the best
+        ta_paths, _, ta_logp = comp_align(lp[None], tg.reshape(1, L), tie_break="torchaudio")
+        assert collapse(ta_paths[0].tolist(), 0) == tg.tolist()
+        assert ta_logp[0] <= best
 
 
 def test_tight_length_T_equals_L_plus_R(rng):
@@ -107,10 +118,12 @@ def test_tight_length_T_equals_L_plus_R(rng):
     np.testing.assert_array_equal(paths[0], [1, 0, 1, 2, 0, 2, 0, 2, 3])
 
 
-# Tie-break rule of torchaudio's CPU forced_align (compute.cpp): a skip wins only
-# if strictly greater than both the stay and the advance, the advance only if
-# strictly greater than the stay; at the last frame the final blank wins only if
-# strictly greater than the last label.
+# Tie-break rules. "optimal": a skip wins only if strictly greater than both the
+# stay and the advance, the advance only if strictly greater than the stay.
+# "torchaudio" (compute.cpp / compute.cu, as torchaudio 2.11 runs them): the skip
+# and the advance each win only if strictly greater than both others, else the
+# stay -- also when the advance and the skip tie above it. Both: at the last
+# frame the final blank wins only if strictly greater than the last label.
 def _lp(rows):
     return np.array(rows, dtype=np.float64)[None]
 
@@ -127,6 +140,15 @@ def test_tie_advance_beats_skip():
     paths, _, logp = comp_align(lp, np.array([[1, 2]]))
     np.testing.assert_array_equal(paths[0], [1, 0, 2])  # the skip would give [1, 1, 2]
     assert logp[0] == -1
+
+
+def test_torchaudio_rule_keeps_the_stay_when_advance_ties_skip():
+    # the same case: torchaudio 2.11 (CPU and CUDA, seen on a GPU machine)
+    # returns [1, 2, 2], a path of log-score -5 where the best is -1
+    lp = _lp([[-1, 0, -9], [-1, -1, -5], [-9, -9, 0]])
+    paths, _, logp = comp_align(lp, np.array([[1, 2]]), tie_break="torchaudio")
+    np.testing.assert_array_equal(paths[0], [1, 2, 2])
+    assert logp[0] == -5
 
 
 def test_tie_stay_beats_skip():
@@ -155,16 +177,18 @@ def test_tie_final_blank_vs_last_label():
     np.testing.assert_array_equal(paths[0], [1, 0])
 
 
+@pytest.mark.parametrize("tie_break", ["optimal", "torchaudio"])
 @pytest.mark.parametrize("rows, tg", [
-    ([[-9, 0, -9], [-1, -1, -5], [-9, -9, 0]], [1, 2]),
+    ([[-1, 0, -9], [-1, -1, -5], [-9, -9, 0]], [1, 2]),
     ([[-9, 0, -9], [-9, -1, -1], [-9, -9, 0]], [1, 2]),
     ([[0, 0], [-9, 0]], [1]),
     ([[-9, 0], [-1, -1]], [1]),
+    ([[0.0] * 3] * 4, [1]),
 ])
-def test_hand_ties_match_reference(rows, tg):
+def test_hand_ties_match_reference(rows, tg, tie_break):
     lp = np.array(rows, dtype=np.float64)
-    paths, _, _ = comp_align(lp[None], np.array([tg]))
-    np.testing.assert_array_equal(paths[0], ref_forced_align(lp, tg, 0)[0])
+    paths, _, _ = comp_align(lp[None], np.array([tg]), tie_break=tie_break)
+    np.testing.assert_array_equal(paths[0], ref_forced_align(lp, tg, 0, tie_break)[0])
 
 
 def test_float32_and_float64_agree_on_separated_scores(rng):
@@ -180,16 +204,18 @@ def test_float32_and_float64_agree_on_separated_scores(rng):
 @pytest.mark.parametrize("serial", [False, True], ids=["parallel", "serial"])
 @pytest.mark.parametrize("n_slots", [1, 2, 3, 8])
 def test_batch_with_lengths_equals_items(rng, n_slots, serial):
+    tie_break = "torchaudio" if serial else "optimal"
     B, T, L, C = 7, 25, 6, 5
     lp = np.log(rng.dirichlet(np.ones(C), size=(B, T))).astype(np.float32)
     tg = rng.integers(1, C, size=(B, L))
     il = np.array([25, 1, 20, 13, 0, 7, 25])
     tl = np.array([6, 1, 4, 0, 0, 3, 2])
     lp[1, 1:] = np.nan  # padding frames are never read
-    paths, scores, logp = comp_align(lp, tg, il, tl, n_slots=n_slots, serial=serial)
+    paths, scores, logp = comp_align(lp, tg, il, tl, n_slots=n_slots, serial=serial,
+                                     tie_break=tie_break)
     for b in range(B):
         tb, lb = il[b], tl[b]
-        ref_path, ref_scores, ref_total, _ = ref_forced_align(lp[b, :tb], tg[b, :lb], 0)
+        ref_path, ref_scores, ref_total, _ = ref_forced_align(lp[b, :tb], tg[b, :lb], 0, tie_break)
         np.testing.assert_array_equal(paths[b, :tb], ref_path)
         np.testing.assert_array_equal(scores[b, :tb], ref_scores)
         assert np.all(paths[b, tb:] == 0) and np.all(scores[b, tb:] == 0)

@@ -5,12 +5,19 @@
 - :func:`brute_force`: every label sequence of length ``T`` over
   ``{blank} | targets`` that collapses to ``targets``, scored by summing.
 
-Tie-break rule (read from torchaudio's ``forced_align`` CPU source,
-``src/libtorchaudio/forced_align/cpu/compute.cpp``): for each state the
-predecessors are tried in the order *stay* (s), *advance* (s-1), *skip* (s-2),
-and a later one replaces the current best only if it is strictly greater, so
-ties go to stay, then advance. At the last frame the path ends in the final
-blank only if its score is strictly greater than the last label's score.
+Tie-break rules (``tie_break``):
+
+- ``"optimal"``: the predecessors are tried in the order *stay* (s),
+  *advance* (s-1), *skip* (s-2), and a later one replaces the current best
+  only if it is strictly greater, so ties go to stay, then advance.
+- ``"torchaudio"``: the comparisons of torchaudio's ``forced_align``
+  (``src/libtorchaudio/forced_align/cpu/compute.cpp`` and ``gpu/compute.cu``,
+  as run by torchaudio 2.11): the skip only if greater than both others, the
+  advance only if greater than both others, otherwise the stay -- even when
+  the advance and the skip tie above the stay.
+
+Both: at the last frame the path ends in the final blank only if its score is
+strictly greater than the last label's score.
 """
 
 import itertools
@@ -38,7 +45,7 @@ def predecessors(s, targets):
     return preds
 
 
-def ref_forced_align(log_probs, targets, blank=0):
+def ref_forced_align(log_probs, targets, blank=0, tie_break="optimal"):
     """Full-table Viterbi for one item.
 
     Parameters
@@ -46,6 +53,7 @@ def ref_forced_align(log_probs, targets, blank=0):
     log_probs : np.ndarray [shape=(T, C), float32 or float64]
     targets : sequence of int [length L]
     blank : int
+    tie_break : {"optimal", "torchaudio"}
 
     Returns
     -------
@@ -77,11 +85,24 @@ def ref_forced_align(log_probs, targets, blank=0):
     alpha[0, 1] = lp[0, z[1]]
     for t in range(1, T):
         for s in range(S):
-            best, best_bp = None, None
-            for prev, code in predecessors(s, targets):
-                value = alpha[t - 1, prev]
-                if best is None or value > best:
-                    best, best_bp = value, code
+            preds = predecessors(s, targets)
+            if tie_break == "optimal":
+                best, best_bp = None, None
+                for prev, code in preds:
+                    value = alpha[t - 1, prev]
+                    if best is None or value > best:
+                        best, best_bp = value, code
+            else:
+                x = {code: alpha[t - 1, prev] for prev, code in preds}
+                x0 = x[0]
+                x1 = x.get(1, -np.inf)
+                x2 = x.get(2, -np.inf)
+                if x2 > x1 and x2 > x0:
+                    best, best_bp = x2, 2
+                elif x1 > x0 and x1 > x2:
+                    best, best_bp = x1, 1
+                else:
+                    best, best_bp = x0, 0
             alpha[t, s] = best + lp[t, z[s]]
             back[t, s] = best_bp
     # The start states alone do not encode the "reach the end" constraint;

@@ -1,0 +1,82 @@
+"""Per-cell math of CTC forced alignment, shared by the CPU and CUDA kernels.
+
+Plain Python, so that one source compiles twice: ``njit(inline="always")``
+for the CPU (the ``*_cpu`` names below) and ``numba.cuda.jit(device=True)``
+for the GPU (:mod:`align.kernels.ctc_cuda`). The tie-break rule therefore
+lives in one place.
+
+Recurrence and notation: see :mod:`align.kernels.ctc` (Graves et al. 2006,
+DOI 10.1145/1143844.1143891, section 4.1, max-product form). For state ``s``
+of the extended sequence at frame ``t``::
+
+    alpha[t, s] = max(stay, advance, skip) + y[t, z_s]
+    stay = alpha[t-1, s], advance = alpha[t-1, s-1], skip = alpha[t-1, s-2] + pen
+
+with ``pen = 0`` where the skip is allowed (``s`` a label different from the
+previous label) and ``-inf`` otherwise; blanks pass ``skip = -inf``.
+
+Tie-break rules (``tie_rule``, the codes of :mod:`align.kernels.ctc`):
+
+- ``TIE_OPTIMAL`` (0): the predecessor is always a maximum; among equal
+  maxima prefer stay, then advance, then skip (the advance only if strictly
+  greater than the stay, the skip only if strictly greater than both).
+- ``TIE_TORCHAUDIO`` (1): torchaudio 2.x's comparisons: skip if it beats both
+  others strictly, else advance if it beats both others strictly, else stay
+  (on ``advance == skip > stay`` this keeps the smaller stay).
+
+Either way the path ends on the final blank only if its score is strictly
+greater than the last label's.
+
+Note for :mod:`align.kernels.ctc`: its vectorised loops implement the same
+rules inline; importing :func:`ctc_cell_cpu` there would make this module the
+single source for both targets.
+"""
+
+from numba import njit
+
+__all__ = ["TIE_OPTIMAL", "TIE_TORCHAUDIO", "CODE_STAY", "CODE_ADVANCE", "CODE_SKIP",
+           "ctc_cell", "ctc_end_on_blank", "ctc_cell_cpu", "ctc_end_on_blank_cpu"]
+
+#: tie rules, the values of :mod:`align.kernels.ctc` (a test checks they agree)
+TIE_OPTIMAL = 0
+TIE_TORCHAUDIO = 1
+
+#: backpointer codes: how far back the predecessor state is (``s - code``)
+CODE_STAY = 0
+CODE_ADVANCE = 1
+CODE_SKIP = 2
+
+
+def ctc_cell(stay, advance, skip, tie_rule):
+    """The chosen predecessor of one cell under ``tie_rule``.
+
+    Parameters
+    ----------
+    stay, advance, skip : float
+        ``alpha[t-1, s]``, ``alpha[t-1, s-1]`` and ``alpha[t-1, s-2] + pen``
+        (``-inf`` where the move does not exist), all of one dtype.
+    tie_rule : int
+        ``TIE_OPTIMAL`` or ``TIE_TORCHAUDIO``.
+
+    Returns
+    -------
+    (float, int)
+        The chosen value (before the emission is added; same dtype as the
+        inputs; the maximum under ``TIE_OPTIMAL``) and its backpointer code:
+        0 stay, 1 advance, 2 skip.
+    """
+    optimal = tie_rule == 0
+    c1 = advance > stay and (optimal or advance > skip)
+    v = advance if c1 else stay
+    if skip > v and (optimal or skip > advance):
+        return skip, 2
+    return v, 1 if c1 else 0
+
+
+def ctc_end_on_blank(last_blank, last_label):
+    """True if the path ends on the final blank: only when strictly better than the last label."""
+    return last_blank > last_label
+
+
+ctc_cell_cpu = njit(inline="always")(ctc_cell)
+ctc_end_on_blank_cpu = njit(inline="always")(ctc_end_on_blank)

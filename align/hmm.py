@@ -911,10 +911,12 @@ def viterbi_batch(log_emissions_list, graphs, *, method="auto", errors="raise"):
     k = _kernels()
     if method == "band":
         w = max(g.band_width for g in graphs_list)
-        trans = np.full((w + 1, int(s_off[-1])), -np.inf)
-        for g, a in zip(graphs_list, s_off[:-1]):
-            bt = g._band_trans
-            trans[:bt.shape[0], a:a + g.n_states] = bt
+        blocks = []
+        for g in graphs_list:
+            bt = np.full((w + 1, g.n_states), -np.inf)
+            bt[:g._band_trans.shape[0]] = g._band_trans
+            blocks.append(bt.ravel())
+        trans = np.concatenate(blocks)
         lo = np.empty(int(t_off[-1]), np.int64)
         hi = np.empty(int(t_off[-1]), np.int64)
         for u in range(U):
@@ -924,7 +926,7 @@ def viterbi_batch(log_emissions_list, graphs, *, method="auto", errors="raise"):
                 lo_u, hi_u = np.zeros_like(lo_u), np.full_like(hi_u, -1)
             lo[t_off[u]:t_off[u + 1]] = lo_u
             hi[t_off[u]:t_off[u + 1]] = hi_u
-        k.viterbi_band_batch(E, t_off, graph_of, col, trans, init, final, s_off, lo, hi,
+        k.viterbi_band_batch(E, t_off, graph_of, col, trans, w, init, final, s_off, lo, hi,
                              path, loglik)
     else:
         ptr, pstate, plogp, p_off, e_off = _stack_csr(graphs_list, "pred")

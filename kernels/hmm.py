@@ -551,15 +551,19 @@ def viterbi_csr_batch(E, t_off, graph_of, col, ptr, pstate, plogp, init, final,
 
 
 @njit(cache=True, parallel=True)
-def viterbi_band_batch(E, t_off, graph_of, col, trans, init, final, s_off, lo, hi, path, loglik):
+def viterbi_band_batch(E, t_off, graph_of, col, trans, w, init, final, s_off, lo, hi, path, loglik):
     """Banded Viterbi for many utterances, in parallel over utterances.
 
     Parameters
     ----------
     E, t_off, graph_of, col, init, final, s_off, path, loglik
         As in :func:`viterbi_csr_batch`.
-    trans : np.ndarray [shape=(w+1, sum S), float64]
-        Stacked banded transitions (one common ``w``).
+    trans : np.ndarray [shape=((w+1) * sum S,), float64]
+        Each graph's C-ordered (w+1, S_g) banded transitions, flattened and
+        stacked (graph ``g`` at ``(w+1) * s_off[g]``), so every block stays
+        contiguous for the vectoriser.
+    w : int
+        The common predecessor span.
     lo, hi : np.ndarray [shape=(sum T,), int64]
         Stacked per-utterance bands (local state indices).
     """
@@ -571,7 +575,8 @@ def viterbi_band_batch(E, t_off, graph_of, col, trans, init, final, s_off, lo, h
         bp = np.empty((T, S), np.uint8)
         loglik[u] = _viterbi_band_into(
             E[t_off[u]:t_off[u + 1]], col[s_off[g]:s_off[g + 1]],
-            trans[:, s_off[g]:s_off[g + 1]], init[s_off[g]:s_off[g + 1]],
+            trans[(w + 1) * s_off[g]:(w + 1) * s_off[g + 1]].reshape((w + 1, S)),
+            init[s_off[g]:s_off[g + 1]],
             final[s_off[g]:s_off[g + 1]], lo[t_off[u]:t_off[u + 1]],
             hi[t_off[u]:t_off[u + 1]], bp, path[t_off[u]:t_off[u + 1]])
 

@@ -297,8 +297,8 @@ def test_batch_kernels_equal_single_calls(rng):
     hi = np.concatenate([g._band(len(e))[1] for e in Es])
     path_b = np.empty(39, np.int64)
     ll_b = np.empty(3)
-    K.viterbi_band_batch(E, t_off, graph_of, col, g._band_trans, init, final, s_off, lo, hi,
-                         path_b, ll_b)
+    K.viterbi_band_batch(E, t_off, graph_of, col, g._band_trans.ravel(), g.band_width, init,
+                         final, s_off, lo, hi, path_b, ll_b)
     post = np.empty(39 * 7)
     ll_f = np.empty(3)
     K.forward_backward_csr_batch(E, t_off, graph_of, col, ptr, ps, pl, g.succ_ptr, g.succ_state,

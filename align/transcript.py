@@ -120,12 +120,16 @@ def _align_window(model, features, pronunciations, *, open_end, gaps):
             f"but the {len(pronunciations)} words need at least {graph.hmm.min_frames} frames "
             f"(3 per phone); check that the transcript belongs to this audio"
         )
-    scores = model.score(features, graph.senones)
-    result = viterbi(scores, graph.hmm)
+    # One scoring call for the graph's senones and the CI senones (the
+    # confidence baseline): the Gaussians of each codebook are computed once.
+    ci = np.arange(model.n_ci_senones)
+    wanted = np.union1d(graph.senones, ci)
+    scores = model.score(features, wanted)
+    graph_scores = scores[:, np.searchsorted(wanted, graph.senones)]
+    result = viterbi(graph_scores, graph.hmm)
     path = result.path
-    aligned = scores[np.arange(T), graph.hmm.emission_index[path]]
-    ci = model.score(features, np.arange(model.n_ci_senones))
-    best_ci = ci.max(axis=1)
+    aligned = graph_scores[np.arange(T), graph.hmm.emission_index[path]]
+    best_ci = scores[:, np.searchsorted(wanted, ci)].max(axis=1)
     return path, graph, aligned, best_ci
 
 

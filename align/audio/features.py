@@ -47,6 +47,7 @@ mixes float32 and float64; the two agree to about 1e-4 on the cepstra.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass, field, replace
@@ -376,6 +377,21 @@ def _dct_matrix(params):
     return mat
 
 
+@functools.lru_cache(maxsize=8)
+def _cached_filterbank(params):
+    # Building the bank costs more than filtering a short utterance: keep it.
+    bank = mel_filterbank(params)
+    bank.flags.writeable = False
+    return bank
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_dct(params):
+    mat = _dct_matrix(params)
+    mat.flags.writeable = False
+    return mat
+
+
 def _lifter_weights(params):
     if not params.lifter:
         return None
@@ -551,12 +567,12 @@ def sphinx_cepstra(samples, sample_rate, params=None):
     params = _check_params(params)
     x = _coerce_samples(samples, sample_rate, params)
     power = _power_spectrum(x, params)
-    mel = power @ mel_filterbank(params).T
+    mel = power @ _cached_filterbank(params).T
     if params.remove_noise:
         mel = np.ascontiguousarray(mel)
         _remove_noise(mel)
     logmel = np.log(mel + _LOG_FLOOR)
-    cep = logmel @ _dct_matrix(params)
+    cep = logmel @ _cached_dct(params)
     lifter = _lifter_weights(params)
     if lifter is not None:
         cep *= lifter

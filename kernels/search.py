@@ -3,9 +3,10 @@
 Paper: T. Rakthanmanon, B. Campana, A. Mueen, G. Batista, B. Westover, Q. Zhu,
 J. Zakaria, E. Keogh, "Searching and Mining Trillions of Time Series
 Subsequences under Dynamic Time Warping", KDD 2012,
-DOI 10.1145/2339530.2339576, section 4 (4.1 early abandoning z-normalisation,
-4.2.1 reordering, 4.2.2 reversing the query/data role in LB_Keogh, 4.2.3
-cascading lower bounds, 4.1.x cumulative bounds for early-abandoning DTW).
+DOI 10.1145/2339530.2339576, section 4: 4.1 (lower bounding, early
+abandoning of LB_Keogh and of DTW with the cumulative bound) and 4.2 (early
+abandoning z-normalisation, reordering, reversing the query/data role in
+LB_Keogh, cascading lower bounds).
 The streaming envelope is D. Lemire, "Faster retrieval with a two-pass
 dynamic-time-warping lower bound", Pattern Recognition 42(9), 2009,
 DOI 10.1016/j.patcog.2008.11.030 (the min/max deque of D. Lemire,
@@ -21,7 +22,8 @@ For a query ``q`` of length ``m`` (already z-normalised by the caller when
     d(s) = DTW_r(q, z(w_s))
 
 with ``z(w) = (w - mean(w)) / std(w)`` (population std) and ``z(w) = 0`` when
-the window is flat (all samples equal); ``z`` is the identity when
+the window is flat (all samples equal, or a spread whose variance underflows
+to 0); ``z`` is the identity when
 ``znormalize`` is false.  ``DTW_r`` is the symmetric1 recurrence on the
 Sakoe-Chiba band |i - j| <= r with squared Euclidean local cost:
 
@@ -66,9 +68,9 @@ Floating point and compilation: this module is compiled WITHOUT
 of a window must be plain IEEE arithmetic, so that it depends only on the
 window's samples (identical windows tie exactly and the earlier start wins,
 as in the brute force) and so that the independent reference reproduces it
-bit for bit. Numba compiles a callee reached from a fastmath caller with the
-caller's flags (FMA contraction of ``d * d + best`` was observed), so the
-whole module goes without; the cascade's loops exit early and do not
+bit for bit. A callee without fastmath, compiled through a fastmath caller,
+was observed to give FMA-contracted results (``dtw_band`` called from
+``scan``: last-bit differences), so the whole module goes without; the cascade's loops exit early and do not
 vectorise anyway (measured: no speed difference within noise).
 The lower bounds use running statistics (below) whose z-values are within
 about 1e-9 of the exact ones; a window is pruned only when a bound exceeds

@@ -189,6 +189,23 @@ def test_distance_is_the_sum_and_sqrt_is_the_ucr_value(rng):
     assert math.sqrt(best.distance) == pytest.approx(peer, rel=1e-12)
 
 
+def test_best_match_agrees_with_dtaidistance(rng):
+    subsequencesearch = pytest.importorskip("dtaidistance.subsequence.subsequencesearch")
+    series = np.cumsum(rng.standard_normal(1500))
+    query = np.cumsum(rng.standard_normal(40))
+    r = 2
+    # dtaidistance does not z-normalise windows: hand it z-normalised ones.
+    # Its window w allows |i - j| < w, and it reports the square root.
+    w = np.lib.stride_tricks.sliding_window_view(series, 40)
+    wz = (w - w.mean(axis=1, keepdims=True)) / w.std(axis=1, keepdims=True)
+    qz = (query - query.mean()) / query.std()
+    peer = subsequencesearch.subsequence_search(qz, wz, dists_options={"window": r + 1},
+                                                use_lb=True, use_c=True).best_match()
+    ours = subsequence_search(query, series, radius=r)[0]
+    assert ours.start == peer.idx
+    assert math.sqrt(ours.distance) == pytest.approx(peer.distance, rel=1e-9)
+
+
 def test_default_radius_is_five_percent(rng):
     series = np.cumsum(rng.standard_normal(400))
     query = np.cumsum(rng.standard_normal(60))  # floor(0.05 * 60) = 3

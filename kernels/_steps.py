@@ -61,6 +61,7 @@ __all__ = [
     "DIR_HORZ",
     "DIR_SKIP",
     "DIR_START",
+    "DTW_FASTMATH",
     "local_cost",
     "choose",
     "local_cost_cpu",
@@ -173,5 +174,13 @@ def choose(step, transposed, g_diag, g_vert, g_third, c):
     return best, code
 
 
-local_cost_cpu = njit(inline="always", cache=True, fastmath=set(FASTMATH))(local_cost)
-choose_cpu = njit(inline="always", cache=True, fastmath=set(FASTMATH))(choose)
+#: The fastmath flags of every DTW kernel: the project's FASTMATH without the flags
+#: that let LLVM round differently depending on where a function is inlined
+#: (contract: a*b + c fused into one FMA; reassoc: sums reordered; arcp, afn:
+#: approximate division and functions). With them, the same cost could round
+#: differently in the full-table, checkpointed, two-row and parallel pairwise
+#: kernels, and their distances and tie-breaks would no longer agree bit for bit.
+DTW_FASTMATH = set(FASTMATH) - {"contract", "reassoc", "arcp", "afn"}
+
+local_cost_cpu = njit(inline="always", cache=True, fastmath=DTW_FASTMATH)(local_cost)
+choose_cpu = njit(inline="always", cache=True, fastmath=DTW_FASTMATH)(choose)

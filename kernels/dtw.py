@@ -28,8 +28,7 @@ in float64.
 import numpy as np
 from numba import njit, prange
 
-from ._config import FASTMATH
-from ._steps import choose_cpu, local_cost_cpu
+from ._steps import DTW_FASTMATH, choose_cpu, local_cost_cpu
 from .dtw_band import fill_band
 
 __all__ = [
@@ -43,7 +42,7 @@ __all__ = [
 ]
 
 
-@njit(cache=True, fastmath=set(FASTMATH))
+@njit(cache=True, fastmath=DTW_FASTMATH)
 def cost_row(x, i, y, a, b, metric, crow):
     """Local costs ``c(i, j)`` for ``j = a..b`` into ``crow[j]``, widened to float64.
 
@@ -65,7 +64,7 @@ def cost_row(x, i, y, a, b, metric, crow):
         crow[j] = local_cost_cpu(x, i, y, j, metric)
 
 
-@njit(cache=True, fastmath=set(FASTMATH))
+@njit(cache=True, fastmath=DTW_FASTMATH)
 def row_generic(i, a, b, prev, cur, crow, step, subsequence, transposed, dirs, dpos, record):
     """Row ``i`` on columns ``a..b`` with the full rule (start cells, any pattern).
 
@@ -88,7 +87,7 @@ def row_generic(i, a, b, prev, cur, crow, step, subsequence, transposed, dirs, d
             dirs[dpos + j - a] = code
 
 
-@njit(cache=True, fastmath=set(FASTMATH))
+@njit(cache=True, fastmath=DTW_FASTMATH)
 def row_values(a, b, prev, cur, crow, step):
     """Row ``i >= 1`` on columns ``a..b``, values only (no backpointers).
 
@@ -124,7 +123,7 @@ def row_values(a, b, prev, cur, crow, step):
             cur[j + 2] = best + crow[j]
 
 
-@njit(cache=True, fastmath=set(FASTMATH))
+@njit(cache=True, fastmath=DTW_FASTMATH)
 def row_dirs(a, b, prev, cur, crow, step, dirs, dpos):
     """Row ``i >= 1`` on columns ``a..b`` with backpointers (not transposed)."""
     if step == 0 or step == 1:
@@ -147,7 +146,7 @@ def row_dirs(a, b, prev, cur, crow, step, dirs, dpos):
             dirs[dpos + j - a] = code
 
 
-@njit(cache=True, fastmath=set(FASTMATH), inline="always")
+@njit(cache=True, fastmath=DTW_FASTMATH, inline="always")
 def _values_codes(a, b, prev, cur, crow, codes, step, transposed):
     h = cur[a + 1]
     for j in range(a, b + 1):
@@ -158,7 +157,7 @@ def _values_codes(a, b, prev, cur, crow, codes, step, transposed):
         codes[j - a] = code
 
 
-@njit(cache=True, fastmath=set(FASTMATH))
+@njit(cache=True, fastmath=DTW_FASTMATH)
 def row_track(a, b, prev, cur, crow, step, transposed, codes, lprev, lcur, sprev, scur):
     """Row ``i >= 1`` on columns ``a..b``, values plus the chosen predecessor's path
     length (``lprev``/``lcur``) and start column (``sprev``/``scur``).
@@ -198,7 +197,7 @@ def row_track(a, b, prev, cur, crow, step, transposed, codes, lprev, lcur, sprev
         scur[j + 2] = hs
 
 
-@njit(cache=True, fastmath=set(FASTMATH))
+@njit(cache=True, fastmath=DTW_FASTMATH)
 def _distance_core(x, y, lo, hi, metric, step, subsequence, transposed, track):
     """Two-row DP; returns (g_end, j_end, path_length, j_start).
 
@@ -273,7 +272,7 @@ def _distance_core(x, y, lo, hi, metric, step, subsequence, transposed, track):
     return best, j_end, -1, -1
 
 
-@njit(cache=True, fastmath=set(FASTMATH))
+@njit(cache=True, fastmath=DTW_FASTMATH)
 def dtw_distance_rows(x, y, lo, hi, metric, step, subsequence, transposed, track, out):
     """Accumulated cost at the end of the best path, in O(M) memory.
 
@@ -306,7 +305,7 @@ def dtw_distance_rows(x, y, lo, hi, metric, step, subsequence, transposed, track
     out[3] = j_start
 
 
-@njit(cache=True, fastmath=set(FASTMATH), parallel=True)
+@njit(cache=True, fastmath=DTW_FASTMATH, parallel=True)
 def dtw_pairwise_ragged(
     xbuf, xoff, ybuf, yoff, pair_i, pair_j, metric, step, window, radius, max_slope,
     subsequence, out

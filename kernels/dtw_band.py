@@ -33,7 +33,8 @@ import math
 import numpy as np
 from numba import njit
 
-from ._config import FASTMATH
+from ._steps import DTW_FASTMATH
+
 
 __all__ = [
     "WINDOW_NONE",
@@ -51,7 +52,7 @@ WINDOW_ITAKURA = 2
 WINDOW_CODES = {None: WINDOW_NONE, "sakoe_chiba": WINDOW_SAKOE_CHIBA, "itakura": WINDOW_ITAKURA}
 
 
-@njit(cache=True, fastmath=set(FASTMATH))
+@njit(cache=True, fastmath=DTW_FASTMATH)
 def _itakura_ok(i, j, n, m, s):
     a = float(j * (n - 1))
     b = float(i * (m - 1))
@@ -65,7 +66,7 @@ def _itakura_ok(i, j, n, m, s):
     )
 
 
-@njit(cache=True, fastmath=set(FASTMATH))
+@njit(cache=True, fastmath=DTW_FASTMATH)
 def fill_band(n, m, window, radius, max_slope, lo, hi):
     """Fill the per-row inclusive column bounds of a band.
 
@@ -128,7 +129,7 @@ def fill_band(n, m, window, radius, max_slope, lo, hi):
             hi[i] = b
 
 
-@njit(cache=True, fastmath=set(FASTMATH))
+@njit(cache=True, fastmath=DTW_FASTMATH)
 def band_is_feasible(lo, hi, m, step, subsequence):
     """Whether a path from the start to the end exists inside the band.
 

@@ -30,13 +30,13 @@ Peak memory (band width ``W`` cells per row, ``W = M`` without a band):
 import numpy as np
 from numba import njit
 
-from ._config import FASTMATH
+from ._steps import DTW_FASTMATH
 from .dtw import cost_row, row_dirs, row_generic, row_values
 
 __all__ = ["dtw_path_checkpointed"]
 
 
-@njit(cache=True, fastmath=set(FASTMATH))
+@njit(cache=True, fastmath=DTW_FASTMATH)
 def _fill_row(x, y, i, a, b, prev, cur, crow, metric, step, subsequence, dirs, dpos, record):
     """Compute row ``i`` on columns ``a..b`` into ``cur`` (column + 2 indexing)."""
     if b < a:
@@ -50,7 +50,7 @@ def _fill_row(x, y, i, a, b, prev, cur, crow, metric, step, subsequence, dirs, d
         row_values(a, b, prev, cur, crow, step)
 
 
-@njit(cache=True, fastmath=set(FASTMATH))
+@njit(cache=True, fastmath=DTW_FASTMATH)
 def dtw_path_checkpointed(
     x, y, lo, hi, metric, step, subsequence, block, ck_off, ck_vals, row_a, row_b, crow, dirs, path
 ):

@@ -169,7 +169,9 @@ def test_api_equals_reference_multivariate(rng, step, metric):
     r = dtw(x, y, metric=metric, step_pattern=step)
     np.testing.assert_allclose(r.distance, ref_d, rtol=1e-12)
     assert [tuple(p) for p in r.path.tolist()] == ref_path
-    assert dtw_distance(x, y, metric=metric, step_pattern=step) == r.distance
+    # dtw_fast (symmetric1) may fuse multiply-adds: equal to the last bits
+    assert dtw_distance(x, y, metric=metric, step_pattern=step) == pytest.approx(
+        r.distance, rel=1e-14)
 
 
 def test_normalized_distance_conventions(rng):
@@ -312,14 +314,16 @@ def test_pairwise_ragged_matches_single_calls(rng, step):
     assert got.shape == (4, 3) and got.dtype == np.float64
     for i, a in enumerate(X):
         for j, b in enumerate(Y):
-            assert got[i, j] == dtw_distance(a, b, step_pattern=step)
+            assert got[i, j] == pytest.approx(dtw_distance(a, b, step_pattern=step),
+                                              rel=1e-14)
     self_ = dtw_pairwise(X, step_pattern=step)
     for i, a in enumerate(X):
         for j, b in enumerate(X):
             if step != "asymmetric" and i == j:
                 assert self_[i, j] == 0.0
             else:
-                assert self_[i, j] == dtw_distance(a, b, step_pattern=step)
+                assert self_[i, j] == pytest.approx(dtw_distance(a, b, step_pattern=step),
+                                                    rel=1e-14)
     if step != "asymmetric":
         np.testing.assert_array_equal(self_, self_.T)
 
@@ -334,11 +338,12 @@ def test_pairwise_arrays_band_and_threads_restored(rng):
     for i in range(5):
         for j in range(5):
             assert got[i, j] == pytest.approx(
-                dtw_distance(X[i], X[j], window="sakoe_chiba", radius=2), rel=1e-12)
+                dtw_distance(X[i], X[j], window="sakoe_chiba", radius=2), rel=1e-14)
     X3 = rng.standard_normal((3, 6, 2))
     got3 = dtw_pairwise(X3, list(X3[:2]), metric="cityblock", n_jobs=-1)
     assert got3.shape == (3, 2)
-    assert got3[2, 1] == dtw_distance(X3[2], X3[1], metric="cityblock")
+    assert got3[2, 1] == pytest.approx(dtw_distance(X3[2], X3[1], metric="cityblock"),
+                                       rel=1e-14)
 
 
 def test_pairwise_subsequence(rng):
@@ -441,8 +446,9 @@ def test_public_names():
 
 @pytest.mark.parametrize("shape", [(300,), (300, 3)])
 @pytest.mark.parametrize("window", [None, "sakoe_chiba", "itakura"])
-def test_distance_dispatch_is_bit_identical_to_path_kernel(rng, monkeypatch, shape, window):
-    """dtw_distance may run dtw_fast's symmetric1 kernels; the value must not change."""
+def test_distance_dispatch_agrees_with_path_kernel(rng, monkeypatch, shape, window):
+    """dtw_distance may run dtw_fast's symmetric1 kernels (values equal to the last
+    bits); the general two-row kernel must equal the path kernel bit for bit."""
     x = rng.standard_normal(shape)
     y = rng.standard_normal((200,) + shape[1:])
     opts = {"window": window, "radius": 40 if window == "sakoe_chiba" else None,
@@ -457,10 +463,28 @@ def test_distance_dispatch_is_bit_identical_to_path_kernel(rng, monkeypatch, sha
 
     monkeypatch.setattr(dtw_module, "_fast_sym1", spy)
     for metric in ("sqeuclidean", "euclidean", "cityblock"):
-        assert dtw_distance(x, y, metric=metric, **opts) == dtw(x, y, metric=metric,
-                                                                **opts).distance
+        full = dtw(x, y, metric=metric, **opts).distance
+        assert dtw_distance(x, y, metric=metric, **opts) == pytest.approx(full, rel=1e-14)
+        with monkeypatch.context() as mp:
+            mp.setattr(dtw_module, "_fast_sym1", lambda: None)
+            assert dtw_distance(x, y, metric=metric, **opts) == full
+            assert dtw_distance(y, x, metric=metric, **opts) == full  # swapped rows
     assert len(calls) == 3  # consulted for every symmetric1 float64 distance
     calls.clear()
     dtw_distance(x.astype(np.float32), y.astype(np.float32), **opts)
     dtw_distance(x, y, step_pattern="symmetric2", **opts)
     assert calls == []  # float32 and the other patterns stay on the general kernel
+
+
+@pytest.mark.parametrize("dim", [1, 3])
+def test_pairwise_fast_driver_equals_general_kernel(rng, monkeypatch, dim):
+    """dtw_pairwise may hand symmetric1 to dtw_fast's driver; values must not change."""
+    X = [rng.standard_normal((k, dim)).squeeze() for k in (5, 9, 7, 12)]
+    Y = [rng.standard_normal((k, dim)).squeeze() for k in (6, 10)]
+    for opts in ({}, {"window": "sakoe_chiba", "radius": 3}, {"metric": "cityblock"}):
+        fast_xy = dtw_pairwise(X, Y, **opts)
+        fast_xx = dtw_pairwise(X, **opts)
+        with monkeypatch.context() as mp:
+            mp.setattr(dtw_module, "_fast_sym1_pairwise", lambda: None)
+            np.testing.assert_allclose(dtw_pairwise(X, Y, **opts), fast_xy, rtol=1e-14)
+            np.testing.assert_allclose(dtw_pairwise(X, **opts), fast_xx, rtol=1e-14)

@@ -3,10 +3,12 @@
 Same recurrence, boundary conditions and tie-break as :mod:`align.kernels.dtw`
 (stated there; the per-cell rule is :func:`align.kernels._steps.choose`).
 
-Method (checkpointing, as in the "linear-space" backtracking literature: Hirschberg
-1975, doi:10.1145/360825.360861, solves the same problem by divide and conquer;
-checkpointing is the variant of Powell, Allison & Dix 1999, "Fast, optimal alignment
-of three sequences using linear gap costs", doi:10.1006/jtbi.2000.2120, section 3):
+Method: the row-checkpoint algorithm of Grice, Hughey & Speck (1997), "Reduced
+space sequence alignment", CABIOS 13(1):45-53, doi:10.1093/bioinformatics/13.1.45,
+(two levels of rows: ``O(M sqrt(N))`` space, about 1.5 forward passes of work).
+Hirschberg (1975), doi:10.1145/360825.360861, solves the same problem by divide and
+conquer in linear space; checkpointing was chosen because it reproduces the
+full-table tie-break without any extra rule at the split points:
 
 1. Forward pass over rows ``0..N-1`` in two row buffers. The row just before each block
    of ``block`` rows (rows ``b*block - 1``) is copied, band cells only, to ``ck_vals``.

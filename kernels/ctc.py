@@ -71,12 +71,32 @@ TIE_TORCHAUDIO = 1  # torchaudio 2.x's comparisons, bit for bit (see the module 
 __all__ = [
     "TIE_OPTIMAL",
     "TIE_TORCHAUDIO",
+    "ctc_choose",
     "ctc_band_cells",
     "ctc_align_batch",
     "ctc_align_serial",
     "ctc_find_invalid",
     "ctc_check_paths",
 ]
+
+
+def ctc_choose(x0, x1, x2, optimal):
+    """One cell's predecessor: ``(best score, move)`` with move 0 stay, 1 advance, 2 skip.
+
+    A plain function, compiled for the CPU (``ctc_choose_cpu``) and, by the
+    CUDA module, with ``cuda.jit(device=True)``, so that both targets share
+    one tie-break rule. ``optimal`` True: the move is always a maximum, ties
+    prefer stay, then advance. ``optimal`` False: torchaudio's comparisons
+    (skip or advance only if strictly greater than both others, else stay).
+    Branch-free, so that the CPU loops vectorize.
+    """
+    c1 = (x1 > x0) & (optimal | (x1 > x2))
+    v = x1 if c1 else x0
+    c2 = (x2 > v) & (optimal | (x2 > x1))
+    return (x2 if c2 else v), (2 if c2 else (1 if c1 else 0))
+
+
+ctc_choose_cpu = njit(inline="always", cache=True, fastmath=_FM)(ctc_choose)
 
 
 @njit(cache=True, fastmath=_FM)
@@ -234,24 +254,16 @@ def _align_item(lp, tgt, T, L, blank, tie_rule, path, scores, bp, band, alpha):
             for i in range(np.uint64(nl)):
                 emit[i] = lp[t, np.uint64(tgt[ukl0 + i])]
             for i in range(np.uint64(nb)):
+                # a blank has no skip predecessor (x2 = -inf folds away)
                 k = ukb0 + i
-                x0 = Ab_p[k]
-                x1 = Al_p[k]
-                c1 = x1 > x0
-                Ab_c[k] = (x1 if c1 else x0) + lpb
-                bp[upos + i] = 1 if c1 else 0
+                v, move = ctc_choose_cpu(Ab_p[k], Al_p[k], ninf, optimal)
+                Ab_c[k] = v + lpb
+                bp[upos + i] = move
             for i in range(np.uint64(nl)):
                 k = ukl0 + i
-                x0 = Al_p[k + one]
-                x1 = Ab_p[k]
-                x2 = Al_p[k] + pen[k]
-                # optimal: a strict improvement over the better of stay/advance;
-                # torchaudio: each move must beat both others strictly
-                c1 = (x1 > x0) & (optimal | (x1 > x2))
-                v = x1 if c1 else x0
-                c2 = (x2 > v) & (optimal | (x2 > x1))
-                Al_c[k + one] = (x2 if c2 else v) + emit[i]
-                bp[upos + unb + i] = 2 if c2 else (1 if c1 else 0)
+                v, move = ctc_choose_cpu(Al_p[k + one], Ab_p[k], Al_p[k] + pen[k], optimal)
+                Al_c[k + one] = v + emit[i]
+                bp[upos + unb + i] = move
         pos += hi - lo + 1
         Ab_p, Ab_c = Ab_c, Ab_p
         Al_p, Al_c = Al_c, Al_p

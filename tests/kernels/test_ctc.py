@@ -313,3 +313,22 @@ def test_check_paths_rejects_wrong_paths():
 def test_serial_and_parallel_drivers_share_one_signature():
     assert (inspect.signature(ctc_align_serial.py_func)
             == inspect.signature(ctc_align_batch.py_func))
+
+
+@pytest.mark.parametrize("x0, x1, x2, optimal_move, torchaudio_move", [
+    (0.0, -1.0, -2.0, 0, 0),
+    (-1.0, 0.0, -2.0, 1, 1),
+    (-2.0, -1.0, 0.0, 2, 2),
+    (0.0, 0.0, 0.0, 0, 0),
+    (0.0, 0.0, -1.0, 0, 0),
+    (0.0, -1.0, 0.0, 0, 0),
+    (-1.0, 0.0, 0.0, 1, 0),  # the one difference: torchaudio keeps the worse stay
+    (-np.inf, -np.inf, -np.inf, 0, 0),
+])
+def test_choose_table(x0, x1, x2, optimal_move, torchaudio_move):
+    from align.kernels.ctc import ctc_choose
+
+    for optimal, move in ((True, optimal_move), (False, torchaudio_move)):
+        value, got = ctc_choose(x0, x1, x2, optimal)
+        assert got == move
+        assert value == (x0, x1, x2)[move]

@@ -59,7 +59,9 @@ def as_device(a):
     cuda = _cuda()
     if is_torch_tensor(a):
         if a.is_cuda:
-            return cuda.as_cuda_array(a.detach())
+            # sync=False: our launches go on torch's current stream (see stream_for),
+            # which already orders them after the work that produced ``a``
+            return cuda.as_cuda_array(a.detach(), sync=False)
         a = a.detach().numpy()
     if hasattr(a, "copy_to_host"):  # already a numba device array (or the simulator's)
         return a
@@ -80,7 +82,7 @@ def empty(shape, dtype, like=None):
         import torch
 
         t = torch.empty(shape, dtype=_torch_dtype(dtype), device=like.device)
-        return t, _cuda().as_cuda_array(t)
+        return t, _cuda().as_cuda_array(t, sync=False)
     arr = _cuda().device_array(shape, dtype=dtype)
     return arr, arr
 
@@ -91,7 +93,7 @@ def zeros(shape, dtype, like=None):
         import torch
 
         t = torch.zeros(shape, dtype=_torch_dtype(dtype), device=like.device)
-        return t, _cuda().as_cuda_array(t)
+        return t, _cuda().as_cuda_array(t, sync=False)
     arr = _cuda().to_device(np.zeros(shape, dtype=dtype))
     return arr, arr
 

@@ -304,3 +304,17 @@ def test_loss_errors(rng):
         align.SoftDTWLoss()(np.zeros((2, 3, 2)), x)
     with pytest.raises(InfeasibleAlignmentError, match=r"radius=0 is too narrow for lengths N=3 and M=2"):
         align.SoftDTWLoss(radius=0)(x, torch.zeros(2, 2, 2))
+
+
+def test_band_matches_tslearn_for_equal_lengths(rng):
+    # tslearn's torch loss works in float32 internally; its numpy soft_dtw is the float64 peer
+    tslearn_metrics = pytest.importorskip("tslearn.metrics")
+    x = rng.normal(size=(2, 7, 2))
+    y = rng.normal(size=(2, 7, 2))
+    ours = align.SoftDTWLoss(gamma=0.4, radius=2, reduction="none")(torch.tensor(x), torch.tensor(y)).numpy()
+    theirs = [
+        tslearn_metrics.soft_dtw(x[b], y[b], gamma=0.4, global_constraint="sakoe_chiba", sakoe_chiba_radius=2)
+        for b in range(2)
+    ]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+    assert not np.allclose(ours, soft_dtw_batch(x, y, gamma=0.4))

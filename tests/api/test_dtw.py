@@ -488,3 +488,28 @@ def test_pairwise_fast_driver_equals_general_kernel(rng, monkeypatch, dim):
             mp.setattr(dtw_module, "_fast_sym1_pairwise", lambda: None)
             np.testing.assert_allclose(dtw_pairwise(X, Y, **opts), fast_xy, rtol=1e-14)
             np.testing.assert_allclose(dtw_pairwise(X, **opts), fast_xx, rtol=1e-14)
+
+
+def test_distance_rows_run_along_the_shorter_sequence(rng, monkeypatch):
+    """O(min(N, M)) memory: symmetric patterns swap x and y so rows have min(N, M)
+    cells; asymmetric never swaps (its rows have M <= 2N - 1 cells anyway)."""
+    import align.kernels.dtw as kdtw
+
+    seen = []
+    real = kdtw.dtw_distance_rows
+
+    def spy(x, y, *args):
+        seen.append((x.shape[0], y.shape[0], args[-3]))  # rows, row length, transposed
+        return real(x, y, *args)
+
+    monkeypatch.setattr(kdtw, "dtw_distance_rows", spy)
+    short, long_ = rng.standard_normal(30), rng.standard_normal(50)
+    d = dtw_distance(short, long_, step_pattern="symmetric2")
+    assert seen[-1] == (50, 30, True)
+    assert d == dtw(short, long_, step_pattern="symmetric2").distance
+    dtw_distance(long_, short, step_pattern="symmetric2")
+    assert seen[-1] == (50, 30, False)
+    dtw_distance(short, long_, step_pattern="asymmetric")
+    assert seen[-1] == (30, 50, False)
+    dtw_distance(short[:5], long_, step_pattern="symmetric2", subsequence=True)
+    assert seen[-1] == (5, 50, False)  # subsequence keeps rows along y: O(M)

@@ -232,6 +232,11 @@ def timings(ta_align, our_align, cuda):
                      _median_time(lambda: our_align(lp_d, tg_d), 3, True)))
     for name, sec in rows:
         print(f"  {name:52s} {sec * 1e3:9.1f} ms  {cells / sec / 1e9:7.2f} G cells/s")
+    # the batched call must give each item torchaudio's own answer
+    paths, scores = our_align(lp, tg)
+    items, frames = count_mismatches(paths, torch.cat([p for p, _ in loop(lp, tg)]))
+    print(f"  256x(T1k,L200) batched paths vs torchaudio per item: {B - items}/{B} identical")
+    failures = items
 
     T, L = 30000, 5000
     lp1 = torch.log_softmax(torch.randn((1, T, C), generator=gen), -1)
@@ -246,6 +251,7 @@ def timings(ta_align, our_align, cuda):
     for name, sec in rows:
         print(f"  {name:52s} {sec * 1e3:9.1f} ms  {cells / sec / 1e9:7.2f} G cells/s")
     print(f"  1x(T30k,L5k) paths identical to torchaudio CPU: {same}")
+    return failures + (not same)
 
 
 def main():
@@ -272,7 +278,7 @@ def main():
         failures += check_cuda(ta_align, our_align, gen)
     check_float16(ta_align, our_align, gen)
     print("Timings (median):")
-    timings(ta_align, our_align, cuda)
+    failures += timings(ta_align, our_align, cuda)
     print("RESULT:", "OK" if failures == 0 else f"{failures} failure(s)")
     return 1 if failures else 0
 

@@ -328,10 +328,18 @@ class Table:
             print(f"| {w} | {impl} | {s * 1e3:.3f} | {cells / s / 1e9:.2f} | {ratio} |")
 
 
-def bench_dtw(table, quick):
+def _sync_for(device):
     import torch
 
-    B, N, M = 16384, 256, 256
+    return torch.cuda.synchronize if device == "cuda" else (lambda: None)
+
+
+def bench_dtw(table, quick, B=16384, N=256, M=256, device="cuda", repeat=10):
+    """Exact DTW workloads: ours (several block sizes), the torch peer, the CPU loop."""
+    import torch
+
+    from align.kernels.dtw_cuda import dtw_batch
+
     rng = np.random.default_rng(1)
     for dtype in (np.float32, np.float64):
         name = np.dtype(dtype).name
@@ -339,35 +347,34 @@ def bench_dtw(table, quick):
         x = rng.normal(size=(B, N)).astype(dtype)
         y = rng.normal(size=(B, M)).astype(dtype)
         lens = np.full(B, N, dtype=np.int64)
-        dx, dy, dl = cuda.to_device(x), cuda.to_device(y), cuda.to_device(lens)
+        lens_y = np.full(B, M, dtype=np.int64)
+        dx, dy, dl, dly = cuda.to_device(x), cuda.to_device(y), cuda.to_device(lens), cuda.to_device(lens_y)
         work = cuda.device_array((M, B), dtype=np.float64)
         out = cuda.device_array(B, dtype=np.float64)
-        from align.kernels.dtw_cuda import dtw_batch
-
         ref = np.empty(B)
-        cpu_dtw_batch(x, y, lens, lens, ref)
+        cpu_dtw_batch(x, y, lens, lens_y, ref)
         for threads in ((32,) if quick else (32, 64, 128)):
             blocks = (B + threads - 1) // threads
 
             def run(threads=threads, blocks=blocks):
-                dtw_batch[blocks, threads](dx, dy, dl, dl, work, out)
+                dtw_batch[blocks, threads](dx, dy, dl, dly, work, out)
 
             if threads == 32:
                 print(f"  (first call incl. JIT compile: {first_call_time(run, cuda.synchronize):.2f} s)")
-            sec = median_time(run, cuda.synchronize, repeat=10)
+            sec = median_time(run, cuda.synchronize, repeat=repeat)
             got = out.copy_to_host()
             assert np.allclose(got, ref, rtol=1e-12), "CUDA DTW disagrees with the CPU"
             table.add(w, f"ours CUDA dtw_batch, {threads} threads/block", sec, B * N * M, ours=True)
         if dtype == np.float32:
-            tx, ty = torch.from_numpy(x).cuda(), torch.from_numpy(y).cuda()
-            sec = median_time(lambda: torch_dtw_antidiag(tx, ty), torch.cuda.synchronize, repeat=3)
+            tx, ty = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+            sec = median_time(lambda: torch_dtw_antidiag(tx, ty), _sync_for(device), repeat=max(1, repeat // 3))
             peer = torch_dtw_antidiag(tx, ty).double().cpu().numpy()
             assert np.allclose(peer, ref, rtol=1e-4), "torch peer disagrees"
-            table.add(w, "peer: plain torch anti-diagonal DTW (float32 sums)", sec, B * N * M)
-            sec = median_time(lambda: cpu_dtw_batch(x, y, lens, lens, ref), lambda: None, repeat=1)
+            table.add(w, f"peer: plain torch anti-diagonal DTW on {device} (float32 sums)", sec, B * N * M)
+            sec = median_time(lambda: cpu_dtw_batch(x, y, lens, lens_y, ref), lambda: None, repeat=1)
             table.add(w, "CPU Numba loop (this script, all cores)", sec, B * N * M)
     # variable lengths
-    w = f"dtw {B}x(<=256,<=256) float32 var-len"
+    w = f"dtw {B}x(<={N},<={M}) float32 var-len"
     x = rng.normal(size=(B, N)).astype(np.float32)
     y = rng.normal(size=(B, M)).astype(np.float32)
     lx = random_lengths(rng, B, N, True)
@@ -375,23 +382,26 @@ def bench_dtw(table, quick):
     dx, dy, dlx, dly = (cuda.to_device(a) for a in (x, y, lx, ly))
     work = cuda.device_array((M, B), dtype=np.float64)
     out = cuda.device_array(B, dtype=np.float64)
-    from align.kernels.dtw_cuda import dtw_batch
-
-    sec = median_time(lambda: dtw_batch[B // 32, 32](dx, dy, dlx, dly, work, out), cuda.synchronize, repeat=10)
+    blocks = (B + 31) // 32
+    sec = median_time(lambda: dtw_batch[blocks, 32](dx, dy, dlx, dly, work, out), cuda.synchronize, repeat=repeat)
+    ref = np.empty(B)
+    cpu_dtw_batch(x, y, lx, ly, ref)
+    assert np.allclose(out.copy_to_host(), ref, rtol=1e-12), "CUDA DTW disagrees with the CPU"
     table.add(w, "ours CUDA dtw_batch, 32 threads/block", sec, int(np.sum(lx * ly)), ours=True)
 
 
-def bench_softdtw(table, quick):
+def bench_softdtw(table, quick, B=512, N=512, d=13, long_n=4096, device="cuda", repeat=5):
+    """soft-DTW workloads: ours on CUDA tensors (several block sizes), the torch peer, ours on CPU."""
     import torch
 
     from align.softdtw_torch import soft_dtw_torch
 
-    sync = torch.cuda.synchronize
+    sync = _sync_for(device)
     gen = torch.Generator().manual_seed(2)
-    B, N, M, d = 512, 512, 512, 13
+    M = N
     w = f"softdtw fwd+bwd {B}x({N},{M},d={d}) float32"
-    x = torch.randn((B, N, d), generator=gen).cuda().requires_grad_(True)
-    y = torch.randn((B, M, d), generator=gen).cuda()
+    x = torch.randn((B, N, d), generator=gen).to(device).requires_grad_(True)
+    y = torch.randn((B, M, d), generator=gen).to(device)
 
     def fwd_bwd():
         x.grad = None
@@ -401,51 +411,53 @@ def bench_softdtw(table, quick):
         with torch.no_grad():
             soft_dtw_torch(x, y, gamma=1.0)
 
-    for threads in ((256,) if quick else (128, 256, 512, 1024)):
+    variants = (256,) if quick else (128, 256, 512, 1024)
+    for threads in variants:
         _config.THREADS_PER_BLOCK = threads
-        if threads == (256 if quick else 128):
+        if threads == variants[0]:
             print(f"  (first fwd+bwd incl. JIT compile: {first_call_time(fwd_bwd, sync):.2f} s)")
-        table.add(w, f"ours SoftDTWLoss CUDA, {threads} threads/block", median_time(fwd_bwd, sync), B * N * M,
-                  ours=True)
-        table.add(w.replace("fwd+bwd", "fwd"), f"ours soft_dtw_torch CUDA fwd, {threads} threads/block",
-                  median_time(fwd, sync), B * N * M, ours=True)
+        table.add(w, f"ours SoftDTWLoss {device}, {threads} threads/block", median_time(fwd_bwd, sync, repeat),
+                  B * N * M, ours=True)
+        table.add(w.replace("fwd+bwd", "fwd"), f"ours soft_dtw_torch {device} fwd, {threads} threads/block",
+                  median_time(fwd, sync, repeat), B * N * M, ours=True)
     _config._reset()
     # the peer: plain torch anti-diagonal soft-DTW + autograd
-    xs = x.detach()[:, :, :].clone().requires_grad_(True)
+    xs = x.detach().clone().requires_grad_(True)
 
     def peer():
         xs.grad = None
         torch_softdtw_antidiag(xs, y, 1.0).sum().backward()
 
-    table.add(w, "peer: plain torch anti-diagonal soft-DTW + autograd", median_time(peer, sync, repeat=2), B * N * M)
+    table.add(w, f"peer: plain torch anti-diagonal soft-DTW + autograd on {device}",
+              median_time(peer, sync, repeat=max(1, repeat // 2)), B * N * M)
     with torch.no_grad():
         ours_v = soft_dtw_torch(x, y, gamma=1.0).double().cpu().numpy()
         peer_v = torch_softdtw_antidiag(x.detach(), y, 1.0).double().cpu().numpy()
-    print(f"  (peer vs ours, float32 values: max rel diff {np.max(np.abs(peer_v - ours_v) / np.abs(ours_v)):.2e})")
-    # CPU: ours on CPU tensors (all cores)
-    xc, yc = x.detach().cpu().requires_grad_(True), y.cpu()
+    rel = float(np.max(np.abs(peer_v - ours_v) / np.abs(ours_v)))
+    print(f"  (peer vs ours, float32 values: max rel diff {rel:.2e})")
+    assert rel < 1e-3, "torch soft-DTW peer disagrees with ours"
+    if not quick and device == "cuda":  # ours on CPU tensors, all cores
+        xc, yc = x.detach().cpu().requires_grad_(True), y.cpu()
 
-    def cpu_fwd_bwd():
-        xc.grad = None
-        soft_dtw_torch(xc, yc, gamma=1.0).sum().backward()
+        def cpu_fwd_bwd():
+            xc.grad = None
+            soft_dtw_torch(xc, yc, gamma=1.0).sum().backward()
 
-    if not quick:
         table.add(w, "ours SoftDTWLoss CPU (Numba, all cores)", median_time(cpu_fwd_bwd, lambda: None, repeat=1),
                   B * N * M)
     # one long pair
-    N = M = 4096
-    w = f"softdtw fwd+bwd 1x({N},{M},d={d}) float32"
-    x1 = torch.randn((1, N, d), generator=gen).cuda().requires_grad_(True)
-    y1 = torch.randn((1, M, d), generator=gen).cuda()
+    w = f"softdtw fwd+bwd 1x({long_n},{long_n},d={d}) float32"
+    x1 = torch.randn((1, long_n, d), generator=gen).to(device).requires_grad_(True)
+    y1 = torch.randn((1, long_n, d), generator=gen).to(device)
 
     def long_pair():
         x1.grad = None
         soft_dtw_torch(x1, y1, gamma=1.0).sum().backward()
 
-    for threads in (256, 1024):
+    for threads in ((256,) if quick else (256, 1024)):
         _config.THREADS_PER_BLOCK = threads
-        table.add(w, f"ours SoftDTWLoss CUDA, {threads} threads/block", median_time(long_pair, sync, repeat=2),
-                  N * M, ours=True)
+        table.add(w, f"ours SoftDTWLoss {device}, {threads} threads/block",
+                  median_time(long_pair, sync, repeat=max(1, repeat // 2)), long_n * long_n, ours=True)
     _config._reset()
 
 

@@ -130,3 +130,51 @@ def test_gpu_script_table_ratios(gpu_script, capsys):
     out = capsys.readouterr().out
     assert "| w | peer | 10.000 | 400.00 | 5.00 |" in out
     assert gpu_script.median_time(lambda: None, lambda: None, repeat=3) >= 0.0
+
+
+def test_gpu_script_benchmarks_smoke(gpu_script, capsys):
+    """The timing code paths at toy sizes (simulated CUDA kernels, torch on the CPU)."""
+    pytest.importorskip("torch")
+    table = gpu_script.Table()
+    gpu_script.bench_dtw(table, True, B=6, N=5, M=4, device="cpu", repeat=1)
+    gpu_script.bench_softdtw(table, True, B=2, N=5, d=2, long_n=6, device="cpu", repeat=1)
+    table.print()
+    out = capsys.readouterr().out
+    assert "| dtw 6x(5,4) float32 | ours CUDA dtw_batch, 32 threads/block |" in out
+    assert "peer: plain torch anti-diagonal soft-DTW + autograd on cpu" in out
+    assert "softdtw fwd+bwd 1x(6,6,d=2) float32" in out
+
+
+_NOT_INSTALLED = r"""
+import sys, importlib.util
+# hide the editable install, as on a GPU machine that only has a copy of the tree
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
+sys.path[:] = [p for p in sys.path if "__editable__" not in p and p not in ("", ".") and not p.startswith(sys.argv[1])]
+for name in [n for n in sys.modules if n == "align" or n.startswith("align.")]:
+    del sys.modules[name]
+try:
+    import align
+    print("INSTALLED", align.__file__)
+except ImportError:
+    pass
+spec = importlib.util.spec_from_file_location("run", sys.argv[1] + "/benchmarks/gpu/run.py")
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+import align.kernels.softdtw
+print("OK", align.kernels.softdtw.__file__, sys.modules["align.kernels"] is align.kernels)
+"""
+
+
+def test_gpu_script_maps_kernels_without_install():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = str(Path(__file__).resolve().parents[2])
+    proc = subprocess.run([sys.executable, "-c", _NOT_INSTALLED, repo], capture_output=True, text=True,
+                          cwd="/", env=dict(os.environ, NUMBA_ENABLE_CUDASIM="1"), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    if "INSTALLED" in proc.stdout:
+        pytest.skip("the package is installed in a way this test cannot hide")
+    assert f"OK {repo}/kernels/softdtw.py True" in proc.stdout, proc.stdout

@@ -7,7 +7,7 @@ they are used only in decorators and by the API layer.
 
 # fastmath without the no-NaN / no-inf assumptions: the recurrences use +-inf
 # as "unreachable", so ``fastmath=True`` (which implies nnan, ninf) is wrong here.
-FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}  # a set: njit rejects frozensets
 
 # Threads per block for 1-D CUDA launches. Tests under the CUDA simulator patch
 # this to a small value so tiny inputs span several blocks; see _reset().

@@ -19,6 +19,7 @@ state index wins; at the last frame the lowest final state index wins.
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -195,10 +196,19 @@ class HMMGraph:
         self.pred_ptr, self.pred_state, self.pred_logp = _csr(dst, src, logp, S)
         self.labels = labels
         self.token_of_state = token_of_state
-        for arr in (self.emission_index, self.log_initial, self.log_final, self.pred_ptr,
-                    self.pred_state, self.pred_logp, self.token_of_state):
+        # The kernels get the writable originals (read-only arrays are a
+        # different Numba type: one more compile of every kernel); users get
+        # read-only views, since the cached properties assume the graph is fixed.
+        self._k = SimpleNamespace(
+            col=self.emission_index, init=self.log_initial, final=self.log_final,
+            pred_ptr=self.pred_ptr, pred_state=self.pred_state, pred_logp=self.pred_logp)
+        for name in ("emission_index", "log_initial", "log_final", "pred_ptr", "pred_state",
+                     "pred_logp", "token_of_state"):
+            arr = getattr(self, name)
             if arr is not None:
-                arr.flags.writeable = False
+                view = arr.view()
+                view.flags.writeable = False
+                setattr(self, name, view)
 
     # ------------------------------------------------------------------ basics
 
@@ -235,6 +245,11 @@ class HMMGraph:
     def _succ(self):
         src, dst, logp = self.edges()
         return _csr(src, dst, logp, self.n_states)
+
+    def _kernel_arrays(self):
+        """Writable arrays for the kernels: col, pred CSR, succ CSR, init, final."""
+        k = self._k
+        return (k.col, k.pred_ptr, k.pred_state, k.pred_logp, *self._succ, k.init, k.final)
 
     @property
     def succ_ptr(self):
@@ -735,6 +750,7 @@ def viterbi(log_emissions, graph, *, method="auto", memory="auto", checkpoint_ev
     T, S = E.shape[0], graph.n_states
     k = _kernels()
     path = np.empty(T, np.int64)
+    ka = graph._k
     if method == "csr":
         if memory == "checkpoint":
             raise ParameterError(
@@ -742,8 +758,8 @@ def viterbi(log_emissions, graph, *, method="auto", memory="auto", checkpoint_ev
                 "method='csr' keeps the full back-pointer table"
             )
         bp = np.empty((T, S), np.int32)
-        score = k.viterbi_csr(E, graph.emission_index, graph.pred_ptr, graph.pred_state,
-                              graph.pred_logp, graph.log_initial, graph.log_final, bp, path)
+        score = k.viterbi_csr(E, ka.col, ka.pred_ptr, ka.pred_state, ka.pred_logp, ka.init,
+                              ka.final, bp, path)
     else:
         lo, hi = graph._band(T)
         if (lo > hi).any():
@@ -753,8 +769,7 @@ def viterbi(log_emissions, graph, *, method="auto", memory="auto", checkpoint_ev
             memory = "checkpoint" if T * S > FULL_TABLE_LIMIT_BYTES else "full"
         if memory == "full":
             bp = np.empty((T, S), np.uint8)
-            score = k.viterbi_band(E, graph.emission_index, trans, graph.log_initial,
-                                   graph.log_final, lo, hi, bp, path)
+            score = k.viterbi_band(E, ka.col, trans, ka.init, ka.final, lo, hi, bp, path)
         else:
             every = checkpoint_every
             if every is None:
@@ -763,8 +778,8 @@ def viterbi(log_emissions, graph, *, method="auto", memory="auto", checkpoint_ev
             n_ckpt = (T - 2) // every + 1 if T > 1 else 0
             ckpt = np.empty((n_ckpt, S + trans.shape[0] - 1))
             seg = np.empty((min(every, max(T - 1, 1)), S), np.uint8)
-            score = k.viterbi_band_checkpointed(E, graph.emission_index, trans, graph.log_initial,
-                                                graph.log_final, lo, hi, every, ckpt, seg, path)
+            score = k.viterbi_band_checkpointed(E, ka.col, trans, ka.init, ka.final, lo, hi,
+                                                every, ckpt, seg, path)
     if score == -np.inf:
         raise _no_path(T)
     if path.min() < 0 or path.max() >= S:  # post-condition
@@ -815,10 +830,7 @@ def forward_backward(log_emissions, graph):
     _check_graph(graph)
     E = _check_emissions(log_emissions, graph)
     post = np.empty((E.shape[0], graph.n_states))
-    logz = _kernels().forward_backward_csr(
-        E, graph.emission_index, graph.pred_ptr, graph.pred_state, graph.pred_logp,
-        graph.succ_ptr, graph.succ_state, graph.succ_logp, graph.log_initial,
-        graph.log_final, post)
+    logz = _kernels().forward_backward_csr(E, *graph._kernel_arrays(), post)
     if logz == -np.inf:
         raise _no_path(E.shape[0])
     return PosteriorResult(posteriors=post, log_likelihood=float(logz))

@@ -140,11 +140,11 @@ def _viterbi_csr_into(E, col, pred_ptr, pred_state, pred_logp, init, final, bp, 
             best = -np.inf
             arg = -1
             for e in range(pred_ptr[s], pred_ptr[s + 1]):
-                v = prev[pred_state[e]] + pred_logp[e]
+                v = prev[np.uint64(pred_state[e])] + pred_logp[e]
                 if arg < 0 or v > best:
                     best = v
                     arg = pred_state[e]
-            cur[s] = best + E[t, col[s]]
+            cur[s] = best + E[t, np.uint64(col[s])]
             bp[t, s] = arg
         prev, cur = cur, prev
     best = -np.inf
@@ -218,9 +218,9 @@ def _forward_backward_into(E, col, pred_ptr, pred_state, pred_logp,
         for s in range(S):
             n = 0
             for e in range(pred_ptr[s], pred_ptr[s + 1]):
-                buf[n] = post[t - 1, pred_state[e]] + pred_logp[e]
+                buf[n] = post[t - 1, np.uint64(pred_state[e])] + pred_logp[e]
                 n += 1
-            post[t, s] = _lse_row(buf, n) + E[t, col[s]]
+            post[t, s] = _lse_row(buf, n) + E[t, np.uint64(col[s])]
     zbuf = np.empty(S, np.float64)
     for s in range(S):
         zbuf[s] = post[T - 1, s] + final[s]
@@ -235,11 +235,11 @@ def _forward_backward_into(E, col, pred_ptr, pred_state, pred_logp,
         post[T - 1, s] = np.exp(post[T - 1, s] + beta[s] - logz)
     for t in range(T - 2, -1, -1):
         for d in range(S):
-            tmp[d] = E[t + 1, col[d]] + beta[d]
+            tmp[d] = E[t + 1, np.uint64(col[d])] + beta[d]
         for s in range(S):
             n = 0
             for e in range(succ_ptr[s], succ_ptr[s + 1]):
-                buf[n] = succ_logp[e] + tmp[succ_state[e]]
+                buf[n] = succ_logp[e] + tmp[np.uint64(succ_state[e])]
                 n += 1
             nxt[s] = _lse_row(buf, n)
         beta, nxt = nxt, beta
@@ -286,7 +286,8 @@ def _band_step(Et, col, ident, trans, prev, cur, best, arg, lo, hi, bp_row):
     Written for the vectoriser: selects instead of branches, and every loop
     indexes slices that start at the band's edge with a counter from 0, so
     Numba emits no negative-index wraparound test (which blocks vectorisation
-    when the start ``lo`` is only known at run time). ``ident``
+    when the start ``lo`` is only known at run time); gathered indices are cast
+    to uint64 for the same reason (they are >= 0 by construction). ``ident``
     (``col == arange(S)``) drops the emission gather.
     """
     w = trans.shape[0] - 1
@@ -312,7 +313,7 @@ def _band_step(Et, col, ident, trans, prev, cur, best, arg, lo, hi, bp_row):
                 a = p1[i] + t1[i]
                 b = p0[i] + t0[i]
                 m = b > a
-                out[i] = (b if m else a) + Et[c[i]]
+                out[i] = (b if m else a) + Et[np.uint64(c[i])]
                 bpr[i] = np.uint8(0) if m else np.uint8(1)
     elif w == 2:
         t0 = trans[0][lo:]
@@ -332,7 +333,7 @@ def _band_step(Et, col, ident, trans, prev, cur, best, arg, lo, hi, bp_row):
             m = v0 > x
             x = v0 if m else x
             j = np.uint8(0) if m else j
-            out[i] = x + Et[c[i]]
+            out[i] = x + Et[np.uint64(c[i])]
             bpr[i] = j
     else:
         bst = best[lo:]
@@ -353,7 +354,7 @@ def _band_step(Et, col, ident, trans, prev, cur, best, arg, lo, hi, bp_row):
                 ag[i] = jj if m else ag[i]
         c = col[lo:]
         for i in range(n):
-            out[i] = bst[i] + Et[c[i]]
+            out[i] = bst[i] + Et[np.uint64(c[i])]
             bpr[i] = ag[i]
     # states that left the band must read as -inf at the next frame
     a = max(lo - w, 0)

@@ -171,7 +171,7 @@ def test_batch_mixed_band_widths(rng):
     graphs = [HMMGraph.from_tokens([0, 1], 3, skip=True), HMMGraph.left_to_right(6),
               HMMGraph.from_tokens([1, "|", 0], 2, word_separator="|", optional_silence=2)]
     assert [g.band_width for g in graphs] == [2, 1, 3]
-    Es = [(-rng.integers(0, 3, (T, 6))).astype(np.float32) for T in (9, 14, 11)]
+    Es = [(-rng.integers(0, 3, (T, 6))).astype(np.float64) for T in (9, 14, 11)]
     rs = H.viterbi_batch(Es, graphs)
     for E, g, r in zip(Es, graphs, rs):
         ref_path, ref_score, _ = ref_viterbi(E, *graph_arrays(g))

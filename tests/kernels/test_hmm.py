@@ -67,8 +67,9 @@ def run_csr(E, g):
     T, S = E.shape[0], g.n_states
     path = np.empty(T, np.int64)
     bp = np.empty((T, S), np.int32)
-    score = K.viterbi_csr(E, g.emission_index, g.pred_ptr, g.pred_state, g.pred_logp,
-                          g.log_initial, g.log_final, bp, path)
+    k = g._k  # the writable arrays the API passes (read-only ones compile again)
+    score = K.viterbi_csr(E, k.col, k.pred_ptr, k.pred_state, k.pred_logp, k.init, k.final,
+                          bp, path)
     return path, score
 
 
@@ -82,8 +83,7 @@ def run_band(E, g, lo=None, hi=None):
         lo, hi = g._band(T)
     path = np.empty(T, np.int64)
     bp = np.empty((T, S), np.uint8)
-    score = K.viterbi_band(E, g.emission_index, g._band_trans, g.log_initial, g.log_final,
-                           lo, hi, bp, path)
+    score = K.viterbi_band(E, g._k.col, g._band_trans, g._k.init, g._k.final, lo, hi, bp, path)
     return path, score
 
 
@@ -96,16 +96,14 @@ def run_ckpt(E, g, k, lo=None, hi=None):
     n_ckpt = (T - 2) // k + 1 if T > 1 else 0
     ckpt = np.empty((n_ckpt, S + trans.shape[0] - 1))
     seg = np.empty((k, S), np.uint8)
-    score = K.viterbi_band_checkpointed(E, g.emission_index, trans, g.log_initial,
-                                        g.log_final, lo, hi, k, ckpt, seg, path)
+    score = K.viterbi_band_checkpointed(E, g._k.col, trans, g._k.init, g._k.final, lo, hi, k,
+                                        ckpt, seg, path)
     return path, score
 
 
 def run_fb(E, g):
     post = np.empty((E.shape[0], g.n_states))
-    logz = K.forward_backward_csr(E, g.emission_index, g.pred_ptr, g.pred_state, g.pred_logp,
-                                  g.succ_ptr, g.succ_state, g.succ_logp, g.log_initial,
-                                  g.log_final, post)
+    logz = K.forward_backward_csr(E, *g._kernel_arrays(), post)
     return post, logz
 
 
@@ -278,7 +276,8 @@ def test_min_steps_is_breadth_first():
 
 
 def _stack_one(g):
-    return (g.emission_index, g.pred_ptr, g.pred_state, g.pred_logp, g.log_initial, g.log_final,
+    k = g._k
+    return (k.col, k.pred_ptr, k.pred_state, k.pred_logp, k.init, k.final,
             np.array([0, g.n_states]), np.array([0, g.n_states + 1]), np.array([0, g.n_edges]))
 
 
@@ -287,6 +286,7 @@ def test_batch_kernels_equal_single_calls(rng):
     Es = [emissions(rng, T, 3) for T in (7, 12, 20)]
     t_off = np.array([0, 7, 19, 39])
     E = np.concatenate(Es)
+    Es = [E[t_off[u]:t_off[u + 1]] for u in range(3)]
     graph_of = np.zeros(3, np.int64)
     col, ptr, ps, pl, init, final, s_off, p_off, e_off = _stack_one(g)
     path = np.empty(39, np.int64)

@@ -140,7 +140,8 @@ def _check_options(metric, step_pattern, window, radius, max_slope, subsequence)
                 "window='itakura' needs max_slope, the parallelogram's steepest slope "
                 "(a number > 1, typically 2), got max_slope=None"
             )
-        if isinstance(max_slope, bool) or not isinstance(max_slope, (int, float, np.integer, np.floating)):
+        numbers = (int, float, np.integer, np.floating)
+        if isinstance(max_slope, bool) or not isinstance(max_slope, numbers):
             raise ParameterError(f"max_slope must be a number > 1, got {max_slope!r}")
         if not (math.isfinite(max_slope) and max_slope > 1):
             raise ParameterError(
@@ -219,7 +220,7 @@ def _feasible(n, m, window, radius, max_slope, step, subsequence):
 
 def _infeasible_message(n, m, step_pattern, window, radius, max_slope, step, what="x and y"):
     """Explain why no path exists and what would work."""
-    from .kernels.dtw_band import WINDOW_ITAKURA, WINDOW_NONE, WINDOW_SAKOE_CHIBA
+    from .kernels.dtw_band import WINDOW_ITAKURA, WINDOW_SAKOE_CHIBA
 
     if step_pattern == "asymmetric" and m - 1 > 2 * (n - 1):
         return (
@@ -255,7 +256,6 @@ def _infeasible_message(n, m, step_pattern, window, radius, max_slope, step, wha
             f"for {what} with N={n}, M={m}; the smallest max_slope that works is about "
             f"{math.ceil(hi_s * 1000) / 1000:g}"
         )
-    del WINDOW_NONE
     return f"no {step_pattern} path exists for {what} with N={n}, M={m}"
 
 
@@ -681,9 +681,9 @@ def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="
             ok = _feasible(n, m, window_c, r, s, step_c, bool(subsequence))[0]
             seen[key] = ok
             if not ok:
+                what = f"X[{a}] and {'X' if Y is None else 'Y'}[{b}]"
                 raise InfeasibleAlignmentError(
-                    _infeasible_message(n, m, step_pattern, window, r, s, step_c,
-                                        what=f"X[{a}] and Y[{b}]" if Y is not None else f"X[{a}] and X[{b}]")
+                    _infeasible_message(n, m, step_pattern, window, r, s, step_c, what=what)
                 )
     # symmetric1 float64 pairs without cosine or Itakura go to dtw_fast's wavefront
     # driver (same values as dtw_distance, see _distance_only)

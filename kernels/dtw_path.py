@@ -166,7 +166,8 @@ def dtw_path_checkpointed(
                     cur[kk + 2] = inf
                 a = lo[ii]
                 b = min(hi[ii], j)
-                _fill_row(x, y, ii, a, b, prev, cur, crow, metric, step, subsequence, dirs, dpos, True)
+                _fill_row(x, y, ii, a, b, prev, cur, crow, metric, step, subsequence, dirs,
+                          dpos, True)
                 if b >= a:
                     dpos += b - a + 1
                 cur_a = a

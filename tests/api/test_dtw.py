@@ -25,7 +25,8 @@ METRICS = ["sqeuclidean", "euclidean", "cityblock", "cosine"]
     "x, y, match",
     [
         ([0.0, np.nan, 1.0], [1.0, 2.0], r"x must be finite, found nan at index 1;"),
-        ([0.0, 1.0], [[1.0, 2.0], [3.0, -np.inf]], r"y must be finite, found -inf at index \(1, 1\)"),
+        ([0.0, 1.0], [[1.0, 2.0], [3.0, -np.inf]],
+         r"y must be finite, found -inf at index \(1, 1\)"),
         ([], [1.0], r"x is empty \(shape \(0,\)\); DTW needs at least one element"),
         ([1.0], np.zeros((3, 0)), r"y has no features \(shape \(3, 0\)\)"),
         (np.zeros((3, 2)), np.zeros((4, 3)),
@@ -113,7 +114,8 @@ def test_asymmetric_infeasible_lengths():
 def test_pairwise_errors():
     with pytest.raises(ParameterError, match=r"X is an empty list; pass at least one sequence"):
         dtw_pairwise([])
-    with pytest.raises(ParameterError, match=r"X must have 2 or 3 dimension\(s\), got shape \(4,\)"):
+    with pytest.raises(ParameterError,
+                       match=r"X must have 2 or 3 dimension\(s\), got shape \(4,\)"):
         dtw_pairwise(np.zeros(4))
     with pytest.raises(ParameterError, match=r"X holds no sequences \(shape \(0, 3\)\)"):
         dtw_pairwise(np.zeros((0, 3)))

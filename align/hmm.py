@@ -110,7 +110,8 @@ class HMMGraph:
         ``S``, ``E`` and ``max(emission_index) + 1``.
     band_width : int or None
         ``w`` if every finite edge goes ``p -> s`` with ``s - w <= p <= s``
-        (a left-to-right graph), else None.
+        (a left-to-right graph), else None. See :meth:`band_transitions` and
+        :meth:`state_bounds` for the banded kernels' inputs.
     min_frames : int
         The fewest frames a complete path needs (states on the shortest
         initial-to-final path); 0 if no final state is reachable.
@@ -277,7 +278,7 @@ class HMMGraph:
         k = _kernels()
         d_init = k.min_steps(self.succ_ptr, self.succ_state, self.succ_logp,
                              self.log_initial > -np.inf)
-        d_final = k.min_steps(self.pred_ptr, self.pred_state, self.pred_logp,
+        d_final = k.min_steps(self._k.pred_ptr, self._k.pred_state, self._k.pred_logp,
                               self.log_final > -np.inf)
         return d_init, d_final
 
@@ -296,8 +297,38 @@ class HMMGraph:
         trans[dst[live] - src[live], dst[live]] = logp[live]
         return trans
 
+    def band_transitions(self):
+        """The transitions as a dense band, for left-to-right graphs.
+
+        Returns
+        -------
+        np.ndarray [shape=(w+1, S), float64] or None
+            ``trans[j, s]`` is the log probability of ``s - j -> s`` (-inf where
+            there is no edge), ``w = band_width``; None if the graph has an
+            edge going backwards. A copy: the layout the banded kernels take.
+        """
+        return None if self.band_width is None else self._band_trans.copy()
+
+    def state_bounds(self, T):
+        """Per-frame bounds of the states that can lie on a complete path of T frames.
+
+        State ``s`` can be occupied at frame ``t`` of a complete path only if it
+        is reachable from an initial state in ``t`` steps and can reach a final
+        state in ``T - 1 - t``; every such state lies in ``[lo[t], hi[t]]``.
+
+        Parameters
+        ----------
+        T : int
+
+        Returns
+        -------
+        lo, hi : np.ndarray [shape=(T,), int64]
+            Inclusive bounds; ``lo[t] > hi[t]`` means no complete path exists.
+        """
+        return self._band(check_positive_int("T", T))
+
     def _band(self, T):
-        """Inclusive per-frame state bounds ``lo, hi`` (int64 (T,)) for a left-to-right graph."""
+        """Inclusive per-frame state bounds ``lo, hi`` (int64 (T,)); see state_bounds."""
         d_init, d_final = self._distances
         S = self.n_states
         states = np.arange(S)

@@ -215,6 +215,18 @@ def test_left_to_right_structure():
     assert "left-to-right, w=2" in repr(g)
 
 
+def test_band_helpers():
+    g = HMMGraph.left_to_right(4, self_loop_logp=-1.0, advance_logp=-2.0)
+    trans = g.band_transitions()
+    assert trans.tolist() == [[-1.0] * 4, [NEG, -2.0, -2.0, -2.0]]
+    lo, hi = g.state_bounds(6)
+    # reachable: s <= t; co-reachable: 3 - s <= 5 - t
+    assert hi.tolist() == [0, 1, 2, 3, 3, 3] and lo.tolist() == [0, 0, 0, 1, 2, 3]
+    assert HMMGraph.from_dense(np.zeros(2), np.zeros((2, 2))).band_transitions() is None
+    with pytest.raises(align.ParameterError, match=r"T must be >= 1, got 0"):
+        g.state_bounds(0)
+
+
 def test_from_dense_drops_impossible_edges():
     with np.errstate(divide="ignore"):
         g = HMMGraph.from_dense(np.log([1.0, 0.0]), np.log([[0.5, 0.5], [0.0, 1.0]]))

@@ -60,15 +60,14 @@ def run_nd(x, y, lo, hi, metric, h, method):
         xt, yrt, xn, yrn = F._nd_prepare_direct(x, y, metric)
         return F._sym1_nd_direct_into(xt, yrt, dim, xn, yrn, lo, hi, metric, rowbuf,
                                       bufs[0], bufs[1], bufs[2], cb)
+    xn = (x * x).sum(axis=1)
+    yn = (y[::-1] * y[::-1]).sum(axis=1)
     if metric == 3:
-        xn = np.sqrt((x * x).sum(axis=1))
-        yrn = np.sqrt((y[::-1] * y[::-1]).sum(axis=1))
-    else:
-        xn = (x * x).sum(axis=1)
-        yrn = (y[::-1] * y[::-1]).sum(axis=1)
+        xn, yn = np.sqrt(xn), np.sqrt(yn)
     blk = np.empty(h * m, dtype=x.dtype)
-    return F._wavefront(2, xn, yrn, xn, yrn, dim, xn, yrn, x, y, lo, hi, metric, h,
-                        rowbuf, bufs[0], bufs[1], bufs[2], cb, blk)
+    refine = F.GEMM_REFINE_F32 if x.dtype == np.float32 else F.GEMM_REFINE_F64
+    return F._wavefront(2, xn, yn, xn, yn, dim, xn, yn, x, y, lo, hi, metric, h,
+                        rowbuf, bufs[0], bufs[1], bufs[2], cb, blk, refine)
 
 
 # ---------------------------------------------------------------------------
@@ -209,16 +208,19 @@ def test_sym1_nd_float32(rng):
         assert run_nd(x32, y32, lo, hi, 0, 4, method) == pytest.approx(want, rel=1e-5)
 
 
-def test_sym1_nd_gemm_cancellation_is_bounded(rng):
-    # identical series: the exact distance is 0; the BLAS form is clamped at 0 per
-    # cell and stays within the documented (d + 2) eps (|x|^2 + |y|^2) per cell
-    x = rng.standard_normal((50, 40)) * 10.0
+def test_sym1_nd_gemm_refines_cancelling_cells(rng):
+    # identical and nearly identical series: |x|^2 + |y|^2 - 2 x.y cancels; the
+    # BLAS form recomputes those cells directly, so it stays exact to ~1e-15
+    x = rng.standard_normal((50, 40)) * 10.0 + 100.0
+    y = x + 1e-6 * rng.standard_normal((50, 40))
     lo, hi = bounds(50, 50, (0, 0))
-    assert F.sym1_nd(x, x, lo, hi, 0, 0) == 0.0
-    got = F.sym1_nd(x, x, lo, hi, 0, 1)
-    norms = (x * x).sum(axis=1)
-    bound = 42 * np.finfo(np.float64).eps * 2 * norms.sum()
-    assert 0.0 <= got <= bound
+    assert F.sym1_nd(x, x, lo, hi, 0, 1) == 0.0
+    assert run_nd(x, x, lo, hi, 0, 7, 1) == 0.0
+    want = F.sym1_nd(x, y, lo, hi, 0, 0)
+    assert 0.0 < want < 1e-8
+    assert F.sym1_nd(x, y, lo, hi, 0, 1) == pytest.approx(want, rel=1e-12)
+    assert F.sym1_nd(x, y, lo, hi, 1, 1) == pytest.approx(F.sym1_nd(x, y, lo, hi, 1, 0),
+                                                          rel=1e-12)
 
 
 def test_sym1_nd_one_feature_equals_1d(rng):

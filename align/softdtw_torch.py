@@ -49,7 +49,8 @@ class _SoftDTWFunction(torch.autograd.Function):
             dv = _cuda.as_device
             blocks = max(1, min(65535, (B * N * M + tpb - 1) // tpb))
             kc.pairwise_cost[blocks, tpb, stream](dv(x), dv(y), dv(len_x), dv(len_y), 0, dv(D))
-            kc.softdtw_forward[B, tpb, stream](dv(D), dv(len_x), dv(len_y), g, radius, dv(R), dv(out))
+            forward, nbytes = kc.pick("forward", N, np.dtype(type(g)))
+            forward[B, tpb, stream, nbytes](dv(D), dv(len_x), dv(len_y), g, radius, dv(R), dv(out))
         else:
             from .kernels import softdtw as k
 
@@ -72,9 +73,8 @@ class _SoftDTWFunction(torch.autograd.Function):
 
             tpb = _cuda.threads_per_block()
             dv = _cuda.as_device
-            kc.softdtw_backward[B, tpb, _cuda.stream_for(x)](
-                dv(D), dv(R), dv(len_x), dv(len_y), ctx.gamma, dv(E)
-            )
+            backward, nbytes = kc.pick("backward", N, np.dtype(type(ctx.gamma)))
+            backward[B, tpb, _cuda.stream_for(x), nbytes](dv(D), dv(R), dv(len_x), dv(len_y), ctx.gamma, dv(E))
         else:
             from .kernels import softdtw as k
 

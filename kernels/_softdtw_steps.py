@@ -19,7 +19,7 @@ __all__ = [
     "METRIC_EUCLIDEAN",
     "METRIC_CITYBLOCK",
     "softmin3",
-    "backward_cell",
+    "backward_value",
     "band_allows",
     "local_cost",
 ]
@@ -87,34 +87,32 @@ def local_cost(x, y, b, i, j, metric):
     return acc
 
 
-def backward_cell(D, R, E, b, i, j, n, m, gamma):
-    """``E[b, i, j]`` of Algorithm 2 (1-based ``i, j`` into ``R`` and ``E``; 0-based ``D``).
+def backward_value(r, gamma, has_v, e_v, r_v, c_v, has_h, e_h, r_h, c_h, has_d, e_d, r_d, c_d):
+    """``E[i, j]`` of Algorithm 2 from the cell's ``R`` and its three successors.
 
-    ``E[i, j] = E[i+1, j] a + E[i, j+1] b + E[i+1, j+1] c``; successors outside the ``n x m`` table are the
-    paper's ``-inf`` border and contribute nothing; ``E[n, m] = 1``.
-    An unreachable cell (``R = +inf``, outside the band) gets 0.
+    ``E[i, j] = E[i+1, j] a + E[i, j+1] b + E[i+1, j+1] c`` (vertical, horizontal,
+    diagonal successor, summed in that order) with the factors
+    ``exp((R[next] - R[i, j] - C[next]) / gamma)``. ``R[next] = C[next] +
+    softmin(.., R[i, j], ..) <= C[next] + R[i, j]``, so every exponent is <= 0.
+    ``has_*`` says whether that successor lies inside the ``n x m`` table
+    (outside is the paper's ``-inf`` border: it contributes nothing; its
+    ``e_*, r_*, c_*`` are then placeholders and are not read). An unreachable
+    successor (``R = +inf``, outside the band) contributes nothing; an
+    unreachable cell gets 0. The caller sets ``E[n, m] = 1``.
+
+    The kernels gather the arguments from wherever they keep them (full
+    tables on the CPU and in the GPU's global-memory kernel, rolling diagonals
+    in the GPU's shared-memory kernel) and call this one function, because a
+    device function cannot call another plain-Python global.
     """
-    r = R[b, i, j]
-    zero = gamma - gamma
-    if i == n and j == m:
-        return gamma / gamma
+    zero = gamma - gamma  # a zero of gamma's type (0.0 would be float64)
     if r == math.inf:
         return zero
     acc = zero
-    # the factors a, b, c of Algorithm 2: exp((R[next] - R[here] - C[next]) / gamma).
-    # R[next] = C[next] + softmin(.., R[here], ..) <= C[next] + R[here], so every
-    # exponent is <= 0. An unreachable successor (R = +inf) owes nothing. Written
-    # out three times: a device function may not call another plain-Python global.
-    if i < n:
-        rn = R[b, i + 1, j]
-        if rn != math.inf:
-            acc += E[b, i + 1, j] * math.exp((rn - r - D[b, i, j - 1]) / gamma)
-    if j < m:
-        rn = R[b, i, j + 1]
-        if rn != math.inf:
-            acc += E[b, i, j + 1] * math.exp((rn - r - D[b, i - 1, j]) / gamma)
-    if i < n and j < m:
-        rn = R[b, i + 1, j + 1]
-        if rn != math.inf:
-            acc += E[b, i + 1, j + 1] * math.exp((rn - r - D[b, i, j]) / gamma)
+    if has_v and r_v != math.inf:
+        acc += e_v * math.exp((r_v - r - c_v) / gamma)
+    if has_h and r_h != math.inf:
+        acc += e_h * math.exp((r_h - r - c_h) / gamma)
+    if has_d and r_d != math.inf:
+        acc += e_d * math.exp((r_d - r - c_d) / gamma)
     return acc

@@ -184,6 +184,24 @@ def ctc_band_cells(targets, input_lengths, target_lengths, out_cells, out_repeat
             out_cells[b] = _band_walk(tgt, T, L, R, dummy, False)
 
 
+@njit(inline="always", cache=True, fastmath=_FM)
+def _max_loops(Ab_p, Al_p, Ab_c, Al_c, pen, emit, bp, lpb, ninf, ukb0, ukl0, upos, unb, nb, nl,
+               optimal):
+    """One frame's blanks and labels: scores into ``Ab_c``/``Al_c``, moves into ``bp``."""
+    one = np.uint64(1)
+    for i in range(np.uint64(nb)):
+        # a blank has no skip predecessor (x2 = -inf folds away)
+        k = ukb0 + i
+        v, move = ctc_choose_cpu(Ab_p[k], Al_p[k], ninf, optimal)
+        Ab_c[k] = v + lpb
+        bp[upos + i] = move
+    for i in range(np.uint64(nl)):
+        k = ukl0 + i
+        v, move = ctc_choose_cpu(Al_p[k + one], Ab_p[k], Al_p[k] + pen[k], optimal)
+        Al_c[k + one] = v + emit[i]
+        bp[upos + unb + i] = move
+
+
 @njit(cache=True, fastmath=_FM)
 def _align_item(lp, tgt, T, L, blank, tie_rule, path, scores, bp, band, alpha):
     """Align one item; write ``path[:T]``, ``scores[:T]``; return the path's log-score.
@@ -250,20 +268,15 @@ def _align_item(lp, tgt, T, L, blank, tie_rule, path, scores, bp, band, alpha):
             ukl0 = np.uint64(kl0)
             upos = np.uint64(pos)
             unb = np.uint64(nb)
-            one = np.uint64(1)
             for i in range(np.uint64(nl)):
                 emit[i] = lp[t, np.uint64(tgt[ukl0 + i])]
-            for i in range(np.uint64(nb)):
-                # a blank has no skip predecessor (x2 = -inf folds away)
-                k = ukb0 + i
-                v, move = ctc_choose_cpu(Ab_p[k], Al_p[k], ninf, optimal)
-                Ab_c[k] = v + lpb
-                bp[upos + i] = move
-            for i in range(np.uint64(nl)):
-                k = ukl0 + i
-                v, move = ctc_choose_cpu(Al_p[k + one], Ab_p[k], Al_p[k] + pen[k], optimal)
-                Al_c[k + one] = v + emit[i]
-                bp[upos + unb + i] = move
+            # the rule as a literal in each branch: LLVM then folds it away
+            if optimal:
+                _max_loops(Ab_p, Al_p, Ab_c, Al_c, pen, emit, bp, lpb, ninf, ukb0, ukl0,
+                           upos, unb, nb, nl, True)
+            else:
+                _max_loops(Ab_p, Al_p, Ab_c, Al_c, pen, emit, bp, lpb, ninf, ukb0, ukl0,
+                           upos, unb, nb, nl, False)
         pos += hi - lo + 1
         Ab_p, Ab_c = Ab_c, Ab_p
         Al_p, Al_c = Al_c, Al_p

@@ -70,7 +70,7 @@ _FM = set(FASTMATH)
 softmin3_cpu = njit(inline="always", fastmath=_FM)(_steps.softmin3)
 _band_allows_cpu = njit(inline="always")(_steps.band_allows)
 _local_cost_cpu = njit(inline="always", fastmath=_FM)(_steps.local_cost)
-_backward_cell_cpu = njit(inline="always", fastmath=_FM)(_steps.backward_cell)
+_backward_value_cpu = njit(inline="always", fastmath=_FM)(_steps.backward_value)
 
 
 @njit(cache=True, fastmath=_FM, parallel=True)
@@ -150,9 +150,32 @@ def softdtw_backward(D, R, len_x, len_y, gamma, E):
     for b in prange(D.shape[0]):
         n = len_x[b]
         m = len_y[b]
+        E[b, n, m] = 1.0
         for i in range(n, 0, -1):
             for j in range(m, 0, -1):
-                E[b, i, j] = _backward_cell_cpu(D, R, E, b, i, j, n, m, gamma)
+                if i == n and j == m:
+                    continue
+                r = R[b, i, j]
+                hv = i < n
+                hh = j < m
+                hd = hv and hh
+                # successors outside the table get placeholders (r), never read
+                E[b, i, j] = _backward_value_cpu(
+                    r,
+                    gamma,
+                    hv,
+                    E[b, i + 1, j] if hv else r,
+                    R[b, i + 1, j] if hv else r,
+                    D[b, i, j - 1] if hv else r,
+                    hh,
+                    E[b, i, j + 1] if hh else r,
+                    R[b, i, j + 1] if hh else r,
+                    D[b, i - 1, j] if hh else r,
+                    hd,
+                    E[b, i + 1, j + 1] if hd else r,
+                    R[b, i + 1, j + 1] if hd else r,
+                    D[b, i, j] if hd else r,
+                )
 
 
 @njit(cache=True, fastmath=_FM, parallel=True)

@@ -14,7 +14,8 @@ What it does, in order:
    (several shapes, float32 and float64, variable lengths, a band): the batched
    exact DTW (``align.kernels.dtw_cuda.dtw_batch``) against a Numba CPU loop
    written here; soft-DTW forward, backward and gradients
-   (``align.kernels.softdtw_cuda``) through ``align.softdtw`` with
+   (``align.kernels.softdtw_cuda``, shared-memory and global-memory variants)
+   through ``align.softdtw`` with
    ``backend="cuda"`` against ``backend="cpu"``; and the torch loss
    (``align.SoftDTWLoss``) on CUDA tensors against CPU tensors. A failure is
    printed and makes the exit status 1 (the timings still run).
@@ -421,6 +422,16 @@ def bench_softdtw(table, quick, B=512, N=512, d=13, long_n=4096, device="cuda", 
         table.add(w.replace("fwd+bwd", "fwd"), f"ours soft_dtw_torch {device} fwd, {threads} threads/block",
                   median_time(fwd, sync, repeat), B * N * M, ours=True)
     _config._reset()
+    # the same with the global-memory kernels (what N too large for shared memory gets)
+    from align.kernels import softdtw_cuda
+
+    limit = softdtw_cuda.SHARED_LIMIT
+    softdtw_cuda.SHARED_LIMIT = 0
+    try:
+        table.add(w, f"ours SoftDTWLoss {device}, global-memory kernels, 256 threads/block",
+                  median_time(fwd_bwd, sync, repeat), B * N * M, ours=True)
+    finally:
+        softdtw_cuda.SHARED_LIMIT = limit
     # the peer: plain torch anti-diagonal soft-DTW + autograd
     xs = x.detach().clone().requires_grad_(True)
 

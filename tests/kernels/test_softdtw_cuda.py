@@ -21,7 +21,7 @@ def kgpu():
     return softdtw_cuda
 
 
-def run_gpu(kgpu, x, y, gamma, radius=None, lx=None, ly=None, metric=0):
+def run_gpu(kgpu, x, y, gamma, radius=None, lx=None, ly=None, metric=0, shared=False):
     B, N, _ = x.shape
     M = y.shape[1]
     lx = np.full(B, N, np.int64) if lx is None else np.asarray(lx, np.int64)
@@ -33,9 +33,15 @@ def run_gpu(kgpu, x, y, gamma, radius=None, lx=None, ly=None, metric=0):
     dR = cuda.to_device(np.zeros((B, N + 1, M + 1), dt))
     dout = cuda.to_device(np.zeros(B, dt))
     r = -1 if radius is None else radius
-    kgpu.softdtw_forward[B, THREADS](dD, dlx, dly, dt.type(gamma), r, dR, dout)
+    if shared:
+        fwd = kgpu.forward_shared(dt)[B, THREADS, 0, kgpu.shared_bytes("forward", N, dt.itemsize)]
+        bwd = kgpu.backward_shared(dt)[B, THREADS, 0, kgpu.shared_bytes("backward", N, dt.itemsize)]
+    else:
+        fwd = kgpu.softdtw_forward[B, THREADS]
+        bwd = kgpu.softdtw_backward[B, THREADS]
+    fwd(dD, dlx, dly, dt.type(gamma), r, dR, dout)
     dE = cuda.to_device(np.zeros((B, N + 1, M + 1), dt))
-    kgpu.softdtw_backward[B, THREADS](dD, dR, dlx, dly, dt.type(gamma), dE)
+    bwd(dD, dR, dlx, dly, dt.type(gamma), dE)
     return dD.copy_to_host(), dR.copy_to_host(), dout.copy_to_host(), dE.copy_to_host()
 
 
@@ -61,14 +67,17 @@ def test_same_signatures_as_cpu(kgpu):
         cpu = inspect.signature(getattr(kcpu, name).py_func)
         gpu = inspect.signature(getattr(kgpu, name).py_func)
         assert cpu == gpu, name
+    assert inspect.signature(kgpu.forward_shared(np.float64).py_func) == inspect.signature(kcpu.softdtw_forward.py_func)
+    assert inspect.signature(kgpu.backward_shared(np.float32).py_func) == inspect.signature(kcpu.softdtw_backward.py_func)
 
 
+@pytest.mark.parametrize("shared", [False, True], ids=["global", "shared"])
 @pytest.mark.parametrize("radius", [None, 1])
-def test_matches_cpu_and_reference_with_lengths(kgpu, rng, radius):
+def test_matches_cpu_and_reference_with_lengths(kgpu, rng, radius, shared):
     x = rng.normal(size=(3, 5, 2))
     y = rng.normal(size=(3, 4, 2))
     lx, ly = [5, 2, 4], [4, 4, 1]
-    D, R, out, E = run_gpu(kgpu, x, y, 0.6, radius, lx, ly)
+    D, R, out, E = run_gpu(kgpu, x, y, 0.6, radius, lx, ly, shared=shared)
     Dc, Rc, outc, Ec = run_cpu(x, y, 0.6, radius, lx, ly)
     np.testing.assert_allclose(out, outc, rtol=1e-13)
     for b in range(3):
@@ -82,21 +91,34 @@ def test_matches_cpu_and_reference_with_lengths(kgpu, rng, radius):
         np.testing.assert_allclose(E[b, 1 : n + 1, 1 : m + 1], Eref, rtol=1e-10, atol=1e-14)
 
 
-def test_float32_stays_float32(kgpu, rng):
+@pytest.mark.parametrize("shared", [False, True], ids=["global", "shared"])
+def test_float32_stays_float32(kgpu, rng, shared):
     x = rng.normal(size=(2, 4, 3)).astype(np.float32)
     y = rng.normal(size=(2, 6, 3)).astype(np.float32)
-    D, R, out, E = run_gpu(kgpu, x, y, 0.5)
+    D, R, out, E = run_gpu(kgpu, x, y, 0.5, shared=shared)
     assert out.dtype == np.float32 and E.dtype == np.float32
     _, _, outc, Ec = run_cpu(x.astype(np.float64), y.astype(np.float64), 0.5)
     np.testing.assert_allclose(out, outc, rtol=1e-5)
     np.testing.assert_allclose(E, Ec, rtol=1e-4, atol=1e-6)
 
 
-def test_band_too_narrow_gives_inf(kgpu):
+@pytest.mark.parametrize("shared", [False, True], ids=["global", "shared"])
+def test_band_too_narrow_gives_inf(kgpu, shared):
     x = np.array([[[0.0], [1.0], [2.0]]])
     y = np.array([[[0.0], [2.0]]])
-    _, _, out, _ = run_gpu(kgpu, x, y, 1.0, radius=0)
+    _, _, out, _ = run_gpu(kgpu, x, y, 1.0, radius=0, shared=shared)
     assert out[0] == np.inf
+
+
+def test_pick_prefers_shared_memory_when_it_fits(kgpu):
+    fwd, nbytes = kgpu.pick("forward", 512, np.float32)
+    assert fwd is kgpu.forward_shared(np.float32) and nbytes == 3 * 513 * 4
+    bwd, nbytes = kgpu.pick("backward", 512, np.float64)
+    assert bwd is kgpu.backward_shared(np.float64) and nbytes == 9 * 513 * 8
+    assert kgpu.pick("backward", 4096, np.float32) == (kgpu.softdtw_backward, 0)
+    assert kgpu.pick("forward", 4000, np.float32)[0] is kgpu.forward_shared(np.float32)
+    assert kgpu.pick("forward", 4096, np.float32) == (kgpu.softdtw_forward, 0)
+    assert kgpu.pick("forward", 8192, np.float64) == (kgpu.softdtw_forward, 0)
 
 
 @pytest.mark.parametrize("metric", [1, 2])
@@ -140,6 +162,8 @@ for dt in ("float32", "float64"):
         (s.pairwise_cost, f"void({A3}, {A3}, int64[::1], int64[::1], int64, {A3})"),
         (s.softdtw_forward, f"void({A3}, int64[::1], int64[::1], {dt}, int64, {A3}, {dt}[::1])"),
         (s.softdtw_backward, f"void({A3}, {A3}, int64[::1], int64[::1], {dt}, {A3})"),
+        (s.forward_shared(dt), f"void({A3}, int64[::1], int64[::1], {dt}, int64, {A3}, {dt}[::1])"),
+        (s.backward_shared(dt), f"void({A3}, {A3}, int64[::1], int64[::1], {dt}, {A3})"),
     ]
     for kernel, sig in sigs:
         ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0))
@@ -176,7 +200,7 @@ def test_kernels_compile_to_ptx_for_sm90():
     if proc.stdout.startswith("SKIP"):
         pytest.skip(proc.stdout)
     lines = [line.split() for line in proc.stdout.splitlines() if line.startswith("PTX")]
-    assert len(lines) == 8, proc.stdout
+    assert len(lines) == 12, proc.stdout
     for _, dt, name, _, _, spills, _, f64 in lines:
         assert spills == "0", f"{name} {dt} spills registers to local memory"
         if dt == "float32" and name != "dtw_batch":  # dtw_batch sums in float64 by design

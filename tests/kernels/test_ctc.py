@@ -332,3 +332,14 @@ def test_choose_table(x0, x1, x2, optimal_move, torchaudio_move):
         value, got = ctc_choose(x0, x1, x2, optimal)
         assert got == move
         assert value == (x0, x1, x2)[move]
+
+
+@pytest.mark.parametrize("optimal", [True, False])
+def test_choose_without_skip_is_advance_iff_strictly_greater(optimal):
+    # the kernel's blank loop writes this special case out (no skip predecessor)
+    from align.kernels.ctc import ctc_choose
+
+    for x0, x1 in itertools.product([-np.inf, -2.0, -1.0, 0.0], repeat=2):
+        value, move = ctc_choose(x0, x1, -np.inf, optimal)
+        assert move == (1 if x1 > x0 else 0)
+        assert value == max(x0, x1)

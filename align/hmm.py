@@ -692,9 +692,11 @@ def _check_emissions(log_emissions, graph, name="log_emissions", feasibility=Tru
     if feasibility and (graph.min_frames == 0 or T < graph.min_frames):
         raise InfeasibleAlignmentError(
             f"T={T} frames is too short: the graph needs at least {graph.min_frames} frames "
-            "to go from an initial to a final state"
+            "to go from an initial to a final state; pass more frames or a graph with "
+            "fewer mandatory states (skip transitions, optional pieces)"
             if graph.min_frames else
-            "no final state of the graph can be reached from an initial state"
+            "no final state of the graph can be reached from an initial state; "
+            "check log_initial, log_final and the edges"
         )
     return E
 
@@ -702,7 +704,8 @@ def _check_emissions(log_emissions, graph, name="log_emissions", feasibility=Tru
 def _no_path(T, where=""):
     return InfeasibleAlignmentError(
         f"no path through the graph has a finite score over T={T} frames{where} "
-        "(every path meets a -inf emission or transition, or no path has exactly T states)"
+        "(every path meets a -inf emission or transition, or no path has exactly T states); "
+        "check the emissions for -inf columns and the graph for missing self-loops"
     )
 
 

@@ -52,16 +52,22 @@ align._forced_align_cuda.ctc_align_cuda : the host launcher.
 import math
 
 import numpy as np
-from numba import cuda, float32, float64, int32
+from numba import config, cuda, float32, float64, int32
 
 from . import _ctc_steps
 
 __all__ = ["ctc_cell_gpu", "ctc_end_on_blank_gpu", "band_advance", "ctc_kernel",
-           "SHARED_ALPHA_BYTES", "alpha_in_shared"]
+           "SHARED_ALPHA_BYTES", "alpha_in_shared", "MAX_THREADS"]
 
 #: dynamic shared memory the alpha buffers may take (below the 48 KiB that
 #: needs no opt-in, leaving room for several blocks per SM)
 SHARED_ALPHA_BYTES = 32 * 1024
+
+#: the largest block the launcher uses; the kernel is compiled for it (launch
+#: bounds), so that the register count never makes a 1,024-thread launch fail
+MAX_THREADS = 1024
+# the simulator's jit takes no launch_bounds
+_KERNEL_OPTS = {} if config.ENABLE_CUDASIM else {"launch_bounds": MAX_THREADS}
 
 ctc_cell_gpu = cuda.jit(device=True)(_ctc_steps.ctc_cell)
 ctc_end_on_blank_gpu = cuda.jit(device=True)(_ctc_steps.ctc_end_on_blank)
@@ -107,35 +113,6 @@ def alpha_in_shared(S_max, itemsize):
 
 def _make_kernel(nb_float):
     @cuda.jit(device=True)
-    def _gather(alpha, prv, s, hi_t, log_probs, targets, b, t, blank):
-        """Stay, advance, skip (with its penalty) and emission of cell ``s`` (-inf past ``hi_t``)."""
-        ninf = nb_float(-math.inf)
-        zero = nb_float(0)
-        if s > hi_t:
-            return ninf, ninf, ninf, zero
-        stay = alpha[prv + s]
-        advance = ninf
-        if s >= 1:
-            advance = alpha[prv + s - 1]
-        skip = ninf
-        if s % 2 == 0:
-            lab = blank
-        else:
-            k = s // 2
-            lab = targets[b, k]
-            if k >= 1:
-                # + 0 or + -inf, exactly as the CPU kernel's penalty row
-                pen = zero if lab != targets[b, k - 1] else ninf
-                skip = alpha[prv + s - 2] + pen
-        return stay, advance, skip, log_probs[b, t, lab]
-
-    @cuda.jit(device=True)
-    def _put(alpha, cur, bp, b, t, s, stay, advance, skip, emit, tie_rule):
-        v, code = ctc_cell_gpu(stay, advance, skip, tie_rule)
-        alpha[cur + s] = v + emit
-        bp[b, t, s] = code
-
-    @cuda.jit(device=True)
     def _forward(alpha, log_probs, targets, b, T, L, R, blank, tie_rule, bp, band):
         # band[0:2] / band[2:4]: (lo, hi) of the frames with even / odd t
         tid = cuda.threadIdx.x
@@ -173,26 +150,27 @@ def _make_kernel(nb_float):
             cuda.syncthreads()
             lo_t = band[2 * par]
             hi_t = band[2 * par + 1]
-            # four cells per thread per pass, all loads before any store, so
-            # that their global-memory latencies overlap
-            for s0 in range(lo_t + tid, hi_t + 1, 4 * nt):
-                s1 = s0 + nt
-                s2 = s1 + nt
-                s3 = s2 + nt
-                x0, y0, z0, e0 = _gather(alpha, prv, s0, hi_t, log_probs, targets, b, t, blank)
-                x1, y1, z1, e1 = _gather(alpha, prv, s1, hi_t, log_probs, targets, b, t, blank)
-                x2, y2, z2, e2 = _gather(alpha, prv, s2, hi_t, log_probs, targets, b, t, blank)
-                x3, y3, z3, e3 = _gather(alpha, prv, s3, hi_t, log_probs, targets, b, t, blank)
-                _put(alpha, cur, bp, b, t, s0, x0, y0, z0, e0, tie_rule)
-                if s1 <= hi_t:
-                    _put(alpha, cur, bp, b, t, s1, x1, y1, z1, e1, tie_rule)
-                if s2 <= hi_t:
-                    _put(alpha, cur, bp, b, t, s2, x2, y2, z2, e2, tie_rule)
-                if s3 <= hi_t:
-                    _put(alpha, cur, bp, b, t, s3, x3, y3, z3, e3, tie_rule)
+            for s in range(lo_t + tid, hi_t + 1, nt):
+                stay = alpha[prv + s]
+                advance = ninf
+                if s >= 1:
+                    advance = alpha[prv + s - 1]
+                skip = ninf
+                if s % 2 == 0:
+                    lab = blank
+                else:
+                    k = s // 2
+                    lab = targets[b, k]
+                    if k >= 1:
+                        # + 0 or + -inf, exactly as the CPU kernel's penalty row
+                        pen = zero if lab != targets[b, k - 1] else ninf
+                        skip = alpha[prv + s - 2] + pen
+                v, code = ctc_cell_gpu(stay, advance, skip, tie_rule)
+                alpha[cur + s] = v + log_probs[b, t, lab]
+                bp[b, t, s] = code
         cuda.syncthreads()
 
-    @cuda.jit
+    @cuda.jit(**_KERNEL_OPTS)
     def kernel(log_probs, targets, input_lengths, target_lengths, blank, tie_rule,
                out_paths, out_scores, out_logp, bp, alpha_scratch, use_shared):
         """CTC Viterbi alignment of utterance ``blockIdx.x``; see the module docstring."""

@@ -55,10 +55,16 @@ align._forced_align_cuda.viterbi_batch_cuda : the host launcher.
 
 import math
 
-from numba import cuda, float64
+from numba import config, cuda, float64
+
+#: the largest block the launchers use; kernels are compiled for it (launch
+#: bounds), so that the register count never makes a 1,024-thread launch fail
+MAX_THREADS = 1024
+# the simulator's jit takes no launch_bounds
+_KERNEL_OPTS = {} if config.ENABLE_CUDASIM else {"launch_bounds": MAX_THREADS}
 
 __all__ = ["viterbi_pick", "viterbi_csr_batch", "viterbi_band_batch", "SHARED_DELTA_BYTES",
-           "delta_in_shared"]
+           "delta_in_shared", "MAX_THREADS"]
 
 #: dynamic shared memory the two delta frames may take
 SHARED_DELTA_BYTES = 32 * 1024
@@ -147,7 +153,7 @@ def _csr_body(delta, E, b, T, col, init, final, s0, S, ptr, p0, pstate, plogp, e
     _finish(delta, E, b, T, S, s0, final, bp, out_path, out_loglik)
 
 
-@cuda.jit
+@cuda.jit(**_KERNEL_OPTS)
 def viterbi_csr_batch(E, lengths, graph_of, col, init, final, s_off, ptr, pstate, plogp,
                       p_off, e_off, bp, alpha_scratch, use_shared, out_path, out_loglik):
     """Viterbi of utterance ``blockIdx.x`` over a CSR graph.
@@ -254,7 +260,7 @@ def _finish_band(delta, E, b, T, S, s0, final, bp, out_path, out_loglik):
         out_path[b, t] = -1
 
 
-@cuda.jit
+@cuda.jit(**_KERNEL_OPTS)
 def viterbi_band_batch(E, lengths, graph_of, col, init, final, s_off, trans, bp,
                        alpha_scratch, use_shared, out_path, out_loglik):
     """Viterbi of utterance ``blockIdx.x`` over a banded left-to-right graph.

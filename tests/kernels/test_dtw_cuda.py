@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numba import cuda
 
 from tests.reference.softdtw import dtw_1d
@@ -178,3 +180,24 @@ def test_gpu_script_maps_kernels_without_install():
     if "INSTALLED" in proc.stdout:
         pytest.skip("the package is installed in a way this test cannot hide")
     assert f"OK {repo}/kernels/softdtw.py True" in proc.stdout, proc.stdout
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    lens=st.lists(st.tuples(st.integers(1, 11), st.integers(1, 6)), min_size=1, max_size=3),
+    seed=st.integers(0, 2**31 - 1),
+    small_ints=st.booleans(),
+)
+def test_property_equals_reference(kernel, lens, seed, small_ints):
+    r = np.random.default_rng(seed)
+    B = len(lens)
+    if small_ints:  # few distinct values: many exact ties between predecessors
+        x = r.integers(0, 3, size=(B, 11)).astype(np.float64)
+        y = r.integers(0, 3, size=(B, 6)).astype(np.float64)
+    else:
+        x = r.normal(size=(B, 11))
+        y = r.normal(size=(B, 6))
+    lx = [a for a, _ in lens]
+    ly = [b for _, b in lens]
+    got = launch(kernel, x, y, lx, ly, threads=2)
+    np.testing.assert_array_equal(got, [dtw_1d(x[b, : lx[b]], y[b, : ly[b]]) for b in range(B)])

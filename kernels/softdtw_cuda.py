@@ -22,7 +22,7 @@ Two variants with the same arguments:
   ``N + 1`` values). Cells on an anti-diagonal are ``M`` apart in the tables, so
   every global access costs a whole 32-byte sector; these kernels make one
   global read of the cost per cell and one write (forward: ``R``; backward: one
-  read of ``R``, one write of ``E``) instead of four or ten. They need
+  read of ``R``, one write of ``E``) instead of five or eleven. They need
   ``shared_bytes(kind, N, itemsize) <= SHARED_LIMIT`` (N <= ~1,300 float32 rows
   for the backward); :func:`pick` chooses. ``R`` is still written in full
   (the backward needs all of it).

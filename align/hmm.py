@@ -34,6 +34,7 @@ __all__ = [
     "forward_backward",
     "viterbi_batch",
     "forward_backward_batch",
+    "path_segments",
     "MAX_BAND_WIDTH",
 ]
 
@@ -658,6 +659,49 @@ class PosteriorResult:
 
     posteriors: np.ndarray
     log_likelihood: float
+
+
+def path_segments(labels):
+    """Runs of equal values along a path: which state (or token) spans which frames.
+
+    Parameters
+    ----------
+    labels : array_like [shape=(T,)]
+        One value per frame, e.g. ``result.path`` (states),
+        ``graph.token_of_state[result.path]`` (tokens) or
+        ``graph.labels[result.path]``.
+
+    Returns
+    -------
+    values : np.ndarray [shape=(R,)]
+        The value of each run.
+    starts, ends : np.ndarray [shape=(R,), int64]
+        First frame of each run and one past its last frame.
+
+    Raises
+    ------
+    ParameterError
+        If ``labels`` is not one-dimensional.
+
+    Examples
+    --------
+    >>> v, a, b = path_segments([0, 0, 1, 1, 1, 2])
+    >>> v.tolist(), a.tolist(), b.tolist()
+    ([0, 1, 2], [0, 2, 5], [2, 5, 6])
+
+    Note that a token repeated back to back (two runs of the same token id)
+    merges here; map states to token *positions* (``token_of_state``) to keep
+    them apart.
+    """
+    lab = np.asarray(labels)
+    if lab.ndim != 1:
+        raise ParameterError(f"labels must be one-dimensional, got shape {lab.shape}")
+    if lab.size == 0:
+        return lab[:0], np.zeros(0, np.int64), np.zeros(0, np.int64)
+    change = np.flatnonzero(lab[1:] != lab[:-1]) + 1
+    starts = np.concatenate([[0], change]).astype(np.int64)
+    ends = np.concatenate([change, [lab.size]]).astype(np.int64)
+    return lab[starts], starts, ends
 
 
 # ---------------------------------------------------------------- validation

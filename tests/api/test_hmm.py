@@ -215,6 +215,22 @@ def test_left_to_right_structure():
     assert "left-to-right, w=2" in repr(g)
 
 
+def test_path_segments_on_an_alignment():
+    g = HMMGraph.from_tokens([4, 4, "|", 2], 2, word_separator="|", optional_silence=0)
+    E = np.full((9, 10), -5.0)
+    for t, c in enumerate([8, 9, 9, 8, 9, 0, 1, 4, 5]):
+        E[t, c] = 0.0
+    r = align.viterbi(E, g)
+    tok, a, b = H.path_segments(g.token_of_state[r.path])
+    assert tok.tolist() == [0, 1, 2, 3] and a.tolist() == [0, 3, 5, 7] and b.tolist() == [3, 5, 7, 9]
+    lab, a, b = H.path_segments(g.labels[r.path])
+    assert lab.tolist() == [4, 0, 2] and a.tolist() == [0, 5, 7]  # repeated token 4 merges
+    v, a, b = H.path_segments(np.zeros(0, np.int64))
+    assert v.size == a.size == b.size == 0
+    with pytest.raises(align.ParameterError, match=r"labels must be one-dimensional, got shape \(2, 2\)"):
+        H.path_segments(np.zeros((2, 2)))
+
+
 def test_band_helpers():
     g = HMMGraph.left_to_right(4, self_loop_logp=-1.0, advance_logp=-2.0)
     trans = g.band_transitions()

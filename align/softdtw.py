@@ -277,6 +277,8 @@ def soft_dtw(
     Blondel, Mensch & Vert, AISTATS 2021, doi:10.48550/arXiv.2010.08354, eq. (5).
     The gradient is ``sum_ij E[i, j] dC[i, j]/dx`` with ``E`` the expected
     alignment of Algorithm 2 (squared Euclidean: ``2 (x_i - y_j)``).
+    Memory is O(N M): the cost matrix and the table ``R`` (and ``E`` with
+    ``return_grad``) are kept whole, in the computation's dtype.
 
     Examples
     --------

@@ -77,7 +77,7 @@ def _lengths(x, name, B, upper, upper_name):
 
 
 def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, blank=0, *,
-                 tie_break="torchaudio"):
+                 tie_break="torchaudio", backend="auto"):
     """Align CTC label sequences to emissions (Viterbi over the CTC topology).
 
     A drop-in for ``torchaudio.functional.forced_align`` with the same
@@ -104,6 +104,13 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
         the *advance* and the *skip* predecessors tie above the *stay*:
         torchaudio then keeps the stay and its path can score below the best
         (this needs exactly equal scores, e.g. quantised emissions).
+    backend : {"auto", "cpu", "cuda"}
+        ``"auto"``: the CUDA kernel when ``log_probs`` is a torch CUDA tensor
+        (it stays on its device, no host copy of the emissions), else the CPU
+        kernel. ``"cuda"`` forces the GPU (numpy inputs are copied there and
+        the results copied back); without a usable GPU it raises
+        :class:`align.BackendUnavailableError`. Both give identical paths and
+        scores, ties included.
 
     Returns
     -------
@@ -148,9 +155,10 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
     Memory: one byte per live cell of the band (``<= T (2L + 1)``, about
     300 MB per thread for T = 30,000 and L = 5,000).
 
-    Torch tensors are computed on the CPU: a CUDA tensor is copied to the host,
-    aligned there and the results are moved back to its device (no CUDA kernel
-    yet). Gradients do not flow through the alignment (as in torchaudio).
+    CUDA (:mod:`align.kernels.ctc_cuda`): one thread block per item, the same
+    per-cell step function as the CPU kernel (:mod:`align.kernels._ctc_steps`);
+    ``B * T * (2L + 1)`` bytes of back-pointers on the device. Gradients do not
+    flow through the alignment (as in torchaudio).
 
     Examples
     --------
@@ -176,10 +184,15 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
         ctc_find_invalid,
     )
 
+    from ._backend import resolve_backend
+
     torch_out = is_torch_tensor(log_probs)
     device = log_probs.device if torch_out else None
+    on_gpu = torch_out and log_probs.is_cuda
+    use = resolve_backend(backend, on_gpu=on_gpu)
 
-    lp = _as_numpy(log_probs, "log_probs", ("float64", "float32", "float16"))
+    # A CUDA tensor is checked on its device; only its metadata comes to the host.
+    lp = _Meta(log_probs) if on_gpu else _as_numpy(log_probs, "log_probs", ("float64", "float32", "float16"))
     if lp.dtype not in _FLOAT_DTYPES:
         raise ParameterError(
             f"log_probs must be float64, float32 or float16, got dtype {lp.dtype}; "
@@ -229,9 +242,20 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
             f"at batch index {b}, position {pos}"
         )
     # float16 is accumulated in float32 (see the module docstring)
-    work = np.ascontiguousarray(lp, dtype=np.float32 if lp.dtype == np.float16 else lp.dtype)
-    bad = np.empty(B, dtype=np.int64)
-    ctc_find_invalid(work, in_len, bad)
+    work_dtype = np.float32 if lp.dtype == np.float16 else lp.dtype
+    if on_gpu:
+        import torch
+
+        # NaN or +inf anywhere on the device: find the first live one on the host
+        gpu_lp = log_probs.to(getattr(torch, np.dtype(work_dtype).name)).contiguous()
+        suspect = bool((torch.isnan(gpu_lp) | torch.isposinf(gpu_lp)).any())
+        work = gpu_lp.cpu().numpy() if suspect else None
+        lp = work if suspect else lp
+    else:
+        work = np.ascontiguousarray(lp, dtype=work_dtype)
+    bad = np.full(B, -1, dtype=np.int64)
+    if work is not None:
+        ctc_find_invalid(work, in_len, bad)
     found = np.flatnonzero(bad >= 0)
     if found.size:
         b = int(found[0])
@@ -254,6 +278,10 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
             f"between its copies); use a longer input or a shorter transcript"
         )
 
+    if use == "cuda":
+        return _forced_align_cuda(gpu_lp if on_gpu else work, tg, tg64, in_len, tg_len, blank,
+                                  tie_break, lp.dtype, torch_out, device)
+
     paths = np.empty((B, T), dtype=np.int64)
     scores = np.empty((B, T), dtype=work.dtype)
     logp = np.empty(B, dtype=np.float64)
@@ -267,6 +295,31 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
         run = ctc_align_batch if n_slots > 1 else ctc_align_serial
         run(work, tg64, in_len, tg_len, blank, tie_rule, paths, scores, logp, bp, band, alpha)
 
+    _check_result(paths, logp, tg64, in_len, tg_len, blank)
+
+    paths_out = paths.astype(tg.dtype, copy=False)
+    scores_out = scores.astype(lp.dtype, copy=False)
+    if torch_out:
+        import torch
+
+        return torch.from_numpy(paths_out).to(device), torch.from_numpy(scores_out).to(device)
+    return paths_out, scores_out
+
+
+class _Meta:
+    """Shape and dtype of a CUDA tensor, standing in for the array in the checks."""
+
+    def __init__(self, tensor):
+        self.shape = tuple(tensor.shape)
+        self.ndim = tensor.dim()
+        self.dtype = np.dtype(str(tensor.dtype).replace("torch.", "")) if tensor.is_floating_point() \
+            else np.dtype("int64")
+
+
+def _check_result(paths, logp, tg64, in_len, tg_len, blank):
+    """Post-conditions on host copies: a finite score, and a path that spells the targets."""
+    from .kernels.ctc import ctc_check_paths
+
     dead = np.flatnonzero(~(logp > -np.inf))
     if dead.size:
         b = int(dead[0])
@@ -275,7 +328,7 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
             f"path that spells its targets (T={int(in_len[b])}, L={int(tg_len[b])}); check the "
             f"emissions (masked classes?) and the transcript"
         )
-    ok = np.empty(B, dtype=np.bool_)
+    ok = np.empty(paths.shape[0], dtype=np.bool_)
     ctc_check_paths(paths, tg64, in_len, tg_len, blank, ok)
     if not ok.all():
         raise AlignError(
@@ -283,8 +336,28 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
             f"targets; please report this with the inputs"
         )
 
-    paths_out = paths.astype(tg.dtype, copy=False)
-    scores_out = scores.astype(lp.dtype, copy=False)
+
+def _forced_align_cuda(work, tg, tg64, in_len, tg_len, blank, tie_break, out_dtype, torch_out, device):
+    """Run the CUDA kernel on validated inputs; results in the caller's type and device."""
+    from ._forced_align_cuda import ctc_align_cuda
+
+    if torch_out and device.type == "cuda":
+        import torch
+
+        d_tg = torch.from_numpy(tg64).to(device)
+        d_in = torch.from_numpy(in_len).to(device)
+        d_tl = torch.from_numpy(tg_len).to(device)
+        paths, scores, logp = ctc_align_cuda(work, d_tg, d_in, d_tl, blank, tie_break=tie_break)
+        host_paths = paths.cpu().numpy()
+        _check_result(host_paths, logp.cpu().numpy(), tg64, in_len, tg_len, blank)
+        out_int = getattr(torch, np.dtype(tg.dtype).name)
+        out_float = getattr(torch, np.dtype(out_dtype).name)
+        return paths.to(out_int), scores.to(out_float)
+    paths, scores, logp = ctc_align_cuda(work, tg64, in_len, tg_len, blank, tie_break=tie_break)
+    host_paths = paths.copy_to_host()
+    _check_result(host_paths, logp.copy_to_host(), tg64, in_len, tg_len, blank)
+    paths_out = host_paths.astype(tg.dtype, copy=False)
+    scores_out = scores.copy_to_host().astype(out_dtype, copy=False)
     if torch_out:
         import torch
 

@@ -106,10 +106,14 @@ def _torch_dtype(dtype):
 
 
 def threads_per_block():
-    """The block size for 1-D launches, read now from :mod:`align.kernels._config`."""
+    """The block size for 1-D launches, read now from :mod:`align.kernels._config`.
+
+    Capped at 1,024 (the hardware limit, and the launch bound the block-per-pair
+    kernels are compiled for).
+    """
     from .kernels import _config
 
-    return int(_config.THREADS_PER_BLOCK)
+    return min(int(_config.THREADS_PER_BLOCK), 1024)
 
 
 def stream_for(tensor=None):

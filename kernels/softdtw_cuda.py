@@ -50,12 +50,13 @@ align.soft_dtw, align.SoftDTWLoss : the validating public entry points.
 import math
 
 import numpy as np
-from numba import cuda, from_dtype
+from numba import config, cuda, from_dtype
 
 from . import _softdtw_steps as _steps
 
 __all__ = [
     "SHARED_LIMIT",
+    "MAX_THREADS",
     "softmin3_gpu",
     "pairwise_cost",
     "softdtw_forward",
@@ -69,13 +70,20 @@ __all__ = [
 #: dynamic shared memory a block may use without opting in (bytes)
 SHARED_LIMIT = 48 * 1024
 
+#: the largest block the kernels are compiled for. Launch bounds keep the
+#: register count low enough for a 1,024-thread block (without them a build
+#: that needs more than 64 registers per thread fails to launch with
+#: CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES). The simulator's jit takes no bounds.
+MAX_THREADS = 1024
+_KERNEL_OPTS = {} if config.ENABLE_CUDASIM else {"launch_bounds": MAX_THREADS}
+
 softmin3_gpu = cuda.jit(device=True)(_steps.softmin3)
 _band_allows_gpu = cuda.jit(device=True)(_steps.band_allows)
 _local_cost_gpu = cuda.jit(device=True)(_steps.local_cost)
 _backward_value_gpu = cuda.jit(device=True)(_steps.backward_value)
 
 
-@cuda.jit
+@cuda.jit(**_KERNEL_OPTS)
 def pairwise_cost(x, y, len_x, len_y, metric, D):
     """``D[b, i, j] = cost(x[b, i], y[b, j])`` inside the lengths; a grid-stride loop over cells."""
     B = D.shape[0]
@@ -92,7 +100,7 @@ def pairwise_cost(x, y, len_x, len_y, metric, D):
             D[b, i, j] = _local_cost_gpu(x, y, b, i, j, metric)
 
 
-@cuda.jit
+@cuda.jit(**_KERNEL_OPTS)
 def softdtw_forward(D, len_x, len_y, gamma, radius, R, out):
     """Algorithm 1 for pair ``blockIdx.x``; see :func:`align.kernels.softdtw.softdtw_forward`."""
     b = cuda.blockIdx.x
@@ -127,7 +135,7 @@ def softdtw_forward(D, len_x, len_y, gamma, radius, R, out):
         out[b] = R[b, n, m]
 
 
-@cuda.jit
+@cuda.jit(**_KERNEL_OPTS)
 def softdtw_backward(D, R, len_x, len_y, gamma, E):
     """Algorithm 2 for pair ``blockIdx.x``; see :func:`align.kernels.softdtw.softdtw_backward`."""
     b = cuda.blockIdx.x
@@ -216,7 +224,7 @@ def backward_shared(dtype):
 
 def _make_forward_shared(nbtype):
     # shared arrays need their element type at compile time: one kernel per dtype
-    @cuda.jit
+    @cuda.jit(**_KERNEL_OPTS)
     def softdtw_forward_shared(D, len_x, len_y, gamma, radius, R, out):
         """Algorithm 1 for pair ``blockIdx.x`` with the live diagonals in shared memory.
 
@@ -270,7 +278,7 @@ def _make_forward_shared(nbtype):
 
 
 def _make_backward_shared(nbtype):
-    @cuda.jit
+    @cuda.jit(**_KERNEL_OPTS)
     def softdtw_backward_shared(D, R, len_x, len_y, gamma, E):
         """Algorithm 2 for pair ``blockIdx.x`` with the live diagonals in shared memory.
 

@@ -311,6 +311,15 @@ def first_call_time(fn, sync):
 class Table:
     def __init__(self):
         self.rows = []
+        self.failures = 0
+
+    def attempt(self, workload, impl, fn, cells, ours=False):
+        """``add`` the time ``fn()`` returns; a failure is printed and counted, not raised."""
+        try:
+            self.add(workload, impl, fn(), cells, ours)
+        except Exception as exc:  # e.g. a launch configuration this GPU refuses
+            self.failures += 1
+            print(f"  {workload:34s} {impl:52s} FAILED: {exc!r}", flush=True)
 
     def add(self, workload, impl, seconds, cells, ours=False):
         self.rows.append((workload, impl, seconds, cells, ours))
@@ -362,10 +371,12 @@ def bench_dtw(table, quick, B=16384, N=256, M=256, device="cuda", repeat=10):
 
             if threads == 32:
                 print(f"  (first call incl. JIT compile: {first_call_time(run, cuda.synchronize):.2f} s)")
-            sec = median_time(run, cuda.synchronize, repeat=repeat)
-            got = out.copy_to_host()
-            assert np.allclose(got, ref, rtol=1e-12), "CUDA DTW disagrees with the CPU"
-            table.add(w, f"ours CUDA dtw_batch, {threads} threads/block", sec, B * N * M, ours=True)
+            def timed(run=run):
+                sec = median_time(run, cuda.synchronize, repeat=repeat)
+                assert np.allclose(out.copy_to_host(), ref, rtol=1e-12), "CUDA DTW disagrees with the CPU"
+                return sec
+
+            table.attempt(w, f"ours CUDA dtw_batch, {threads} threads/block", timed, B * N * M, ours=True)
         if dtype == np.float32:
             tx, ty = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
             sec = median_time(lambda: torch_dtw_antidiag(tx, ty), _sync_for(device), repeat=max(1, repeat // 3))
@@ -417,10 +428,10 @@ def bench_softdtw(table, quick, B=512, N=512, d=13, long_n=4096, device="cuda", 
         _config.THREADS_PER_BLOCK = threads
         if threads == variants[0]:
             print(f"  (first fwd+bwd incl. JIT compile: {first_call_time(fwd_bwd, sync):.2f} s)")
-        table.add(w, f"ours SoftDTWLoss {device}, {threads} threads/block", median_time(fwd_bwd, sync, repeat),
-                  B * N * M, ours=True)
-        table.add(w.replace("fwd+bwd", "fwd"), f"ours soft_dtw_torch {device} fwd, {threads} threads/block",
-                  median_time(fwd, sync, repeat), B * N * M, ours=True)
+        table.attempt(w, f"ours SoftDTWLoss {device}, {threads} threads/block",
+                      lambda: median_time(fwd_bwd, sync, repeat), B * N * M, ours=True)
+        table.attempt(w.replace("fwd+bwd", "fwd"), f"ours soft_dtw_torch {device} fwd, {threads} threads/block",
+                      lambda: median_time(fwd, sync, repeat), B * N * M, ours=True)
     _config._reset()
     # the same with the global-memory kernels (what N too large for shared memory gets)
     from align.kernels import softdtw_cuda
@@ -467,8 +478,8 @@ def bench_softdtw(table, quick, B=512, N=512, d=13, long_n=4096, device="cuda", 
 
     for threads in ((256,) if quick else (256, 1024)):
         _config.THREADS_PER_BLOCK = threads
-        table.add(w, f"ours SoftDTWLoss {device}, {threads} threads/block",
-                  median_time(long_pair, sync, repeat=max(1, repeat // 2)), long_n * long_n, ours=True)
+        table.attempt(w, f"ours SoftDTWLoss {device}, {threads} threads/block",
+                      lambda: median_time(long_pair, sync, repeat=max(1, repeat // 2)), long_n * long_n, ours=True)
     _config._reset()
 
 
@@ -533,11 +544,16 @@ def main(argv=None):
     print(f"Timings (median; synchronize inside each timed call) [{time.perf_counter() - t0:.0f} s so far]:")
     table = Table()
     if has_torch_cuda:
-        bench_dtw(table, args.quick)
-        bench_softdtw(table, args.quick)
+        for bench in (bench_dtw, bench_softdtw):
+            try:
+                bench(table, args.quick)
+            except Exception as exc:  # keep the rest of the run
+                failures += 1
+                print(f"  {bench.__name__} FAILED: {exc!r}", flush=True)
     else:
         print("  torch has no CUDA: timings skipped")
     table.print()
+    failures += table.failures
     print(f"[{time.perf_counter() - t0:.0f} s]")
     fa = 0
     if not args.skip_forced_align:

@@ -201,3 +201,15 @@ def test_property_equals_reference(kernel, lens, seed, small_ints):
     ly = [b for _, b in lens]
     got = launch(kernel, x, y, lx, ly, threads=2)
     np.testing.assert_array_equal(got, [dtw_1d(x[b, : lx[b]], y[b, : ly[b]]) for b in range(B)])
+
+
+def test_gpu_script_table_counts_failures(gpu_script, capsys):
+    table = gpu_script.Table()
+
+    def refused():
+        raise RuntimeError("CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES")
+
+    table.attempt("w", "ours, 1024 threads/block", refused, 10, ours=True)
+    table.attempt("w", "ours, 256 threads/block", lambda: 0.5, 10, ours=True)
+    assert table.failures == 1 and len(table.rows) == 1
+    assert "FAILED: RuntimeError('CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES')" in capsys.readouterr().out

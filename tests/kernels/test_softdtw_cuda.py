@@ -166,7 +166,11 @@ for dt in ("float32", "float64"):
         (s.backward_shared(dt), f"void({A3}, {A3}, int64[::1], int64[::1], {dt}, {A3})"),
     ]
     for kernel, sig in sigs:
-        ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0))
+        # the launch bounds the real build uses (none for dtw_batch)
+        bounds = kernel.targetoptions.get("launch_bounds") if hasattr(kernel, "targetoptions") else None
+        if kernel is not dtw_cuda.dtw_batch:
+            bounds = s.MAX_THREADS
+        ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0), launch_bounds=bounds)
         name = kernel.py_func.__name__
         spills = ptx.count("st.local")
         f64 = sum(ptx.count(op) for op in ("add.f64", "mul.f64", "fma.rn.f64", "ex2.approx.f64"))
@@ -202,6 +206,8 @@ def test_kernels_compile_to_ptx_for_sm90():
     lines = [line.split() for line in proc.stdout.splitlines() if line.startswith("PTX")]
     assert len(lines) == 12, proc.stdout
     for _, dt, name, _, _, spills, _, f64 in lines:
-        assert spills == "0", f"{name} {dt} spills registers to local memory"
+        # local memory in the PTX itself (local arrays); register spills under the
+        # launch bounds are decided later by ptxas (see benchmarks/results/softdtw.md)
+        assert spills == "0", f"{name} {dt} uses local memory"
         if dt == "float32" and name != "dtw_batch":  # dtw_batch sums in float64 by design
             assert f64 == "0", f"{name} float32 computes in float64"

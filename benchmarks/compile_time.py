@@ -10,8 +10,14 @@ microseconds), plus the import of the module.
 Usage::
 
     /tmp/probe/bin/python benchmarks/compile_time.py [--repeat 2]
+    /tmp/probe/bin/python benchmarks/compile_time.py --asm
 
 Prints a Markdown table (seconds, wall clock and process CPU time) to stdout.
+``--asm`` instead compiles the kernels in a fresh process (empty cache: Numba
+does not disassemble cached code) and counts, in the machine code of each
+compiled specialization, the packed min instructions and the vector registers
+used, to check that the wavefront loops are vectorized (``vminpd``/``vminps``
+on ``zmm`` registers on an AVX-512 CPU, ``ymm`` on AVX2).
 """
 
 import argparse
@@ -51,9 +57,41 @@ print("JSON" + json.dumps(rows))
 """
 
 
-def _run(cache_dir):
+_ASM_CHILD = r"""
+import json, re
+import numpy as np
+from align.kernels import dtw_fast as F
+from align.kernels.dtw_band import band_bounds
+lo, hi = band_bounds(40, 30, 0, 0, 2.0)
+for dt in (np.float64, np.float32):
+    F.sym1_1d(np.ones(40, dt), np.ones(30, dt), lo, hi, 0)
+    F.sym1_nd(np.ones((40, 9), dt), np.ones((30, 9), dt), lo, hi, 0, 0)
+    F.sym1_nd(np.ones((40, 9), dt), np.ones((30, 9), dt), lo, hi, 0, 1)
+rows = []
+pats = {"vminpd/ps zmm": r"vminp[sd]\s[^\n]*zmm", "vminpd/ps ymm": r"vminp[sd]\s[^\n]*ymm",
+        "vminsd/ss (scalar)": r"vmins[sd]\s", "vfmadd zmm": r"vfmadd\w+\s[^\n]*zmm"}
+for fn in (F._sym1_1d_into, F._sym1_nd_direct_into, F._wavefront):
+    for sig in fn.signatures:
+        asm = fn.inspect_asm(sig)
+        rows.append([fn.__name__, str(sig[1] if len(sig) > 1 else sig[0])[:40]]
+                    + [len(re.findall(p, asm)) for p in pats.values()])
+print("JSON" + json.dumps([list(pats)] + rows))
+"""
+
+
+def _asm_report():
+    with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache:
+        rows = _run(cache, _ASM_CHILD)
+    head, rows = rows[0], rows[1:]
+    print("| function | 2nd argument type | " + " | ".join(head) + " |")
+    print("|---|---|" + "---:|" * len(head))
+    for r in rows:
+        print("| " + " | ".join(str(v) for v in r) + " |")
+
+
+def _run(cache_dir, child=_CHILD):
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
-    proc = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True,
                           text=True, check=True)
     line = [s for s in proc.stdout.splitlines() if s.startswith("JSON")][-1]
     return json.loads(line[4:])
@@ -63,7 +101,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1,
                         help="cold/warm pairs to run; the minimum is reported")
+    parser.add_argument("--asm", action="store_true",
+                        help="count vector instructions instead of timing the compile")
     args = parser.parse_args(argv)
+    if args.asm:
+        _asm_report()
+        return
     cold_runs, warm_runs = [], []
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache:

@@ -74,9 +74,10 @@ Numba emits no negative-index wrap-around, which would otherwise stop LLVM from
 vectorizing them.
 
 Entry points (all ``@njit`` unless said; ``lo``, ``hi`` int64 ``(N,)`` inclusive
-column bounds per row, non-decreasing, ``lo[i] <= hi[i]``, ``0 <= lo``,
-``hi < M``; full grid: ``lo = 0``, ``hi = M - 1``; bands from
-:func:`align.kernels.dtw_band.fill_band`)::
+column bounds per row, both non-decreasing, ``0 <= lo``, ``hi < M``; a row with
+``lo[i] > hi[i]`` is empty and makes the result ``inf``; full grid: ``lo = 0``,
+``hi = M - 1``; bands from :func:`align.kernels.dtw_band.fill_band`, whose
+Sakoe-Chiba and Itakura bands are non-decreasing; N, M >= 1)::
 
     sym1_1d(x, y, lo, hi, metric_code) -> float
         x (N,), y (M,), same dtype, float32 or float64, C-contiguous.

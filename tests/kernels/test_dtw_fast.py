@@ -136,6 +136,10 @@ def test_sym1_1d_no_path_is_inf():
     lo = np.array([0, 0, 1, 3], dtype=np.int64)
     hi = np.array([0, 1, 1, 3], dtype=np.int64)  # row 2 cannot reach (3, 3)
     assert F.sym1_1d(x, y, lo, hi, 0) == np.inf
+    lo = np.array([0, 2, 2, 3], dtype=np.int64)  # row 1 is empty
+    hi = np.array([1, 1, 3, 3], dtype=np.int64)
+    assert F.sym1_1d(x, y, lo, hi, 0) == np.inf
+    assert run_1d(x, y, lo, hi, 0, 1) == np.inf
     lo = np.array([1, 1, 2, 3], dtype=np.int64)  # (0, 0) is outside the band
     hi = np.array([1, 2, 3, 3], dtype=np.int64)
     assert F.sym1_1d(x, y, lo, hi, 0) == np.inf

@@ -874,7 +874,7 @@ def viterbi(log_emissions, graph, *, method="auto", memory="auto", checkpoint_ev
     return ViterbiResult(path=path, log_likelihood=float(score))
 
 
-def forward_backward(log_emissions, graph):
+def forward_backward(log_emissions, graph, *, method="auto"):
     """Posterior state probabilities by forward-backward.
 
     Parameters
@@ -882,6 +882,9 @@ def forward_backward(log_emissions, graph):
     log_emissions : np.ndarray or torch.Tensor [shape=(T, K), float32 or float64]
         As in :func:`viterbi`.
     graph : HMMGraph
+    method : {"auto", "band", "csr"}
+        As in :func:`viterbi`: ``"band"`` (left-to-right graphs) computes only
+        the band of states that can lie on a complete path.
 
     Returns
     -------
@@ -892,7 +895,8 @@ def forward_backward(log_emissions, graph):
     Raises
     ------
     ParameterError
-        Malformed emissions.
+        Malformed emissions, unknown ``method``, or ``method="band"`` on a
+        graph that is not banded.
     InfeasibleAlignmentError
         If T is shorter than ``graph.min_frames`` or no path has a finite score.
 
@@ -916,8 +920,18 @@ def forward_backward(log_emissions, graph):
     """
     _check_graph(graph)
     E = _check_emissions(log_emissions, graph)
-    post = np.empty((E.shape[0], graph.n_states))
-    logz = _kernels().forward_backward_csr(E, *graph._kernel_arrays(), post)
+    method = _pick_method(graph, method)
+    T = E.shape[0]
+    post = np.empty((T, graph.n_states))
+    if method == "band":
+        lo, hi = graph._band(T)
+        if (lo > hi).any():
+            raise _no_path(T)
+        ka = graph._k
+        logz = _kernels().forward_backward_band(E, ka.col, graph._band_trans, ka.init, ka.final,
+                                                lo, hi, post)
+    else:
+        logz = _kernels().forward_backward_csr(E, *graph._kernel_arrays(), post)
     if logz == -np.inf:
         raise _no_path(E.shape[0])
     return PosteriorResult(posteriors=post, log_likelihood=float(logz))

@@ -11,8 +11,9 @@ Workloads (one pytest-benchmark group each; every entry checks its result):
   float64, one thread. Target (issue 3): >= 1.5 G cells/s and >= 300x hmmlearn
   (``extra_info["x_hmmlearn_issue"]`` uses the issue author's 1.53 s for
   T = 10,000, i.e. 15.3 s for T = 100,000).
-- ``hmm-forward-backward-T10k-S500``: posteriors, ours vs hmmlearn's
-  ``forward_log`` + ``backward_log`` + normalisation (``predict_proba``'s path).
+- ``hmm-forward-backward-T10k-S500``: posteriors, ours (banded and CSR
+  kernels) vs hmmlearn's ``forward_log`` + ``backward_log`` + normalisation
+  (``predict_proba``'s path).
 - ``hmm-viterbi-forced-T4k-S3k``: forced alignment of 1,000 tokens x 3 states
   (shared emission columns) to 4,000 frames: banded kernel (pruned to the
   reachable / co-reachable band) vs the CSR kernel (every state every frame).
@@ -131,9 +132,11 @@ def test_viterbi_small_hmmlearn(benchmark, small):
 
 
 @pytest.mark.benchmark(group="hmm-forward-backward-T10k-S500")
-def test_forward_backward_ours(benchmark, small):
+@pytest.mark.parametrize("method", ["band", "csr"])
+def test_forward_backward_ours(benchmark, small, method):
     _, _, g, E, _ = small
-    r = benchmark.pedantic(align.forward_backward, args=(E, g), rounds=3, warmup_rounds=1)
+    r = benchmark.pedantic(align.forward_backward, args=(E, g), kwargs=dict(method=method),
+                           rounds=3, warmup_rounds=1)
     np.testing.assert_allclose(r.posteriors.sum(1), 1.0, atol=1e-9)
     benchmark.extra_info["log_likelihood"] = r.log_likelihood
     _cells(benchmark, T_SMALL, S_SMALL)

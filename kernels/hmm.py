@@ -72,6 +72,7 @@ __all__ = [
     "viterbi_band",
     "viterbi_band_checkpointed",
     "forward_backward_csr",
+    "forward_backward_band",
     "viterbi_csr_batch",
     "viterbi_band_batch",
     "forward_backward_csr_batch",
@@ -509,6 +510,110 @@ def viterbi_band_checkpointed(E, col, trans, init, final, lo, hi, k, ckpt, seg_b
             s -= seg_bp[t - start - 1, s]
             path[t - 1] = s
     return score
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def forward_backward_band(E, col, trans, init, final, lo, hi, post):
+    """State posteriors over a banded left-to-right graph, pruned to the band.
+
+    Parameters
+    ----------
+    E : np.ndarray [shape=(T, K), float32 or float64]
+    col : np.ndarray [shape=(S,), int64]
+    trans : np.ndarray [shape=(w+1, S), float64]
+        As in :func:`viterbi_band`.
+    init, final : np.ndarray [shape=(S,), float64]
+    lo, hi : np.ndarray [shape=(T,), int64]
+        Inclusive per-frame band (``lo <= hi``).
+    post : np.ndarray [shape=(T, S), float64]
+        Output posteriors (0 outside the band; all zero when no path exists).
+        Holds log alpha during the forward pass.
+
+    Returns
+    -------
+    float
+        log Z (``-inf`` if no path exists).
+
+    Notes
+    -----
+    Cells outside the band are treated as ``-inf``. A predecessor of a cell
+    that is reachable and co-reachable is itself both, so alpha is exact on
+    every cell of the band that lies on a complete path, and beta on every
+    such cell too; elsewhere the posterior is 0 either way. Memory: the output
+    plus ``O(S)``.
+    """
+    T = E.shape[0]
+    S = col.shape[0]
+    w = trans.shape[0] - 1
+    post[:, :] = -np.inf
+    for s in range(lo[0], hi[0] + 1):
+        post[0, s] = init[s] + E[0, np.uint64(col[s])]
+    for t in range(1, T):
+        a = post[t - 1]
+        r = post[t]
+        Et = E[t]
+        for s in range(lo[t], hi[t] + 1):
+            j_hi = min(w, s)
+            m = -np.inf
+            for j in range(j_hi + 1):
+                v = a[np.uint64(s - j)] + trans[j, s]
+                if v > m:
+                    m = v
+            if m == -np.inf:
+                continue
+            acc = 0.0
+            for j in range(j_hi + 1):
+                acc += np.exp(a[np.uint64(s - j)] + trans[j, s] - m)
+            r[s] = m + np.log(acc) + Et[np.uint64(col[s])]
+    m = -np.inf
+    for s in range(lo[T - 1], hi[T - 1] + 1):
+        v = post[T - 1, s] + final[s]
+        if v > m:
+            m = v
+    if m == -np.inf:
+        post[:, :] = 0.0
+        return m
+    acc = 0.0
+    for s in range(lo[T - 1], hi[T - 1] + 1):
+        acc += np.exp(post[T - 1, s] + final[s] - m)
+    logz = m + np.log(acc)
+    # beta for frames t+1 (nb) and t (cb); -inf outside the band
+    nb = np.full(S, -np.inf)
+    cb = np.full(S, -np.inf)
+    tmp = np.full(S, -np.inf)
+    for s in range(lo[T - 1], hi[T - 1] + 1):
+        nb[s] = final[s]
+    for s in range(S):
+        post[T - 1, s] = np.exp(post[T - 1, s] + nb[s] - logz)
+    for t in range(T - 2, -1, -1):
+        l = lo[t]
+        h = hi[t]
+        d_hi = min(h + w, S - 1)
+        Et1 = E[t + 1]
+        for d in range(l, d_hi + 1):
+            tmp[d] = Et1[np.uint64(col[d])] + nb[d]
+        for s in range(l, h + 1):
+            j_hi = min(w, S - 1 - s)
+            m = -np.inf
+            for j in range(j_hi + 1):
+                v = trans[j, s + j] + tmp[s + j]
+                if v > m:
+                    m = v
+            if m == -np.inf:
+                cb[s] = m
+                continue
+            acc = 0.0
+            for j in range(j_hi + 1):
+                acc += np.exp(trans[j, s + j] + tmp[s + j] - m)
+            cb[s] = m + np.log(acc)
+        # cells above the band at t must read as -inf at t - 1 (stale from t + 2)
+        for d in range(h + 1, d_hi + 1):
+            cb[d] = -np.inf
+        row = post[t]
+        for s in range(S):
+            row[s] = np.exp(row[s] + cb[s] - logz)
+        nb, cb = cb, nb
+    return logz
 
 
 # --------------------------------------------------------------------------

@@ -149,6 +149,23 @@ def test_forward_backward_example_and_properties(rng):
     assert p.log_likelihood >= align.viterbi(E, g).log_likelihood
 
 
+def test_forward_backward_methods_agree(rng):
+    g = HMMGraph.from_tokens([0, "|", 1, 2], 2, word_separator="|", optional_silence=3)
+    E = np.log(rng.random((30, 8))).astype(np.float32)
+    band = align.forward_backward(E, g, method="band")
+    csr = align.forward_backward(E, g, method="csr")
+    np.testing.assert_allclose(band.posteriors, csr.posteriors, atol=1e-12)
+    assert band.log_likelihood == pytest.approx(csr.log_likelihood, rel=1e-12)
+    dense = HMMGraph.from_dense(np.log([0.5, 0.5]), np.log([[0.5, 0.5], [0.5, 0.5]]))
+    with pytest.raises(align.ParameterError, match=r"method='band' needs a left-to-right graph"):
+        align.forward_backward(np.zeros((3, 2)), dense, method="band")
+    g3 = HMMGraph.left_to_right(3, self_loop_logp=NEG)  # exactly 3 frames: empty band at T=4
+    with pytest.raises(align.InfeasibleAlignmentError, match=r"over T=4 frames"):
+        align.forward_backward(np.zeros((4, 3)), g3)
+    with pytest.raises(align.InfeasibleAlignmentError, match=r"over T=4 frames"):
+        align.viterbi(np.zeros((4, 3)), g3)
+
+
 def test_batch_equals_single(rng):
     g1 = HMMGraph.from_tokens([0, 1, 2], 3)
     g2 = HMMGraph.from_dense(np.log([0.5, 0.5]), np.log([[0.9, 0.1], [0.2, 0.8]]))

@@ -218,6 +218,48 @@ def test_forward_backward_matches_reference(rng, dtype):
         np.testing.assert_allclose(post, ref_post, atol=1e-12)
 
 
+def run_fb_band(E, g, lo=None, hi=None):
+    if lo is None:
+        lo, hi = g._band(E.shape[0])
+    post = np.empty((E.shape[0], g.n_states))
+    logz = K.forward_backward_band(E, g._k.col, g._band_trans, g._k.init, g._k.final, lo, hi,
+                                   post)
+    return post, logz
+
+
+@pytest.mark.parametrize("w", [0, 1, 2, 4])
+@pytest.mark.parametrize("shared_cols", [False, True], ids=["ident", "gather"])
+def test_forward_backward_band_matches_reference(rng, w, shared_cols):
+    for _ in range(10):
+        S = int(rng.integers(max(w, 1), 9))
+        n_cols = 3 if shared_cols else None
+        g = random_ltr(rng, S, w, n_cols)
+        T = int(rng.integers(1, 13))
+        E = emissions(rng, T, n_cols or S)
+        if rng.random() < 0.2:
+            E[rng.integers(T), :] = -np.inf  # a dead frame: no path
+        ref_post, ref_logz = ref_forward_backward(E, *graph_arrays(g))
+        for lo, hi in [g._band(T), full_band(T, S)]:
+            if (lo > hi).any():
+                assert ref_logz == -np.inf
+                continue
+            post, logz = run_fb_band(E, g, lo, hi)
+            if ref_logz == -np.inf:
+                assert logz == -np.inf and (post == 0).all()
+                continue
+            assert logz == pytest.approx(ref_logz, rel=1e-12)
+            np.testing.assert_allclose(post, ref_post, atol=1e-12)
+
+
+def test_forward_backward_band_equals_csr_on_forced_alignment(rng):
+    g = HMMGraph.from_tokens(rng.integers(0, 5, 20), 3, skip=True)
+    E = emissions(rng, 80, 15)
+    post_b, z_b = run_fb_band(E, g)
+    post_c, z_c = run_fb(E, g)
+    assert z_b == pytest.approx(z_c, rel=1e-12)
+    np.testing.assert_allclose(post_b, post_c, atol=1e-12)
+
+
 # ---------------------------------------------------------------- brute force
 
 

@@ -19,6 +19,12 @@ import numpy as np
 
 from ._validation import is_torch_tensor
 
+# numba-cuda 0.30.4 registers an overload for np.row_stack when its CUDA typing
+# loads (numba/cuda/np/arrayobj.py), and numpy 2.5 removed that alias of
+# np.vstack: put it back before any CUDA code path imports numba.cuda.
+if not hasattr(np, "row_stack"):  # pragma: no cover - numpy >= 2.5 only
+    np.row_stack = np.vstack
+
 __all__ = [
     "is_simulator",
     "as_device",

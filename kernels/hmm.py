@@ -555,15 +555,18 @@ def forward_backward_band(E, col, trans, init, final, lo, hi, post):
         for s in range(lo[t], hi[t] + 1):
             j_hi = min(w, s)
             m = -np.inf
+            jm = 0
             for j in range(j_hi + 1):
                 v = a[np.uint64(s - j)] + trans[j, s]
                 if v > m:
                     m = v
+                    jm = j
             if m == -np.inf:
                 continue
-            acc = 0.0
+            acc = 1.0  # exp(0) of the largest term, not recomputed
             for j in range(j_hi + 1):
-                acc += np.exp(a[np.uint64(s - j)] + trans[j, s] - m)
+                if j != jm:
+                    acc += np.exp(a[np.uint64(s - j)] + trans[j, s] - m)
             r[s] = m + np.log(acc) + Et[np.uint64(col[s])]
     m = -np.inf
     for s in range(lo[T - 1], hi[T - 1] + 1):
@@ -583,8 +586,11 @@ def forward_backward_band(E, col, trans, init, final, lo, hi, post):
     tmp = np.full(S, -np.inf)
     for s in range(lo[T - 1], hi[T - 1] + 1):
         nb[s] = final[s]
-    for s in range(S):
-        post[T - 1, s] = np.exp(post[T - 1, s] + nb[s] - logz)
+    row = post[T - 1]
+    row[:lo[T - 1]] = 0.0
+    row[hi[T - 1] + 1:] = 0.0
+    for s in range(lo[T - 1], hi[T - 1] + 1):
+        row[s] = np.exp(row[s] + nb[s] - logz)
     for t in range(T - 2, -1, -1):
         l = lo[t]
         h = hi[t]
@@ -595,22 +601,28 @@ def forward_backward_band(E, col, trans, init, final, lo, hi, post):
         for s in range(l, h + 1):
             j_hi = min(w, S - 1 - s)
             m = -np.inf
+            jm = 0
             for j in range(j_hi + 1):
                 v = trans[j, s + j] + tmp[s + j]
                 if v > m:
                     m = v
+                    jm = j
             if m == -np.inf:
                 cb[s] = m
                 continue
-            acc = 0.0
+            acc = 1.0
             for j in range(j_hi + 1):
-                acc += np.exp(trans[j, s + j] + tmp[s + j] - m)
+                if j != jm:
+                    acc += np.exp(trans[j, s + j] + tmp[s + j] - m)
             cb[s] = m + np.log(acc)
         # cells above the band at t must read as -inf at t - 1 (stale from t + 2)
         for d in range(h + 1, d_hi + 1):
             cb[d] = -np.inf
+        # outside the band alpha is -inf: posterior 0 without an exp
         row = post[t]
-        for s in range(S):
+        row[:l] = 0.0
+        row[h + 1:] = 0.0
+        for s in range(l, h + 1):
             row[s] = np.exp(row[s] + cb[s] - logz)
         nb, cb = cb, nb
     return logz

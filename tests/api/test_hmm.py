@@ -248,6 +248,22 @@ def test_path_segments_on_an_alignment():
         H.path_segments(np.zeros((2, 2)))
 
 
+def test_graph_pickles_and_arrays_are_read_only(rng):
+    import pickle
+
+    g = HMMGraph.from_tokens([0, 1], 2, skip=True)
+    E = np.log(rng.random((7, 4)))
+    before = align.viterbi(E, g)
+    g2 = pickle.loads(pickle.dumps(g))
+    after = align.viterbi(E, g2)
+    np.testing.assert_array_equal(after.path, before.path)
+    assert after.log_likelihood == before.log_likelihood
+    for name in ("emission_index", "log_initial", "log_final", "pred_ptr", "pred_state",
+                 "pred_logp", "token_of_state"):
+        with pytest.raises(ValueError, match="read-only"):
+            getattr(g, name)[0] = 0
+
+
 def test_band_helpers():
     g = HMMGraph.left_to_right(4, self_loop_logp=-1.0, advance_logp=-2.0)
     trans = g.band_transitions()

@@ -383,6 +383,53 @@ def test_properties(problem):
     assert (p.posteriors[np.arange(len(v.path)), v.path] > 0).all()
 
 
+@st.composite
+def banded_problems(draw):
+    S = draw(st.integers(1, 8))
+    w = draw(st.integers(0, 3))
+    T = draw(st.integers(1, 25))
+    K = draw(st.integers(1, 4))
+    small = st.integers(-2, 0).map(float)  # small integers: ties everywhere
+    src, dst, logp = [], [], []
+    for s in range(S):
+        for j in range(min(w, s) + 1):
+            if draw(st.booleans()) or j == 1:
+                src.append(s - j)
+                dst.append(s)
+                logp.append(draw(small))
+    init = [0.0] + [draw(st.one_of(st.just(-np.inf), small)) for _ in range(S - 1)]
+    final = [draw(st.one_of(st.just(-np.inf), small)) for _ in range(S - 1)] + [0.0]
+    col = draw(st.lists(st.integers(0, K - 1), min_size=S, max_size=S))
+    E = np.array(draw(st.lists(st.lists(small, min_size=K, max_size=K), min_size=T,
+                               max_size=T)))
+    k = draw(st.integers(1, 30))
+    return E, HMMGraph(col, src, dst, logp, init, final), k
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(banded_problems())
+def test_banded_kernels_agree_with_csr_and_reference(problem):
+    E, g, k = problem
+    runs = []
+    for kwargs in (dict(method="csr"), dict(method="band", memory="full"),
+                   dict(method="band", memory="checkpoint", checkpoint_every=k)):
+        try:
+            runs.append(align.viterbi(E, g, **kwargs))
+        except align.InfeasibleAlignmentError:
+            runs.append(None)
+    ref_path, ref_score, _ = ref_viterbi(E, *graph_arrays(g))
+    for r in runs:
+        if ref_path is None:
+            assert r is None
+        else:
+            np.testing.assert_array_equal(r.path, ref_path)
+            assert r.log_likelihood == ref_score
+    if ref_path is not None:
+        fb_band = align.forward_backward(E, g, method="band")
+        fb_csr = align.forward_backward(E, g, method="csr")
+        np.testing.assert_allclose(fb_band.posteriors, fb_csr.posteriors, atol=1e-12)
+
+
 # ---------------------------------------------------------------- errors (one per message)
 
 G = HMMGraph.left_to_right(3)

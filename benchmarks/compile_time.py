@@ -70,7 +70,7 @@ for dt in (np.float64, np.float32):
 rows = []
 pats = {"vminpd/ps zmm": r"vminp[sd]\s[^\n]*zmm", "vminpd/ps ymm": r"vminp[sd]\s[^\n]*ymm",
         "vminsd/ss (scalar)": r"vmins[sd]\s", "vfmadd zmm": r"vfmadd\w+\s[^\n]*zmm"}
-for fn in (F._sym1_1d_into, F._sym1_nd_direct_into, F._wavefront):
+for fn in (F._wavefront_1d, F._wavefront_direct, F._wavefront_gemm):
     for sig in fn.signatures:
         asm = fn.inspect_asm(sig)
         rows.append([fn.__name__, str(sig[1] if len(sig) > 1 else sig[0])[:40]]

@@ -323,85 +323,157 @@ def _boundary(rowbuf, i0, plo, phi, j):
 
 
 @njit(**_OPTS)
-def _wavefront(kind, x, yr, xt, yrt, dim, xn, yrn, x2, y2, lo, hi, metric, h,
-               rowbuf, p2, p1, cur, cb, blk, refine):
-    """Accumulated cost g(N-1, M-1) by strips of ``h`` rows and anti-diagonals.
+def _strip_start(lo, hi, i0, hs, rowbuf, p2, p1, cur):
+    """Reset the three anti-diagonal buffers for the strip of rows i0..i0+hs-1.
 
-    kind 0: 1-D (x, yr); kind 1: direct n-D (xt, yrt, xn, yrn); kind 2: BLAS
-    n-D (x2 (N, d), y2 (M, d), xn = |x|^2 (|x| for cosine), yrn the same of
-    y reversed, blk scratch of h*M, refine: see _diag_gemm). Arguments a kind does not use are small dummies of
-    the same types, so one compiled function serves the three kinds. rowbuf (M,), p2/p1/cur (h + 2,), cb (h,): scratch in the
-    accumulation dtype.
+    Returns the strip's first and last anti-diagonal and the band of the row
+    above it (``i0 - 1``), which bounds what may be read from rowbuf.
+    """
+    inf = np.inf
+    dstart = lo[i0]
+    dend = hs - 1 + hi[i0 + hs - 1]
+    for k in range(hs + 2):
+        p2[k] = inf
+        p1[k] = inf
+        cur[k] = inf
+    plo = lo[i0 - 1] if i0 > 0 else 0
+    phi = hi[i0 - 1] if i0 > 0 else -1
+    p2[0] = _boundary(rowbuf, i0, plo, phi, dstart - 1)
+    p1[0] = _boundary(rowbuf, i0, plo, phi, dstart)
+    return dstart, dend, plo, phi
+
+
+@njit(**_OPTS)
+def _advance(lo, hi, i0, hs, d, ra, rb):
+    """Rows ra..rb of the strip that anti-diagonal d crosses inside the band."""
+    while rb + 1 < hs and rb + 1 + lo[i0 + rb + 1] <= d:
+        rb += 1
+    while ra < hs and ra + hi[i0 + ra] < d:
+        ra += 1
+    return ra, rb
+
+
+@njit(**_OPTS)
+def _strip_diag_end(rowbuf, cur, i0, hs, d, ra, rb, plo, phi):
+    """Close anti-diagonal d: bracket its range with +inf (see the module doc),
+    load the next boundary value, and hand the strip's last row to rowbuf."""
+    cur[ra] = np.inf
+    cur[rb + 2] = np.inf
+    cur[0] = _boundary(rowbuf, i0, plo, phi, d + 1)
+    if rb == hs - 1 and ra <= rb:
+        rowbuf[d - hs + 1] = cur[hs]
+
+
+@njit(**_OPTS)
+def _end_value(lo, hi, rowbuf):
+    n = lo.shape[0]
+    m = rowbuf.shape[0]
+    if lo[n - 1] <= m - 1 and m - 1 <= hi[n - 1]:
+        return np.float64(rowbuf[m - 1])
+    return np.inf
+
+
+# The three walkers below share the strip and anti-diagonal bookkeeping above and
+# differ only in how an anti-diagonal's local costs are obtained. They are three
+# functions, not one with a mode switch, so that each compiled specialization
+# holds only its own vectorized loops (this halves the compile time).
+
+
+@njit(**_OPTS)
+def _wavefront_1d(x, yr, lo, hi, metric, h, rowbuf, p2, p1, cur):
+    """g(N-1, M-1) for 1-D x (N,) and y reversed yr (M,), strips of h rows.
+
+    rowbuf (M,), p2/p1/cur (h + 2,): scratch in the accumulation dtype.
     """
     n = lo.shape[0]
     m = rowbuf.shape[0]
-    inf = np.inf
     for i0 in range(0, n, h):
         hs = min(h, n - i0)
-        dstart = lo[i0]
-        dend = hs - 1 + hi[i0 + hs - 1]
+        dstart, dend, plo, phi = _strip_start(lo, hi, i0, hs, rowbuf, p2, p1, cur)
         if dstart > dend:
-            return inf
-        for k in range(hs + 2):
-            p2[k] = inf
-            p1[k] = inf
-            cur[k] = inf
-        plo = lo[i0 - 1] if i0 > 0 else 0
-        phi = hi[i0 - 1] if i0 > 0 else -1
-        p2[0] = _boundary(rowbuf, i0, plo, phi, dstart - 1)
-        p1[0] = _boundary(rowbuf, i0, plo, phi, dstart)
-        jlo = lo[i0]
-        w = hi[i0 + hs - 1] - jlo + 1
-        if kind == 2:
-            # one BLAS product for the strip's columns jlo..jlo+w-1
-            out = blk[: hs * w].reshape((w, hs))
-            np.dot(y2[jlo:jlo + w], x2[i0:i0 + hs].T, out)
+            return np.inf
         ra = 0
         rb = -1
         for d in range(dstart, dend + 1):
-            while rb + 1 < hs and rb + 1 + lo[i0 + rb + 1] <= d:
-                rb += 1
-            while ra < hs and ra + hi[i0 + ra] < d:
-                ra += 1
-            cnt = rb + 1 - ra
-            if cnt > 0:
+            ra, rb = _advance(lo, hi, i0, hs, d, ra, rb)
+            if rb >= ra:
                 o = np.uint64(ra)
                 ox = np.uint64(i0 + ra)
                 oy = np.uint64(m - 1 - d + ra)
-                uc = np.uint64(cnt)
-                if kind == 0:
-                    if metric == 0:
-                        _diag_1d_sq(x, yr, p1, p2, cur, ox, oy, o, uc)
-                    else:
-                        _diag_1d_abs(x, yr, p1, p2, cur, ox, oy, o, uc)
+                uc = np.uint64(rb + 1 - ra)
+                if metric == 0:
+                    _diag_1d_sq(x, yr, p1, p2, cur, ox, oy, o, uc)
                 else:
-                    if kind == 1:
-                        _cost_direct(xt, yrt, n, m, dim, metric, ox, oy, uc, xn, yrn, cb)
-                        _diag_cost(cb, p1, p2, cur, o, uc)
-                    else:
-                        _diag_gemm(blk, hs, jlo, ra, d, cnt, xn, yrn, i0, m, metric, refine,
-                                   x2, y2, p1, p2, cur)
-            # bracket the computed range with +inf (see module doc)
-            cur[ra] = inf
-            cur[rb + 2] = inf
-            cur[0] = _boundary(rowbuf, i0, plo, phi, d + 1)
-            if rb == hs - 1 and cnt > 0:
-                rowbuf[d - hs + 1] = cur[hs]
-            t = p2
-            p2 = p1
-            p1 = cur
-            cur = t
-    if lo[n - 1] <= m - 1 and m - 1 <= hi[n - 1]:
-        return np.float64(rowbuf[m - 1])
-    return inf
+                    _diag_1d_abs(x, yr, p1, p2, cur, ox, oy, o, uc)
+            _strip_diag_end(rowbuf, cur, i0, hs, d, ra, rb, plo, phi)
+            p2, p1, cur = p1, cur, p2
+    return _end_value(lo, hi, rowbuf)
+
+
+@njit(**_OPTS)
+def _wavefront_direct(xt, yrt, dim, xn, yrn, lo, hi, metric, h, rowbuf, p2, p1, cur, cb):
+    """g(N-1, M-1) for n-D data, direct local costs, strips of h rows.
+
+    xt (d*N,) x transposed, yrt (d*M,) y reversed then transposed, xn/yrn the
+    norms (cosine only, y's reversed), cb (h,) scratch for one anti-diagonal.
+    """
+    n = lo.shape[0]
+    m = rowbuf.shape[0]
+    for i0 in range(0, n, h):
+        hs = min(h, n - i0)
+        dstart, dend, plo, phi = _strip_start(lo, hi, i0, hs, rowbuf, p2, p1, cur)
+        if dstart > dend:
+            return np.inf
+        ra = 0
+        rb = -1
+        for d in range(dstart, dend + 1):
+            ra, rb = _advance(lo, hi, i0, hs, d, ra, rb)
+            if rb >= ra:
+                o = np.uint64(ra)
+                ox = np.uint64(i0 + ra)
+                oy = np.uint64(m - 1 - d + ra)
+                uc = np.uint64(rb + 1 - ra)
+                _cost_direct(xt, yrt, n, m, dim, metric, ox, oy, uc, xn, yrn, cb)
+                _diag_cost(cb, p1, p2, cur, o, uc)
+            _strip_diag_end(rowbuf, cur, i0, hs, d, ra, rb, plo, phi)
+            p2, p1, cur = p1, cur, p2
+    return _end_value(lo, hi, rowbuf)
+
+
+@njit(**_OPTS)
+def _wavefront_gemm(x, y, xn, yrn, lo, hi, metric, h, refine, rowbuf, p2, p1, cur, blk):
+    """g(N-1, M-1) for n-D data, local costs from one BLAS product per strip.
+
+    x (N, d), y (M, d); xn = |x|^2 (|x| for cosine), yrn the same of y
+    reversed; blk (h*M,) scratch for the product; refine: see _diag_gemm.
+    """
+    n = lo.shape[0]
+    m = rowbuf.shape[0]
+    for i0 in range(0, n, h):
+        hs = min(h, n - i0)
+        dstart, dend, plo, phi = _strip_start(lo, hi, i0, hs, rowbuf, p2, p1, cur)
+        if dstart > dend:
+            return np.inf
+        # one product for the strip's columns jlo..jlo+w-1, laid out (w, hs)
+        jlo = lo[i0]
+        w = hi[i0 + hs - 1] - jlo + 1
+        out = blk[: hs * w].reshape((w, hs))
+        np.dot(y[jlo:jlo + w], x[i0:i0 + hs].T, out)
+        ra = 0
+        rb = -1
+        for d in range(dstart, dend + 1):
+            ra, rb = _advance(lo, hi, i0, hs, d, ra, rb)
+            if rb >= ra:
+                _diag_gemm(blk, hs, jlo, ra, d, rb + 1 - ra, xn, yrn, i0, m, metric, refine,
+                           x, y, p1, p2, cur)
+            _strip_diag_end(rowbuf, cur, i0, hs, d, ra, rb, plo, phi)
+            p2, p1, cur = p1, cur, p2
+    return _end_value(lo, hi, rowbuf)
 
 
 @njit(**_OPTS)
 def _sym1_1d_into(x, yr, lo, hi, metric, rowbuf, p2, p1, cur):
-    h = p2.shape[0] - 2
-    d2 = x[:1].reshape((1, 1))
-    return _wavefront(0, x, yr, x, yr, 1, x, yr, d2, d2, lo, hi, metric, h,
-                      rowbuf, p2, p1, cur, rowbuf[:1], rowbuf[:1], 0.0)
+    return _wavefront_1d(x, yr, lo, hi, metric, p2.shape[0] - 2, rowbuf, p2, p1, cur)
 
 
 @njit(**_OPTS)
@@ -447,10 +519,8 @@ def _nd_prepare_direct(x, y, metric):
 
 @njit(**_OPTS)
 def _sym1_nd_direct_into(xt, yrt, dim, xn, yrn, lo, hi, metric, rowbuf, p2, p1, cur, cb):
-    h = p2.shape[0] - 2
-    d2 = xt[:1].reshape((1, 1))
-    return _wavefront(1, xt, yrt, xt, yrt, dim, xn, yrn, d2, d2, lo, hi,
-                      metric, h, rowbuf, p2, p1, cur, cb, cb, 0.0)
+    return _wavefront_direct(xt, yrt, dim, xn, yrn, lo, hi, metric, p2.shape[0] - 2,
+                             rowbuf, p2, p1, cur, cb)
 
 
 @njit(**_OPTS)
@@ -491,8 +561,8 @@ def sym1_nd(x, y, lo, hi, metric_code, method=-1):
         bufs = np.full((3, h + 2), np.inf, dtype=x.dtype)
         blk = np.empty(h * m, dtype=x.dtype)
         refine = GEMM_REFINE_F32 if x.itemsize == 4 else GEMM_REFINE_F64
-        return _wavefront(2, xn, yn, xn, yn, dim, xn, yn, x, y, lo, hi, metric_code, h,
-                          rowbuf, bufs[0], bufs[1], bufs[2], xn, blk, refine)
+        return _wavefront_gemm(x, y, xn, yn, lo, hi, metric_code, h, refine,
+                               rowbuf, bufs[0], bufs[1], bufs[2], blk)
     h = min(STRIP_ROWS, n)
     xt, yrt, xn, yrn = _nd_prepare_direct(x, y, metric_code)
     rowbuf = np.full(m, np.inf, dtype=x.dtype)

@@ -66,8 +66,8 @@ def run_nd(x, y, lo, hi, metric, h, method):
         xn, yn = np.sqrt(xn), np.sqrt(yn)
     blk = np.empty(h * m, dtype=x.dtype)
     refine = F.GEMM_REFINE_F32 if x.dtype == np.float32 else F.GEMM_REFINE_F64
-    return F._wavefront(2, xn, yn, xn, yn, dim, xn, yn, x, y, lo, hi, metric, h,
-                        rowbuf, bufs[0], bufs[1], bufs[2], cb, blk, refine)
+    return F._wavefront_gemm(x, y, xn, yn, lo, hi, metric, h, refine,
+                             rowbuf, bufs[0], bufs[1], bufs[2], blk)
 
 
 # ---------------------------------------------------------------------------

@@ -115,14 +115,21 @@ def _run(x, y, lx, ly, gamma, metric, radius, backend, need_grad):
         from .kernels import softdtw as k
 
         D = np.empty((B, N, M), dtype=dt)
-        k.pairwise_cost(x, y, lx, ly, metric, D)
         R = np.empty((B, N + 1, M + 1), dtype=dt)
         out = np.empty(B, dtype=dt)
-        k.softdtw_forward(D, lx, ly, g, r, R, out)
+        if B == 1:  # the serial kernels: no parallel launch for one pair
+            k.cost_pair(x, y, 0, lx[0], ly[0], metric, D[0])
+            out[0] = k.forward_pair(D[0], lx[0], ly[0], g, r, R[0])
+        else:
+            k.pairwise_cost(x, y, lx, ly, metric, D)
+            k.softdtw_forward(D, lx, ly, g, r, R, out)
         E = None
         if need_grad and np.all(np.isfinite(out)):
             E = np.zeros((B, N + 1, M + 1), dtype=dt)
-            k.softdtw_backward(D, R, lx, ly, g, E)
+            if B == 1:
+                k.backward_pair(D[0], R[0], lx[0], ly[0], g, E[0])
+            else:
+                k.softdtw_backward(D, R, lx, ly, g, E)
     else:
         from . import _cuda
         from .kernels import softdtw as k

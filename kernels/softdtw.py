@@ -57,8 +57,11 @@ __all__ = [
     "METRIC_CITYBLOCK",
     "softmin3_cpu",
     "pairwise_cost",
+    "cost_pair",
     "softdtw_forward",
     "softdtw_backward",
+    "forward_pair",
+    "backward_pair",
     "cost_grad",
 ]
 
@@ -89,9 +92,37 @@ def pairwise_cost(x, y, len_x, len_y, metric, D):
         Output; entries past the lengths are left untouched.
     """
     for b in prange(x.shape[0]):
-        for i in range(len_x[b]):
-            for j in range(len_y[b]):
-                D[b, i, j] = _local_cost_cpu(x, y, b, i, j, metric)
+        cost_pair(x, y, b, len_x[b], len_y[b], metric, D[b])
+
+
+@njit(cache=True, fastmath=_FM)
+def cost_pair(x, y, b, n, m, metric, Db):
+    """Serial :func:`pairwise_cost` for pair ``b`` into its ``(N, M)`` slice ``Db``."""
+    for i in range(n):
+        for j in range(m):
+            Db[i, j] = _local_cost_cpu(x, y, b, i, j, metric)
+
+
+@njit(cache=True, fastmath=_FM)
+def forward_pair(D, n, m, gamma, radius, R):
+    """Algorithm 1 for one pair: fills ``R[:n+1, :m+1]`` and returns ``R[n, m]``.
+
+    ``D`` is ``(N, M)``, ``R`` is ``(N+1, M+1)``; the other arguments as in
+    :func:`softdtw_forward`. Serial; the batch driver calls it once per pair
+    (and the API layer directly for a single pair, which spares the parallel
+    launch).
+    """
+    R[0, 0] = 0.0
+    for j in range(1, m + 1):
+        R[0, j] = math.inf
+    for i in range(1, n + 1):
+        R[i, 0] = math.inf
+        for j in range(1, m + 1):
+            if _band_allows_cpu(i - 1, j - 1, n, m, radius):
+                R[i, j] = D[i - 1, j - 1] + softmin3_cpu(R[i - 1, j - 1], R[i - 1, j], R[i, j - 1], gamma)
+            else:
+                R[i, j] = math.inf
+    return R[n, m]
 
 
 @njit(cache=True, fastmath=_FM, parallel=True)
@@ -114,21 +145,38 @@ def softdtw_forward(D, len_x, len_y, gamma, radius, R, out):
         Output values ``R[b, n, m]`` (``+inf`` if the band admits no path).
     """
     for b in prange(D.shape[0]):
-        n = len_x[b]
-        m = len_y[b]
-        R[b, 0, 0] = 0.0
-        for j in range(1, m + 1):
-            R[b, 0, j] = math.inf
-        for i in range(1, n + 1):
-            R[b, i, 0] = math.inf
-            for j in range(1, m + 1):
-                if _band_allows_cpu(i - 1, j - 1, n, m, radius):
-                    R[b, i, j] = D[b, i - 1, j - 1] + softmin3_cpu(
-                        R[b, i - 1, j - 1], R[b, i - 1, j], R[b, i, j - 1], gamma
-                    )
-                else:
-                    R[b, i, j] = math.inf
-        out[b] = R[b, n, m]
+        out[b] = forward_pair(D[b], len_x[b], len_y[b], gamma, radius, R[b])
+
+
+@njit(cache=True, fastmath=_FM)
+def backward_pair(D, R, n, m, gamma, E):
+    """Algorithm 2 for one pair: fills ``E[1:n+1, 1:m+1]`` (2-D views, as :func:`forward_pair`)."""
+    E[n, m] = 1.0
+    for i in range(n, 0, -1):
+        for j in range(m, 0, -1):
+            if i == n and j == m:
+                continue
+            r = R[i, j]
+            hv = i < n
+            hh = j < m
+            hd = hv and hh
+            # successors outside the table get placeholders (r), never read
+            E[i, j] = _backward_value_cpu(
+                r,
+                gamma,
+                hv,
+                E[i + 1, j] if hv else r,
+                R[i + 1, j] if hv else r,
+                D[i, j - 1] if hv else r,
+                hh,
+                E[i, j + 1] if hh else r,
+                R[i, j + 1] if hh else r,
+                D[i - 1, j] if hh else r,
+                hd,
+                E[i + 1, j + 1] if hd else r,
+                R[i + 1, j + 1] if hd else r,
+                D[i, j] if hd else r,
+            )
 
 
 @njit(cache=True, fastmath=_FM, parallel=True)
@@ -148,34 +196,7 @@ def softdtw_backward(D, R, len_x, len_y, gamma, E):
         cost cell ``(i-1, j-1)``). Zero-fill it first if the rest is read.
     """
     for b in prange(D.shape[0]):
-        n = len_x[b]
-        m = len_y[b]
-        E[b, n, m] = 1.0
-        for i in range(n, 0, -1):
-            for j in range(m, 0, -1):
-                if i == n and j == m:
-                    continue
-                r = R[b, i, j]
-                hv = i < n
-                hh = j < m
-                hd = hv and hh
-                # successors outside the table get placeholders (r), never read
-                E[b, i, j] = _backward_value_cpu(
-                    r,
-                    gamma,
-                    hv,
-                    E[b, i + 1, j] if hv else r,
-                    R[b, i + 1, j] if hv else r,
-                    D[b, i, j - 1] if hv else r,
-                    hh,
-                    E[b, i, j + 1] if hh else r,
-                    R[b, i, j + 1] if hh else r,
-                    D[b, i - 1, j] if hh else r,
-                    hd,
-                    E[b, i + 1, j + 1] if hd else r,
-                    R[b, i + 1, j + 1] if hd else r,
-                    D[b, i, j] if hd else r,
-                )
+        backward_pair(D[b], R[b], len_x[b], len_y[b], gamma, E[b])
 
 
 @njit(cache=True, fastmath=_FM, parallel=True)

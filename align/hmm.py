@@ -23,7 +23,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ._validation import as_float_array, as_int_array, check_option, check_positive_int
+from ._validation import as_float_array, as_int_array, check_option, check_positive_int, is_torch_tensor
 from .exceptions import InfeasibleAlignmentError, ParameterError
 
 __all__ = [
@@ -772,7 +772,8 @@ def _pick_method(graph, method):
 # ------------------------------------------------------------------- drivers
 
 
-def viterbi(log_emissions, graph, *, method="auto", memory="auto", checkpoint_every=None):
+def viterbi(log_emissions, graph, *, method="auto", memory="auto", checkpoint_every=None,
+            backend="auto"):
     """The most likely state sequence through ``graph``.
 
     Parameters
@@ -796,6 +797,9 @@ def viterbi(log_emissions, graph, *, method="auto", memory="auto", checkpoint_ev
         ``"auto"`` checkpoints when the table would exceed 256 MiB.
     checkpoint_every : int, optional
         ``k``; default ``ceil(sqrt(8 T))``, which minimises the memory above.
+    backend : {"auto", "cpu", "cuda"}
+        As in :func:`viterbi_batch` (the GPU keeps a full back-pointer table:
+        ``memory`` applies to the CPU only).
 
     Returns
     -------
@@ -830,6 +834,11 @@ def viterbi(log_emissions, graph, *, method="auto", memory="auto", checkpoint_ev
     >>> viterbi(E, g).path.tolist()
     [0, 1, 1, 2]
     """
+    from ._backend import resolve_backend
+
+    on_gpu = is_torch_tensor(log_emissions) and log_emissions.is_cuda
+    if resolve_backend(backend, on_gpu=on_gpu) == "cuda":
+        return viterbi_batch([log_emissions], graph, method=method, backend="cuda")[0]
     _check_graph(graph)
     E = _check_emissions(log_emissions, graph)
     check_option("memory", memory, ("auto", "full", "checkpoint"))
@@ -970,7 +979,7 @@ def _stack(log_emissions_list, graphs, feasibility=True):
     return graphs_list, graph_of, E, t_off, s_off
 
 
-def viterbi_batch(log_emissions_list, graphs, *, method="auto", errors="raise"):
+def viterbi_batch(log_emissions_list, graphs, *, method="auto", errors="raise", backend="auto"):
     """Viterbi for many utterances, in parallel over utterances (Numba threads).
 
     Parameters
@@ -984,6 +993,12 @@ def viterbi_batch(log_emissions_list, graphs, *, method="auto", errors="raise"):
         On an utterance without a finite path: raise
         :class:`InfeasibleAlignmentError` naming it, or return a path of -1 and
         ``log_likelihood = -inf`` for it.
+    backend : {"auto", "cpu", "cuda"}
+        ``"auto"``: the CUDA kernel (:mod:`align.kernels.hmm_cuda`, one block
+        per utterance) when the emissions are torch CUDA tensors, else the CPU.
+        ``"cuda"`` forces the GPU; without one it raises
+        :class:`align.BackendUnavailableError`. Paths and scores are identical.
+        Inputs are validated on host copies; results are numpy arrays.
 
     Returns
     -------
@@ -1005,9 +1020,13 @@ def viterbi_batch(log_emissions_list, graphs, *, method="auto", errors="raise"):
     cell banded, 4 for CSR); for very long single inputs use :func:`viterbi`
     with ``memory="checkpoint"``.
     """
+    from ._backend import resolve_backend
+
     check_option("method", method, ("auto", "band", "csr"))
     check_option("errors", errors, ("raise", "ignore"))
     log_emissions_list = list(log_emissions_list)
+    on_gpu = any(is_torch_tensor(e) and e.is_cuda for e in log_emissions_list)
+    use = resolve_backend(backend, on_gpu=on_gpu)
     graphs_list, graph_of, E, t_off, s_off = _stack(log_emissions_list, graphs,
                                                     feasibility=errors == "raise")
     if method == "auto":
@@ -1016,6 +1035,8 @@ def viterbi_batch(log_emissions_list, graphs, *, method="auto", errors="raise"):
         for g in graphs_list:
             _pick_method(g, method)
     U = len(log_emissions_list)
+    if use == "cuda":
+        return _viterbi_batch_cuda(log_emissions_list, graphs_list, graph_of, t_off, method, errors)
     path = np.empty(int(t_off[-1]), np.int64)
     loglik = np.empty(U)
     col = np.concatenate([g.emission_index for g in graphs_list])
@@ -1051,6 +1072,31 @@ def viterbi_batch(log_emissions_list, graphs, *, method="auto", errors="raise"):
             raise _no_path(int(t_off[u + 1] - t_off[u]), f" for utterance {u}")
         out.append(ViterbiResult(path=path[t_off[u]:t_off[u + 1]].copy(),
                                  log_likelihood=float(loglik[u])))
+    return out
+
+
+def _viterbi_batch_cuda(log_emissions_list, graphs_list, graph_of, t_off, method, errors):
+    """The GPU branch of :func:`viterbi_batch`, on validated inputs."""
+    from ._forced_align_cuda import viterbi_batch_cuda
+
+    on_gpu = all(is_torch_tensor(e) and e.is_cuda for e in log_emissions_list)
+    items = log_emissions_list if on_gpu else [
+        np.ascontiguousarray(e.detach().cpu().numpy() if is_torch_tensor(e) else e, dtype=np.float64)
+        for e in log_emissions_list]
+    graphs = [graphs_list[g] for g in graph_of]
+    paths, loglik = viterbi_batch_cuda(items, graphs, method=method)
+    paths = paths.cpu().numpy() if is_torch_tensor(paths) else paths.copy_to_host()
+    loglik = loglik.cpu().numpy() if is_torch_tensor(loglik) else loglik.copy_to_host()
+    out = []
+    for u in range(len(items)):
+        T_u = int(t_off[u + 1] - t_off[u])
+        if loglik[u] == -np.inf and errors == "raise":
+            raise _no_path(T_u, f" for utterance {u}")
+        path = paths[u, :T_u].copy()
+        S_u = graphs[u].n_states
+        if loglik[u] > -np.inf and (path.min() < 0 or path.max() >= S_u):  # post-condition
+            raise AssertionError("viterbi CUDA kernel returned a path outside the graph")
+        out.append(ViterbiResult(path=path, log_likelihood=float(loglik[u])))
     return out
 
 

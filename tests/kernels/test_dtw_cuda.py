@@ -81,6 +81,7 @@ def test_host_launcher(rng, monkeypatch):
     got = _cuda.dtw_batch(x, y, np.array([5, 2, 3]), np.array([6, 6, 1]))
     want = [dtw_1d(x[0], y[0]), dtw_1d(x[1, :2], y[1]), dtw_1d(x[2, :3], y[2, :1])]
     np.testing.assert_array_equal(got, want)
+    assert _cuda.dtw_batch(np.zeros((0, 4)), np.zeros((0, 3))).shape == (0,)
 
 
 # ---------------------------------------------------------------- benchmarks/gpu/run.py's checks

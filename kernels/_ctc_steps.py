@@ -27,9 +27,8 @@ Tie-break rules (``tie_rule``, the codes of :mod:`align.kernels.ctc`):
 Either way the path ends on the final blank only if its score is strictly
 greater than the last label's.
 
-Note for :mod:`align.kernels.ctc`: its vectorised loops implement the same
-rules inline; importing :func:`ctc_cell_cpu` there would make this module the
-single source for both targets.
+:mod:`align.kernels.ctc` (CPU) and :mod:`align.kernels.ctc_cuda` (GPU) both
+call :func:`ctc_cell`, so the rule exists once.
 """
 
 from numba import njit
@@ -65,12 +64,12 @@ def ctc_cell(stay, advance, skip, tie_rule):
         inputs; the maximum under ``TIE_OPTIMAL``) and its backpointer code:
         0 stay, 1 advance, 2 skip.
     """
+    # Branch-free (bitwise & |), so that the CPU loops calling it vectorize.
     optimal = tie_rule == 0
-    c1 = advance > stay and (optimal or advance > skip)
+    c1 = (advance > stay) & (optimal | (advance > skip))
     v = advance if c1 else stay
-    if skip > v and (optimal or skip > advance):
-        return skip, 2
-    return v, 1 if c1 else 0
+    c2 = (skip > v) & (optimal | (skip > advance))
+    return (skip if c2 else v), (2 if c2 else (1 if c1 else 0))
 
 
 def ctc_end_on_blank(last_blank, last_label):

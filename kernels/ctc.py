@@ -61,6 +61,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import FASTMATH
+from ._ctc_steps import ctc_cell, ctc_cell_cpu
 
 # numba wants a set (not a frozenset) of flags
 _FM = set(FASTMATH)
@@ -83,20 +84,14 @@ __all__ = [
 def ctc_choose(x0, x1, x2, optimal):
     """One cell's predecessor: ``(best score, move)`` with move 0 stay, 1 advance, 2 skip.
 
-    A plain function, compiled for the CPU (``ctc_choose_cpu``) and, by the
-    CUDA module, with ``cuda.jit(device=True)``, so that both targets share
-    one tie-break rule. ``optimal`` True: the move is always a maximum, ties
-    prefer stay, then advance. ``optimal`` False: torchaudio's comparisons
-    (skip or advance only if strictly greater than both others, else stay).
-    Branch-free, so that the CPU loops vectorize.
+    :func:`align.kernels._ctc_steps.ctc_cell` (the single source of the rule,
+    shared with the CUDA kernel) with ``optimal`` True for ``TIE_OPTIMAL`` and
+    False for ``TIE_TORCHAUDIO``.
     """
-    c1 = (x1 > x0) & (optimal | (x1 > x2))
-    v = x1 if c1 else x0
-    c2 = (x2 > v) & (optimal | (x2 > x1))
-    return (x2 if c2 else v), (2 if c2 else (1 if c1 else 0))
+    return ctc_cell(x0, x1, x2, 0 if optimal else 1)
 
 
-ctc_choose_cpu = njit(inline="always", cache=True, fastmath=_FM)(ctc_choose)
+ctc_choose_cpu = ctc_cell_cpu
 
 
 @njit(cache=True, fastmath=_FM)
@@ -189,6 +184,7 @@ def _max_loops(Ab_p, Al_p, Ab_c, Al_c, pen, emit, bp, lpb, ninf, ukb0, ukl0, upo
                optimal):
     """One frame's blanks and labels: scores into ``Ab_c``/``Al_c``, moves into ``bp``."""
     one = np.uint64(1)
+    rule = 0 if optimal else 1  # the tie_rule code of _ctc_steps
     for i in range(np.uint64(nb)):
         # A blank has no skip: ctc_choose(x0, x1, -inf, either rule) reduces to
         # "advance iff x1 > x0" (pinned by a test). Written out because LLVM
@@ -201,7 +197,7 @@ def _max_loops(Ab_p, Al_p, Ab_c, Al_c, pen, emit, bp, lpb, ninf, ukb0, ukl0, upo
         bp[upos + i] = 1 if c1 else 0
     for i in range(np.uint64(nl)):
         k = ukl0 + i
-        v, move = ctc_choose_cpu(Al_p[k + one], Ab_p[k], Al_p[k] + pen[k], optimal)
+        v, move = ctc_choose_cpu(Al_p[k + one], Ab_p[k], Al_p[k] + pen[k], rule)
         Al_c[k + one] = v + emit[i]
         bp[upos + unb + i] = move
 

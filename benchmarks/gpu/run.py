@@ -184,8 +184,8 @@ def check_softdtw_torch(B, N, M, d, dtype_name, seed=0, normalize=False):
     ly = torch.randint(1, M + 1, (B,), generator=gen)
     res = []
     for device in ("cpu", "cuda"):
-        xd = x.to(device).requires_grad_(True)
-        yd = y.to(device).requires_grad_(True)
+        xd = x.detach().clone().to(device).requires_grad_(True)
+        yd = y.detach().clone().to(device).requires_grad_(True)
         v = soft_dtw_torch(xd, yd, lx.to(device), ly.to(device), gamma=0.3, normalize=normalize)
         v.sum().backward()
         res.append((v.detach().cpu(), xd.grad.cpu(), yd.grad.cpu()))

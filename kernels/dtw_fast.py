@@ -23,7 +23,8 @@ Local costs ``c(i, j)`` (``metric_code``):
 - ``0`` sqeuclidean ``sum_k (x[i,k] - y[j,k])**2``;
 - ``1`` euclidean ``sqrt`` of that;
 - ``2`` cityblock ``sum_k |x[i,k] - y[j,k]|``;
-- ``3`` cosine ``1 - x.y / (|x| |y|)`` (only in :func:`sym1_nd`; see below).
+- ``3`` cosine ``1 - x.y / (|x| |y|)`` (only in :func:`sym1_nd`; every row must
+  have a non-zero norm, which the API checks; see below).
 
 For 1-D inputs euclidean and cityblock are both ``|x[i] - y[j]|``. Cosine is not
 defined usefully for scalars (it is ``1 - sign(x) sign(y)``): :func:`sym1_1d` does
@@ -45,8 +46,9 @@ every cell whose value is at most ``GEMM_REFINE * (|x_i|^2 + |y_j|^2)``
 (``1e-4`` for float64, ``1e-1`` for float32) is recomputed directly, so the
 relative error of every cell, hence of the sum, is at most about
 ``(d + 2) * eps / GEMM_REFINE`` (``~1e-10`` for float64 at d = 40; observed
-``~1e-15`` on random data) and identical rows give exactly 0. The direct form
-(``method=0``) has the rounding of a plain loop over features.
+``~1e-15`` on random data) and identical rows give exactly 0. Cosine needs no
+such refinement (its only cancellation, ``1 - cos``, is the same in both forms).
+The direct form (``method=0``) has the rounding of a plain loop over features.
 
 Layout of the computation (why it is fast)
 ------------------------------------------
@@ -116,6 +118,8 @@ __all__ = [
     "STRIP_ROWS",
     "STRIP_ROWS_ND",
     "GEMM_MIN_DIM",
+    "GEMM_REFINE_F64",
+    "GEMM_REFINE_F32",
     "sym1_1d",
     "sym1_nd",
     "sym1_pairwise",

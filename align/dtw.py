@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_float_array, check_finite, check_option, check_positive_int
+from ._validation import as_float_array, check_finite, check_option, check_positive_int, is_torch_tensor
 from .exceptions import AlignError, InfeasibleAlignmentError, ParameterError
 
 __all__ = ["DTWResult", "dtw", "dtw_distance", "dtw_pairwise"]
@@ -588,7 +588,7 @@ def _pack(seqs, dtype):
 
 
 def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="symmetric1",
-                 window=None, radius=None, max_slope=None, subsequence=False):
+                 window=None, radius=None, max_slope=None, subsequence=False, backend="auto"):
     """DTW distances between every sequence of X and every sequence of Y.
 
     Parameters
@@ -605,6 +605,12 @@ def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="
         numba's default; values above numba's pool size are clipped to it.
     metric, step_pattern, window, radius, max_slope, subsequence
         See :func:`dtw`.
+    backend : {"auto", "cpu", "cuda"}
+        ``"cuda"`` runs every pair on the GPU (:mod:`align.kernels.dtw_cuda`,
+        one thread per pair; 1-D sequences, symmetric1, sqeuclidean, no band,
+        no subsequence); without a GPU it raises
+        :class:`align.BackendUnavailableError`. ``"auto"`` picks it when
+        ``X`` is a torch CUDA tensor and the options allow it.
 
     Returns
     -------
@@ -637,11 +643,15 @@ def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="
     """
     import numba
 
+    from ._backend import resolve_backend
     from .kernels.dtw import dtw_pairwise_ragged
 
     metric_c, step_c, window_c, r, s = _check_options(
         metric, step_pattern, window, radius, max_slope, subsequence
     )
+    on_gpu = any(is_torch_tensor(z) and z.is_cuda for z in (X, Y))
+    use = resolve_backend(backend, on_gpu=on_gpu and backend == "auto" and step_c == 0
+                          and metric_c == 0 and window_c == 0 and not subsequence)
     if n_jobs is not None and n_jobs != -1:
         n_jobs = check_positive_int("n_jobs", n_jobs)
     xs = _as_collection(X, "X")
@@ -685,6 +695,9 @@ def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="
                 raise InfeasibleAlignmentError(
                     _infeasible_message(n, m, step_pattern, window, r, s, step_c, what=what)
                 )
+    if use == "cuda":
+        return _pairwise_cuda(xs, ys, pi, pj, symmetric, dtype, metric_c, step_c, window_c,
+                              subsequence)
     # symmetric1 float64 pairs without cosine or Itakura go to dtw_fast's wavefront
     # driver (same values as dtw_distance, see _distance_only)
     fast = None
@@ -709,6 +722,33 @@ def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="
         )
     finally:
         numba.set_num_threads(previous)
+    result = np.zeros((nx, ny))
+    result[pi, pj] = out
+    if symmetric:
+        result[pj, pi] = out
+    return result
+
+
+def _pairwise_cuda(xs, ys, pi, pj, symmetric, dtype, metric_c, step_c, window_c, subsequence):
+    """dtw_pairwise on the GPU: the pairs padded into (B, N) and (B, M) batches."""
+    from . import _cuda
+
+    if step_c != 0 or metric_c != 0 or window_c != 0 or subsequence or xs[0].ndim != 1:
+        raise ParameterError(
+            "backend='cuda' supports 1-D sequences with step_pattern='symmetric1', "
+            "metric='sqeuclidean', no window and no subsequence; use backend='cpu' for these options"
+        )
+    nx, ny = len(xs), len(ys)
+    lx = np.array([len(q) for q in xs], dtype=np.int64)
+    ly = np.array([len(q) for q in ys], dtype=np.int64)
+    xpad = np.zeros((nx, int(lx.max())), dtype=dtype)
+    ypad = np.zeros((ny, int(ly.max())), dtype=dtype)
+    for k, q in enumerate(xs):
+        xpad[k, :len(q)] = q
+    for k, q in enumerate(ys):
+        ypad[k, :len(q)] = q
+    out = _cuda.dtw_batch(xpad[pi], ypad[pj], lx[pi], ly[pj])
+    out = out.cpu().numpy() if is_torch_tensor(out) else np.asarray(out)
     result = np.zeros((nx, ny))
     result[pi, pj] = out
     if symmetric:

@@ -516,28 +516,48 @@ def _coerce_samples(samples, sample_rate, params):
     return x
 
 
-def _power_spectrum(x, params):
-    """(T, fft_size // 2 + 1) power spectra of the pre-emphasised, windowed frames."""
+def _power_spectrum(x, params, t0=0, t1=None):
+    """(t1 - t0, fft_size // 2 + 1) power spectra of frames t0..t1-1, pre-emphasised and windowed.
+
+    Frames are computed block by block by the caller, so only the samples of
+    this block are copied (a 30-minute recording in one go would need several
+    GB of frame and spectrum buffers).
+    """
     size, shift, nfft = params.frame_size, params.frame_shift, params.fft_size
     T = params.n_frames(x.size)
+    t1 = T if t1 is None else t1
+    a = t0 * shift
+    b = shift * (t1 - 1) + size
+    seg = x[a:min(b, x.size)]
     if params.alpha != 0.0:
-        y = np.empty_like(x)
-        y[0] = x[0]
-        y[1:] = x[1:] - params.alpha * x[:-1]
+        y = np.empty_like(seg)
+        # the first sample of the signal is kept as is; later blocks use their history
+        y[0] = seg[0] - params.alpha * x[a - 1] if a > 0 else seg[0]
+        y[1:] = seg[1:] - params.alpha * seg[:-1]
     else:
-        y = x
-    padded = np.zeros(shift * (T - 1) + size, dtype=np.float64)
-    padded[: y.size] = y[: padded.size]
+        y = seg
+    padded = np.zeros(b - a, dtype=np.float64)
+    padded[: y.size] = y
     frames = np.lib.stride_tricks.sliding_window_view(padded, size)[::shift]
     if params.remove_dc:
         # Only the real samples of a frame count in its mean; the zero padding of
         # the last frame is not data. (PocketSphinx averages over the whole frame
         # buffer; with remove_dc off, as in every shipped model, this never runs.)
         frames = frames - frames.mean(axis=1, keepdims=True)
+    spec = np.fft.rfft(frames * _hamming(size), n=nfft, axis=1)
+    return spec.real**2 + spec.imag**2
+
+
+@functools.lru_cache(maxsize=8)
+def _hamming(size):
     n = np.arange(size)
     window = 0.54 - 0.46 * np.cos(2.0 * np.pi * n / (size - 1.0))
-    spec = np.fft.rfft(frames * window, n=nfft, axis=1)
-    return spec.real**2 + spec.imag**2
+    window.flags.writeable = False
+    return window
+
+
+#: frames per block of the spectrum stage (bounded memory for long recordings)
+_SPECTRUM_BLOCK = 8192
 
 
 def sphinx_cepstra(samples, sample_rate, params=None):
@@ -566,8 +586,12 @@ def sphinx_cepstra(samples, sample_rate, params=None):
     """
     params = _check_params(params)
     x = _coerce_samples(samples, sample_rate, params)
-    power = _power_spectrum(x, params)
-    mel = power @ _cached_filterbank(params).T
+    bank = _cached_filterbank(params)
+    T = params.n_frames(x.size)
+    mel = np.empty((T, bank.shape[0]))
+    for t0 in range(0, T, _SPECTRUM_BLOCK):
+        t1 = min(T, t0 + _SPECTRUM_BLOCK)
+        mel[t0:t1] = _power_spectrum(x, params, t0, t1) @ bank.T
     if params.remove_noise:
         mel = np.ascontiguousarray(mel)
         _remove_noise(mel)

@@ -361,3 +361,15 @@ def test_cmn_option_error():
 def test_empty_cepstra_error():
     with pytest.raises(ParameterError, match=r"cepstra has no frames; need at least one"):
         F.sphinx_dynamic_features(np.zeros((0, 13)), EN_US)
+
+
+def test_spectrum_blocks_do_not_change_features(monkeypatch):
+    # long recordings are framed block by block (bounded memory): any block size
+    # must give the same features as one block
+    from align.audio import features as F
+
+    x = np.random.default_rng(7).standard_normal(16000 * 3).astype(np.float32) * 0.1
+    params = F.FeatureParams(remove_noise=True)
+    whole = F.sphinx_features(x, 16000, params)
+    monkeypatch.setattr(F, "_SPECTRUM_BLOCK", 37)
+    np.testing.assert_array_equal(F.sphinx_features(x, 16000, params), whole)

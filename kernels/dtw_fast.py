@@ -70,8 +70,8 @@ the two previous anti-diagonals in small buffers indexed by ``r + 1``:
 
 The working set of a strip (three buffers of ``H + 2`` values, ``H`` values of
 ``x`` and a sliding window of ``y``) stays in L1, and the full table is never
-stored: memory is ``O(M + H)`` for :func:`sym1_1d`, ``O(H * M)`` for the BLAS
-variant of :func:`sym1_nd`. Inner loops index with unsigned offsets so that
+stored: memory is ``O(M + H)`` for :func:`sym1_1d`, plus a product block of
+``min(H * M, GEMM_BLOCK_VALUES)`` values for the BLAS variant of :func:`sym1_nd`. Inner loops index with unsigned offsets so that
 Numba emits no negative-index wrap-around, which would otherwise stop LLVM from
 vectorizing them.
 
@@ -87,8 +87,8 @@ Sakoe-Chiba and Itakura bands are non-decreasing; N, M >= 1)::
     sym1_nd(x, y, lo, hi, metric_code, method=-1) -> float
         x (N, d), y (M, d), same dtype, float32 or float64, C-contiguous.
         metric_code in {0, 1, 2, 3}. method: 0 direct (exact form), 1 BLAS
-        (codes 0, 1, 3 only), -1 auto (BLAS when d >= GEMM_MIN_DIM and the
-        metric allows it).
+        (codes 0, 1, 3; cityblock runs direct), -1 auto (BLAS when
+        d >= GEMM_MIN_DIM, the metric allows it and M <= 131072).
     sym1_pairwise(X, x_offsets, Y, y_offsets, self_pairs, radius, metric_code, out)
         (plain Python dispatcher over two njit(parallel=True) drivers)
         X (TX,) or (TX, d) concatenated series, x_offsets int64 (nX + 1,);
@@ -118,6 +118,8 @@ __all__ = [
     "STRIP_ROWS",
     "STRIP_ROWS_ND",
     "GEMM_MIN_DIM",
+    "GEMM_MIN_ROWS",
+    "GEMM_BLOCK_VALUES",
     "GEMM_REFINE_F64",
     "GEMM_REFINE_F32",
     "sym1_1d",
@@ -127,8 +129,13 @@ __all__ = [
 
 #: rows per strip for the 1-D kernel (3 buffers of 514 float64 stay in L1)
 STRIP_ROWS = 512
-#: rows per strip for the BLAS variant (its cost block is STRIP_ROWS_ND x M)
-STRIP_ROWS_ND = 128
+#: rows per strip for the BLAS variant (its product block is STRIP_ROWS_ND x M)
+STRIP_ROWS_ND = 256
+#: the BLAS variant's product block holds at most this many values (32 MiB in
+#: float64): strips get fewer rows when M is large
+GEMM_BLOCK_VALUES = 1 << 22
+#: auto mode uses BLAS only when a strip can have at least this many rows
+GEMM_MIN_ROWS = 32
 #: below this feature dimension the direct cost beats a BLAS call per strip
 GEMM_MIN_DIM = 8
 #: the BLAS form recomputes directly every cell whose squared distance is at most
@@ -541,8 +548,15 @@ def sym1_nd(x, y, lo, hi, metric_code, method=-1):
         0 sqeuclidean, 1 euclidean, 2 cityblock, 3 cosine.
     method : int
         0 direct (exact form), 1 BLAS (``|x|^2 + |y|^2 - 2 x.y``, codes 0, 1, 3;
-        see the precision note), -1 auto: BLAS when ``d >= GEMM_MIN_DIM`` and the
-        metric is not cityblock.
+        see the precision note; cityblock always runs the direct form), -1 auto:
+        BLAS when ``d >= GEMM_MIN_DIM``, the metric is not cityblock and a strip
+        of ``GEMM_MIN_ROWS`` rows fits the ``GEMM_BLOCK_VALUES`` budget
+        (``M <= 131072``).
+
+    Notes
+    -----
+    Memory: ``O(M)`` for the direct form; the BLAS form adds a product block of
+    at most ``min(STRIP_ROWS_ND * M, GEMM_BLOCK_VALUES)`` values (32 MiB).
 
     Returns
     -------
@@ -551,11 +565,12 @@ def sym1_nd(x, y, lo, hi, metric_code, method=-1):
     """
     n, dim = x.shape
     m = y.shape[0]
-    use_gemm = method == 1 or (method == -1 and dim >= GEMM_MIN_DIM)
+    h = max(1, min(STRIP_ROWS_ND, n, GEMM_BLOCK_VALUES // m))
+    use_gemm = method == 1 or (
+        method == -1 and dim >= GEMM_MIN_DIM and (h >= GEMM_MIN_ROWS or h == n))
     if metric_code == 2:
         use_gemm = False
     if use_gemm:
-        h = min(STRIP_ROWS_ND, n)
         xn = (x * x).sum(axis=1)
         yn = (y[::-1] * y[::-1]).sum(axis=1)  # reversed, as y in the 1-D kernel
         if metric_code == 3:

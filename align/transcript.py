@@ -149,7 +149,7 @@ def _collect(path, graph, aligned, best_ci, frame_offset):
     return out
 
 
-def align_transcript(audio, transcript, *, language="en", sample_rate=None, window=120.0,
+def align_transcript(audio, transcript, *, language="en", sample_rate=None, window=60.0,
                      progress=False, model_path=None, dictionary_path=None):
     """Word and phone timestamps for a recording and its transcript.
 
@@ -165,11 +165,12 @@ def align_transcript(audio, transcript, *, language="en", sample_rate=None, wind
     sample_rate : None
         Reserved; the rate comes with the audio.
     window : float
-        Recordings longer than this many seconds are aligned in overlapping
+        Recordings longer than this many seconds (default 60) are aligned in overlapping
         windows of this length: each window aligns the next words with an open
         end, keeps the words that end before its last fifth, and the next
         window starts where they stop. Memory is then bounded by the window
-        (about 120 s x 100 frames x the graph's senones x 4 bytes, ~100 MB),
+        (the window's scores, frames x senones x 4 bytes, and its Viterbi
+        back-pointers, frames x states x 1-4 bytes: a few hundred MB at 60 s),
         not by the recording.
     progress : bool
         Show a progress bar (tqdm) over the windows of a long recording.

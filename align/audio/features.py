@@ -503,14 +503,17 @@ def _coerce_samples(samples, sample_rate, params):
             f"samples must be mono, shape (n_samples,), got shape {arr.shape}; "
             f"average the channels first, e.g. samples.mean(axis=1)"
         )
+    # The samples stay in their own precision here (float32 for decoded audio:
+    # a 30-minute recording is 115 MB, not 230); each block of frames is widened
+    # to float64 in _power_spectrum. Scaling by 2**15 is exact in either type.
     if arr.dtype == np.int16:
         # Already on PocketSphinx's scale.
-        x = arr.astype(np.float64)
+        x = arr.astype(np.float32)
     else:
-        x = as_float_array(arr, "samples", ndim=1, dtype=np.float64)
+        x = as_float_array(arr, "samples", ndim=1)
         check_finite(x, "samples")
         # Float audio is in [-1, 1]; PocketSphinx sees 16-bit integers.
-        x = x * 32768.0
+        x = x * x.dtype.type(32768.0)
     if x.size == 0:
         raise ParameterError("samples is empty; need at least one sample of audio")
     return x
@@ -528,11 +531,11 @@ def _power_spectrum(x, params, t0=0, t1=None):
     t1 = T if t1 is None else t1
     a = t0 * shift
     b = shift * (t1 - 1) + size
-    seg = x[a:min(b, x.size)]
+    seg = x[a:min(b, x.size)].astype(np.float64)
     if params.alpha != 0.0:
         y = np.empty_like(seg)
         # the first sample of the signal is kept as is; later blocks use their history
-        y[0] = seg[0] - params.alpha * x[a - 1] if a > 0 else seg[0]
+        y[0] = seg[0] - params.alpha * float(x[a - 1]) if a > 0 else seg[0]
         y[1:] = seg[1:] - params.alpha * seg[:-1]
     else:
         y = seg

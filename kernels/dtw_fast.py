@@ -71,9 +71,10 @@ the two previous anti-diagonals in small buffers indexed by ``r + 1``:
 The working set of a strip (three buffers of ``H + 2`` values, ``H`` values of
 ``x`` and a sliding window of ``y``) stays in L1, and the full table is never
 stored: memory is ``O(M + H)`` for :func:`sym1_1d`, plus a product block of
-``min(H * M, GEMM_BLOCK_VALUES)`` values for the BLAS variant of :func:`sym1_nd`. Inner loops index with unsigned offsets so that
-Numba emits no negative-index wrap-around, which would otherwise stop LLVM from
-vectorizing them.
+``min(H * M, GEMM_BLOCK_VALUES)`` values for the BLAS variant of
+:func:`sym1_nd`. Inner loops index with unsigned offsets so that Numba emits no
+negative-index wrap-around, which would otherwise stop LLVM from vectorizing
+them.
 
 Entry points (all ``@njit`` unless said; ``lo``, ``hi`` int64 ``(N,)`` inclusive
 column bounds per row, both non-decreasing, ``0 <= lo``, ``hi < M``; a row with

@@ -5,8 +5,9 @@ Every kernel is compared with the independent full-matrix reference of
 tiny, odd, prime and unequal sizes, length 1, bands of radius 0, 1 and wide, tied
 integer costs, float32 and float64, and with strip heights of 1, 2 and 5 rows so
 that the strip hand-over (the part of the kernel most likely to be wrong) is
-exercised on small inputs. The peers (dtaidistance, librosa) are checked on their
-documented conventions.
+exercised on small inputs. The peers (dtaidistance, dtw-python) are checked on
+their documented conventions; librosa, tslearn and aeon are checked by every
+benchmark of ``benchmarks/bench_dtw.py``.
 """
 
 import numpy as np
@@ -301,12 +302,17 @@ def test_against_dtaidistance(rng):
         F.sym1_1d(x, y, lo, hi, 0), rel=1e-12)
 
 
-def test_against_librosa(rng):
-    librosa = pytest.importorskip("librosa")
-    x = rng.standard_normal((3, 37))  # librosa: features first
-    y = rng.standard_normal((3, 52))
-    D, _ = librosa.sequence.dtw(X=x, Y=y, metric="sqeuclidean")
+def test_against_dtw_python(rng):
+    # dtw-python reports the plain sum, like librosa and aeon (librosa itself is
+    # checked in benchmarks/bench_dtw.py, on 4,000-long series; its Numba compile
+    # would double this file's run time on a fresh cache)
+    dtw = pytest.importorskip("dtw")
+    x = rng.standard_normal((37, 3))
+    y = rng.standard_normal((52, 3))
     lo, hi = bounds(37, 52, (0, 0))
-    want = D[-1, -1]
-    assert F.sym1_nd(x.T.copy(), y.T.copy(), lo, hi, 0, 0) == pytest.approx(want, rel=1e-12)
-    assert F.sym1_nd(x.T.copy(), y.T.copy(), lo, hi, 0, 1) == pytest.approx(want, rel=1e-9)
+    for metric, name in [(0, "sqeuclidean"), (1, "euclidean"), (2, "cityblock")]:
+        want = dtw.dtw(x, y, dist_method=name, step_pattern="symmetric1",
+                       distance_only=True).distance
+        assert F.sym1_nd(x, y, lo, hi, metric, 0) == pytest.approx(want, rel=1e-12)
+        if metric != 2:
+            assert F.sym1_nd(x, y, lo, hi, metric, 1) == pytest.approx(want, rel=1e-12)

@@ -21,13 +21,18 @@ from tests.reference.dtw import dtw_brute_force, dtw_full
 
 METRICS = ["sqeuclidean", "euclidean", "cityblock", "cosine"]
 SIZES = [(1, 1), (1, 7), (7, 1), (2, 3), (5, 5), (13, 17), (31, 29), (23, 40)]
-# (window code, radius): none, Sakoe-Chiba 0, 1, 3 and wider than the grid
-BANDS = [(0, 0), (1, 0), (1, 1), (1, 3), (1, 100)]
+# (window code, radius): none, Sakoe-Chiba 0, 1, 3 and wider than the grid,
+# Itakura with slope 2 (the second number is then ignored)
+BANDS = [(0, 0), (1, 0), (1, 1), (1, 3), (1, 100), (2, 0)]
 
 
 def reference(x, y, metric, band):
     window, radius = band
-    kw = {"window": "sakoe_chiba", "radius": radius} if window == 1 else {}
+    kw = {}
+    if window == 1:
+        kw = {"window": "sakoe_chiba", "radius": radius}
+    elif window == 2:
+        kw = {"window": "itakura", "max_slope": 2.0}
     return dtw_full(x, y, metric=METRICS[metric], **kw)[0]
 
 

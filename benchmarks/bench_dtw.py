@@ -20,10 +20,10 @@ their value is squared before the comparison):
 Our entries:
 
 - ``ours-api``: the public ``align.dtw_distance`` / ``align.dtw_pairwise`` as a
-  user calls them (validation included). For float64 symmetric1 distances,
-  ``align.dtw_distance`` dispatches to ``align.kernels.dtw_fast`` (``sym1_1d``; the
-  direct form of ``sym1_nd``); ``align.dtw_pairwise`` runs the general two-row
-  kernel ``align.kernels.dtw.dtw_pairwise_ragged``, not the wavefront driver.
+  user calls them (validation included). For float64 symmetric1 distances they
+  dispatch to ``align.kernels.dtw_fast`` (``sym1_1d``; the direct form of
+  ``sym1_nd``; ``sym1_pairwise``) when that module is present, else to the
+  general kernels of ``align.kernels.dtw``.
 - ``ours-kernel-*``: the kernels of ``align.kernels.dtw_fast`` called directly
   (``sym1_pairwise``; ``sym1_nd`` in its BLAS form; float32 variants, which
   accumulate in float32 and are compared at ``rtol=1e-4``).

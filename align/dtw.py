@@ -321,8 +321,8 @@ def _distance_only(p, *, track):
     # bits (relative ~1e-15; exact on integer-valued data). Only float64: dtw_fast
     # accumulates float32 input in float32, and our contract is float64
     # accumulation. Not cosine (its precomputed norms round differently). The n-d
-    # kernel runs its direct form (method 0), not the BLAS form, whose cancellation
-    # error breaks dtw(x, x) == 0.
+    # kernel picks its form (method -1): the BLAS form recomputes every cell where
+    # the expanded formula could cancel, so dtw(x, x) == 0 still holds exactly.
     if (not track and p.step == 0 and not p.subsequence and x.dtype == np.float64
             and p.metric != 3):
         fast = _fast_sym1()
@@ -330,7 +330,7 @@ def _distance_only(p, *, track):
             if x.shape[1] == 1:
                 g = fast[0](x[:, 0], y[:, 0], lo, hi, p.metric)
             else:
-                g = fast[1](x, y, lo, hi, p.metric, 0)
+                g = fast[1](x, y, lo, hi, p.metric, -1)
             return float(g), y.shape[0] - 1, -1, -1
     dtw_distance_rows(x, y, lo, hi, p.metric, p.step, p.subsequence, transposed, track, out)
     return float(out[0]), int(out[1]), int(out[2]), int(out[3])

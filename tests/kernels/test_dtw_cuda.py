@@ -152,7 +152,8 @@ _NOT_INSTALLED = r"""
 import sys, importlib.util
 # hide the editable install, as on a GPU machine that only has a copy of the tree
 sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
-sys.path[:] = [p for p in sys.path if "__editable__" not in p and p not in ("", ".") and not p.startswith(sys.argv[1])]
+# keep site-packages even when the virtual environment lives inside the repository (CI)
+sys.path[:] = [p for p in sys.path if "__editable__" not in p and p not in ("", ".") and p.rstrip("/") != sys.argv[1]]
 for name in [n for n in sys.modules if n == "align" or n.startswith("align.")]:
     del sys.modules[name]
 try:

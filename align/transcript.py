@@ -21,6 +21,7 @@ Long recordings are aligned window by window (see :func:`align_transcript`'s
 """
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -76,11 +77,55 @@ def _read_transcript(transcript):
         raise ParameterError(f"transcript file {str(path)!r} is not UTF-8 text") from exc
 
 
+# Bracketed markup in a transcript is non-speech, aligned with a filler HMM:
+# "[laughter]", "[noise]", "[breath]", "[cough]" with the noise model, and
+# "[speech]", "[unk]", "[inaudible]" (words the transcriber could not make out)
+# with the speech-noise model. (PocketSphinx's dictionary spells them [NOISE]
+# and [SPEECH]; corpora such as LibriSpeech's and MFA's use the same brackets.)
+_MARKUP = re.compile(r"\[[^\[\]\s]+\]")
+_SPEECH_MARKUP = {"[speech]", "[unk]", "[inaudible]", "[unintelligible]", "[crosstalk]", "[foreign]"}
+
+
+def markup_pronunciation(word):
+    """The filler variants of a bracketed markup token, or None for a normal word.
+
+    Either filler may take it (laughter can sound like speech noise and the
+    reverse); the one named by the markup comes first.
+    """
+    if not (word.startswith("[") and word.endswith("]")):
+        return None
+    if word.lower() in _SPEECH_MARKUP:
+        return [["+SPN+"], ["+NSN+"], ["SIL"]]
+    return [["+NSN+"], ["+SPN+"], ["SIL"]]
+
+
+def _tokens(text, lexicon):
+    """normalize() around bracketed markup, which is kept as one token of its own."""
+    from .text.normalize import Token, normalize
+
+    tokens, pos = [], 0
+    for m in _MARKUP.finditer(text):
+        for tok in normalize(text[pos:m.start()], lexicon=lexicon):
+            tokens.append(Token(tok.text, tok.start + pos, tok.end + pos, tok.words))
+        tokens.append(Token(m.group(), m.start(), m.end(), (m.group().lower(),)))
+        pos = m.end()
+    for tok in normalize(text[pos:], lexicon=lexicon):
+        tokens.append(Token(tok.text, tok.start + pos, tok.end + pos, tok.words))
+    return tokens
+
+
+def _pronounce(words, lexicon):
+    """Pronunciations of the spoken words (markup gets its filler) and the unknown words."""
+    plain = [w for w in words if markup_pronunciation(w) is None]
+    prons, unknown = lexicon.pronounce_words(plain)
+    it = iter(prons)
+    out = [markup_pronunciation(w) or next(it) for w in words]
+    return out, unknown
+
+
 def _spoken_words(text, lexicon):
     """Written tokens and the flat list of spoken words with their token index."""
-    from .text.normalize import normalize
-
-    tokens = normalize(text, lexicon=lexicon)
+    tokens = _tokens(text, lexicon)
     words, token_of_word = [], []
     for i, tok in enumerate(tokens):
         for w in tok.words:
@@ -182,7 +227,10 @@ def align_transcript(audio, transcript, *, language="en", sample_rate=None, wind
     Alignment
         ``words``: one :class:`Word` per written token (``"$5"`` keeps its text;
         ``spoken`` says what was aligned), with start and end in seconds, a
-        confidence ``score`` in [0, 1] and its ARPAbet ``phones``. Pauses are
+        confidence ``score`` in [0, 1] and its ARPAbet ``phones``. Bracketed
+        markup (``[laughter]``, ``[noise]``, ``[unk]``) is aligned with the
+        model's noise or speech-noise filler and reported as a word with that
+        filler as its phone. Pauses are
         never inside a word: they belong to the gaps. ``unknown_words`` lists
         words pronounced by espeak-ng or rules.
 
@@ -223,7 +271,7 @@ def align_transcript(audio, transcript, *, language="en", sample_rate=None, wind
     model = _model(model_path)
     lexicon = _lexicon(dictionary_path)
     tokens, words, token_of_word = _spoken_words(text, lexicon)
-    pronunciations, unknown = lexicon.pronounce_words(words)
+    pronunciations, unknown = _pronounce(words, lexicon)
     features = sphinx_features(samples, sr, model.feature_params)
     T = features.shape[0]
     gaps = GapPolicy()

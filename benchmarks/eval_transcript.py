@@ -132,8 +132,10 @@ def main():
     # 3. cathy: PocketSphinx's aligner run here, and the speed of both
     files = sorted((SPEECH / "cathy").glob("*.flac"))
     import numba
+    from threadpoolctl import threadpool_limits
 
     numba.set_num_threads(1)  # one core, like PocketSphinx
+    threadpool_limits(1)      # BLAS too (its idle threads would spin and count as CPU time)
     align.align_transcript(files[0], files[0].with_suffix(".txt").read_text())  # compile first
     if args.cathy:
         files = files[: args.cathy]

@@ -11,7 +11,8 @@ Viterbi kernel applies)::
   (``+NSN+`` breath/noise, ``+SPN+`` untranscribed speech), each a full
   3-state HMM, or nothing. A word therefore never has to swallow a pause, and
   speech that the transcript lacks goes to ``+SPN+`` instead of stretching a
-  neighbour.
+  neighbour. A word made only of fillers (transcript markup such as
+  ``[laughter]``) has no gap beside it: it is the pause.
 - Triphone contexts: inside a word, the neighbouring phones; across a word
   boundary, the last (first) phone of the neighbour's first pronunciation, as
   if no pause came between (PocketSphinx does the same for its alignments).
@@ -202,9 +203,13 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
         return out
 
     n_words = len(pronunciations)
+    filler_set = {sil, "+NSN+", "+SPN+"}
+    # A word made only of fillers (transcript markup such as "[laughter]") is
+    # itself the pause: no optional gap next to it, so it takes the non-speech.
+    is_filler = [all(p in filler_set for v in variants for p in v) for variants in pronunciations]
     starts = []          # (state, log weight) allowed at t = 0
     pending = []         # (exits, extra logp) waiting to link into the next word
-    first_gap = gap(True)
+    first_gap = [] if is_filler[0] else gap(True)
     for entry, lp, exits in first_gap:
         starts.append((entry, lp))
         pending.append((exits, 0.0))
@@ -234,7 +239,7 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
                 exits = phone_exits
             word_exits += exits
         is_last = w + 1 == n_words
-        g = gap(is_last)
+        g = [] if is_filler[w] or (not is_last and is_filler[w + 1]) else gap(is_last)
         skip = np.log1p(-sum(np.exp(lp) for _, lp, _ in g)) if g else 0.0
         pending = [(word_exits, skip)]
         for entry, lp, exits in g:

@@ -5,6 +5,7 @@ run here on the same audio; its boundaries are a peer's answer, not ground truth
 """
 
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -174,3 +175,30 @@ def test_error_not_audio(tmp_path):
     bad.write_text("this is not audio")
     with pytest.raises(ParameterError, match="notes.wav"):
         align.align_transcript(bad, "will")
+
+
+MFA = Path(__file__).resolve().parents[1] / "data" / "mfa"
+
+
+def test_laughter_markup_takes_the_laughter():
+    # "[laughter] montreal [laughter] forced [laughter] aligner [laughter]": the
+    # bracketed markup is aligned with a filler and takes the non-speech around
+    # the words, so no word is stretched over a laugh
+    result = align.align_transcript(
+        MFA / "mfa_laughter.flac", "[laughter] montreal [laughter] forced [laughter] aligner [laughter]")
+    texts = [w.text for w in result.words]
+    assert texts == ["[laughter]", "montreal", "[laughter]", "forced", "[laughter]", "aligner", "[laughter]"]
+    for w in result.words:
+        if w.text == "[laughter]":
+            assert w.end - w.start > 1.0
+            assert [p.label for p in w.phones][0] in ("+NSN+", "+SPN+", "SIL")
+        else:
+            assert w.end - w.start < 1.2
+            assert w.score > 0.6
+    assert not any(u.startswith("[") for u in result.unknown_words)  # markup is not a word
+
+
+def test_whisper_aligns():
+    result = align.align_transcript(MFA / "mfa_whisper.flac", "montreal forced aligner")
+    assert [w.text for w in result.words] == ["montreal", "forced", "aligner"]
+    assert 0.3 < result.words[0].start and result.words[-1].end < result.duration

@@ -366,6 +366,15 @@ def _align_long(model, features, pronunciations, win, gaps, progress):
     return segments
 
 
+def _word(text, segs, spoken):
+    phones = [Phone(s["label"], s["t0"] / FRAME_RATE, s["t1"] / FRAME_RATE) for s in segs]
+    frames = np.array([s["t1"] - s["t0"] for s in segs], dtype=float)
+    margin = float(np.sum(frames * np.array([s["margin"] for s in segs])) / frames.sum())
+    return Word(text=text, start=segs[0]["t0"] / FRAME_RATE, end=segs[-1]["t1"] / FRAME_RATE,
+                score=_confidence(margin), phones=phones,
+                spoken=spoken if spoken != text else None)
+
+
 def _build_alignment(tokens, words, token_of_word, segments, unknown, *, duration, sample_rate,
                      audio_path):
     by_word = {}
@@ -374,24 +383,26 @@ def _build_alignment(tokens, words, token_of_word, segments, unknown, *, duratio
             by_word.setdefault(seg["word"], []).append(seg)
     out = []
     for i, tok in enumerate(tokens):
-        spoken_ids = np.flatnonzero(token_of_word == i)
-        if spoken_ids.size == 0:
+        spoken_ids = [int(k) for k in np.flatnonzero(token_of_word == i) if int(k) in by_word]
+        if not spoken_ids:
             continue
-        segs = [s for k in spoken_ids for s in by_word.get(int(k), [])]
-        if not segs:
-            continue
-        phones = [Phone(s["label"], s["t0"] / FRAME_RATE, s["t1"] / FRAME_RATE) for s in segs]
-        frames = np.array([s["t1"] - s["t0"] for s in segs], dtype=float)
-        margin = float(np.sum(frames * np.array([s["margin"] for s in segs])) / frames.sum())
-        spoken = " ".join(words[k] for k in spoken_ids)
-        out.append(Word(
-            text=tok.text,
-            start=segs[0]["t0"] / FRAME_RATE,
-            end=segs[-1]["t1"] / FRAME_RATE,
-            score=_confidence(margin),
-            phones=phones,
-            spoken=spoken if spoken != tok.text else None,
-        ))
+        # A written token of several spoken words ("$5", "twenty-one") is one Word
+        # unless a pause came between its spoken words: then each spoken word is a
+        # Word of its own, so that no Word spans a pause.
+        runs = [[spoken_ids[0]]]
+        for prev, k in zip(spoken_ids, spoken_ids[1:]):
+            if by_word[k][0]["t0"] > by_word[prev][-1]["t1"]:
+                runs.append([k])
+            else:
+                runs[-1].append(k)
+        if len(runs) == 1:
+            segs = [s for k in spoken_ids for s in by_word[k]]
+            out.append(_word(tok.text, segs, " ".join(words[k] for k in spoken_ids)))
+        else:
+            for run in runs:
+                segs = [s for k in run for s in by_word[k]]
+                text = " ".join(words[k] for k in run)
+                out.append(_word(text, segs, text))
     return Alignment(words=out, duration=duration, sample_rate=sample_rate,
                      unknown_words=unknown, audio_path=audio_path,
                      metadata={"model": "pocketsphinx en-us", "frame_rate": FRAME_RATE})

@@ -202,3 +202,18 @@ def test_whisper_aligns():
     result = align.align_transcript(MFA / "mfa_whisper.flac", "montreal forced aligner")
     assert [w.text for w in result.words] == ["montreal", "forced", "aligner"]
     assert 0.3 < result.words[0].start and result.words[-1].end < result.duration
+
+
+def test_multiword_token_split_at_a_pause():
+    # "Will-we" is one written token of two spoken words; with a second of
+    # silence between them it must not become one Word spanning the pause
+    samples, sr = sf.read(str(A0005), dtype="float32")
+    plain = align.align_transcript(A0005, "Will we ever forget it.")
+    cut = int(plain.words[0].end * sr)
+    padded = np.concatenate([samples[:cut], np.zeros(sr, dtype=np.float32), samples[cut:]])
+    result = align.align_transcript((padded, sr), "Will-we ever forget it.")
+    assert [w.text for w in result.words][:2] == ["will", "we"]
+    for w in result.words:
+        assert not (w.start < plain.words[0].end + 0.5 < w.end)
+    together = align.align_transcript(A0005, "Will-we ever forget it.")
+    assert together.words[0].text == "Will-we" and together.words[0].spoken == "will we"

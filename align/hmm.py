@@ -809,7 +809,7 @@ def viterbi(log_emissions, graph, *, method="auto", memory="auto", checkpoint_ev
         ``"auto"`` picks ``"band"`` whenever the graph allows it.
     memory : {"auto", "full", "checkpoint"}
         ``"full"`` keeps a ``T x S`` back-pointer table (1 byte per cell for
-        ``"band"``, 4 for ``"csr"``). ``"checkpoint"`` (``"band"`` only) keeps
+        ``"band"``; for ``"csr"`` 1 byte when no state has over 255 predecessors, else 4). ``"checkpoint"`` (``"band"`` only) keeps
         the score column every ``k`` frames and recomputes one segment at a
         time: peak memory ``(T/k + 1) * (S + w) * 8 + k * S`` bytes besides the
         emissions, about 100 MB for T = 360,000 and S = 30,000, for roughly
@@ -873,7 +873,8 @@ def viterbi(log_emissions, graph, *, method="auto", memory="auto", checkpoint_ev
                 "memory='checkpoint' needs method='band' (a left-to-right graph); "
                 "method='csr' keeps the full back-pointer table"
             )
-        bp = _scratch((T, S), np.int32)
+        max_in = int(np.diff(graph.pred_ptr).max())
+        bp = _scratch((T, S), np.uint8 if max_in <= 255 else np.int32)
         score = k.viterbi_csr(E, ka.col, ka.pred_ptr, ka.pred_state, ka.pred_logp, ka.init,
                               ka.final, bp, path)
     else:

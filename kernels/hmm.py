@@ -140,12 +140,15 @@ def _viterbi_csr_into(E, col, pred_ptr, pred_state, pred_logp, init, final, bp, 
         for s in range(S):
             best = -np.inf
             arg = -1
-            for e in range(pred_ptr[s], pred_ptr[s + 1]):
+            first = pred_ptr[s]
+            for e in range(first, pred_ptr[s + 1]):
                 v = prev[np.uint64(pred_state[e])] + pred_logp[e]
                 if arg < 0 or v > best:
                     best = v
-                    arg = pred_state[e]
+                    arg = e - first
             cur[s] = best + E[t, np.uint64(col[s])]
+            # the predecessor's place in the row, so a uint8 table serves any
+            # graph whose states have at most 255 predecessors
             bp[t, s] = arg
         prev, cur = cur, prev
     best = -np.inf
@@ -160,7 +163,7 @@ def _viterbi_csr_into(E, col, pred_ptr, pred_state, pred_logp, init, final, bp, 
         return -np.inf
     path[T - 1] = arg
     for t in range(T - 1, 0, -1):
-        arg = bp[t, arg]
+        arg = pred_state[pred_ptr[arg] + np.int64(bp[t, arg])]
         path[t - 1] = arg
     return best
 
@@ -176,8 +179,9 @@ def viterbi_csr(E, col, pred_ptr, pred_state, pred_logp, init, final, bp, path):
     pred_ptr, pred_state, pred_logp : np.ndarray [shape=(S+1,), (E,), (E,)]
         Predecessors by destination, ascending state index within a row.
     init, final : np.ndarray [shape=(S,), float64]
-    bp : np.ndarray [shape=(T, S), int32]
-        Scratch for back-pointers (predecessor state).
+    bp : np.ndarray [shape=(T, S), uint8 or int32]
+        Scratch for back-pointers: the chosen predecessor's position in its
+        CSR row (uint8 when no state has more than 255 predecessors).
     path : np.ndarray [shape=(T,), int64]
         Output: the best state sequence (-1 everywhere if there is none).
 

@@ -216,7 +216,8 @@ def align_transcript(audio, transcript, *, language="en", sample_rate=None, wind
         window starts where they stop. Memory is then bounded by the window
         (the window's scores, frames x senones x 4 bytes, and its Viterbi
         back-pointers, frames x states x 1-4 bytes: a few hundred MB at 60 s),
-        not by the recording.
+        not by the recording. Files are decoded and framed block by block, so
+        the audio itself is never held whole (the features take ~16 KB per second).
     progress : bool
         Show a progress bar (tqdm) over the windows of a long recording.
     model_path, dictionary_path : str, optional
@@ -258,8 +259,8 @@ def align_transcript(audio, transcript, *, language="en", sample_rate=None, wind
     ['Will', 'we', 'ever', 'forget', 'it']
     """
     from .acoustic.graph import GapPolicy
-    from .audio.features import sphinx_features
-    from .audio.load import load_audio
+    from .audio.features import sphinx_features, sphinx_features_stream
+    from .audio.load import iter_audio_blocks, load_audio
 
     if language != "en":
         raise ParameterError(f"language={language!r} is not supported yet; use 'en'")
@@ -267,12 +268,18 @@ def align_transcript(audio, transcript, *, language="en", sample_rate=None, wind
         raise ParameterError(f"window must be a number of seconds >= 10, got {window!r}")
     text = _read_transcript(transcript)
     audio_path = str(audio) if isinstance(audio, (str, os.PathLike)) else None
-    samples, sr = load_audio(audio, sample_rate=SAMPLE_RATE)
     model = _model(model_path)
     lexicon = _lexicon(dictionary_path)
     tokens, words, token_of_word = _spoken_words(text, lexicon)
     pronunciations, unknown = _pronounce(words, lexicon)
-    features = sphinx_features(samples, sr, model.feature_params)
+    sr = SAMPLE_RATE
+    if audio_path is not None:
+        # a file is decoded and framed block by block: the audio is never held whole
+        blocks = iter_audio_blocks(audio, sample_rate=SAMPLE_RATE, block_duration=30.0)
+        features, n_samples = sphinx_features_stream(blocks, sr, model.feature_params)
+    else:
+        samples, sr = load_audio(audio, sample_rate=SAMPLE_RATE)
+        features, n_samples = sphinx_features(samples, sr, model.feature_params), len(samples)
     T = features.shape[0]
     gaps = GapPolicy()
 
@@ -286,7 +293,7 @@ def align_transcript(audio, transcript, *, language="en", sample_rate=None, wind
         segments = _align_long(model, features, pronunciations, win, gaps, progress)
 
     return _build_alignment(tokens, words, token_of_word, segments, unknown,
-                            duration=len(samples) / sr, sample_rate=sr, audio_path=audio_path)
+                            duration=n_samples / sr, sample_rate=sr, audio_path=audio_path)
 
 
 def _align_long(model, features, pronunciations, win, gaps, progress):

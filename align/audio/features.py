@@ -59,6 +59,7 @@ from .._validation import as_float_array, check_finite, check_option, is_torch_t
 from ..exceptions import ParameterError
 
 __all__ = [
+    "sphinx_features_stream",
     "FeatureParams",
     "sphinx_features",
     "sphinx_cepstra",
@@ -519,23 +520,26 @@ def _coerce_samples(samples, sample_rate, params):
     return x
 
 
-def _power_spectrum(x, params, t0=0, t1=None):
+def _power_spectrum(x, params, t0=0, t1=None, offset=0, before=None):
     """(t1 - t0, fft_size // 2 + 1) power spectra of frames t0..t1-1, pre-emphasised and windowed.
 
     Frames are computed block by block by the caller, so only the samples of
     this block are copied (a 30-minute recording in one go would need several
-    GB of frame and spectrum buffers).
+    GB of frame and spectrum buffers). ``x`` holds the signal's samples from
+    index ``offset`` on (streaming), ``before`` the sample at ``offset - 1``;
+    samples past the end of ``x`` are zeros (the last, partial frame).
     """
     size, shift, nfft = params.frame_size, params.frame_shift, params.fft_size
     T = params.n_frames(x.size)
     t1 = T if t1 is None else t1
-    a = t0 * shift
-    b = shift * (t1 - 1) + size
+    a = t0 * shift - offset
+    b = shift * (t1 - 1) + size - offset
     seg = x[a:min(b, x.size)].astype(np.float64)
     if params.alpha != 0.0:
         y = np.empty_like(seg)
         # the first sample of the signal is kept as is; later blocks use their history
-        y[0] = seg[0] - params.alpha * float(x[a - 1]) if a > 0 else seg[0]
+        prev = float(x[a - 1]) if a > 0 else (None if before is None else float(before))
+        y[0] = seg[0] if prev is None else seg[0] - params.alpha * prev
         y[1:] = seg[1:] - params.alpha * seg[:-1]
     else:
         y = seg
@@ -595,6 +599,11 @@ def sphinx_cepstra(samples, sample_rate, params=None):
     for t0 in range(0, T, _SPECTRUM_BLOCK):
         t1 = min(T, t0 + _SPECTRUM_BLOCK)
         mel[t0:t1] = _power_spectrum(x, params, t0, t1) @ bank.T
+    return _cepstra_from_mel(mel, params)
+
+
+def _cepstra_from_mel(mel, params):
+    """Noise removal, log, DCT and lifter: (T, nfilt) mel energies to (T, ncep) float32."""
     if params.remove_noise:
         mel = np.ascontiguousarray(mel)
         _remove_noise(mel)
@@ -710,3 +719,69 @@ def sphinx_features(samples, sample_rate, params=None, *, cmn=None):
     cmn = params.cmn if cmn is None else check_option("cmn", cmn, _CMN)
     cep = sphinx_cepstra(samples, sample_rate, params)
     return sphinx_dynamic_features(_cmn(cep, params, cmn), params)
+
+
+def sphinx_features_stream(blocks, sample_rate, params=None, *, cmn=None):
+    """:func:`sphinx_features` of a signal that arrives in blocks (bounded memory).
+
+    Only the samples of the frames not yet computed are kept (one frame's
+    worth plus the block being read), so a recording of any length is
+    processed without holding it: the memory is the output, about 16 KB per
+    second of audio, plus the (T, nfilt) mel energies while they are turned
+    into cepstra (batch CMN and the noise removal need every frame).
+
+    Parameters
+    ----------
+    blocks : iterable of np.ndarray [shape=(n_k,)]
+        Consecutive mono blocks at ``sample_rate`` (e.g.
+        :func:`align.audio.load.iter_audio_blocks`), floats in [-1, 1] or int16.
+    sample_rate : int
+    params : FeatureParams or None
+    cmn : {None, "batch", "live", "none"}
+
+    Returns
+    -------
+    features : np.ndarray [shape=(T, 3 * ncep), float32]
+        Exactly :func:`sphinx_features` of the concatenated blocks.
+    n_samples : int
+        Samples read.
+
+    Raises
+    ------
+    ParameterError
+        As :func:`sphinx_features`; also when no samples arrive.
+    """
+    params = _check_params(params)
+    cmn = params.cmn if cmn is None else check_option("cmn", cmn, _CMN)
+    bank = _cached_filterbank(params)
+    size, shift = params.frame_size, params.frame_shift
+    pending = np.empty(0, dtype=np.float32)
+    offset = 0          # global index of pending[0]; always the start of frame t_next
+    before = None       # the sample at offset - 1 (pre-emphasis history)
+    t_next = 0
+    n_samples = 0
+    rows = []
+    for block in blocks:
+        x = _coerce_samples(block, sample_rate, params)
+        n_samples += x.size
+        pending = np.concatenate([pending, x]) if pending.size else x
+        end = offset + pending.size
+        if end < size:
+            continue
+        t_stop = (end - size) // shift + 1  # frames that lie wholly in the samples so far
+        for t0 in range(t_next, t_stop, _SPECTRUM_BLOCK):
+            t1 = min(t_stop, t0 + _SPECTRUM_BLOCK)
+            rows.append(_power_spectrum(pending, params, t0, t1, offset, before) @ bank.T)
+        if t_stop > t_next:
+            cut = t_stop * shift - offset
+            before = pending[cut - 1]
+            pending = pending[cut:]
+            offset, t_next = t_stop * shift, t_stop
+    if n_samples == 0:
+        raise ParameterError("samples is empty; need at least one sample of audio")
+    T = params.n_frames(n_samples)
+    if T > t_next:  # the frames that reach past the end, zero-padded
+        rows.append(_power_spectrum(pending, params, t_next, T, offset, before) @ bank.T)
+    mel = np.concatenate(rows) if len(rows) > 1 else rows[0]
+    cep = _cepstra_from_mel(mel, params)
+    return sphinx_dynamic_features(_cmn(cep, params, cmn), params), n_samples

@@ -373,3 +373,28 @@ def test_spectrum_blocks_do_not_change_features(monkeypatch):
     whole = F.sphinx_features(x, 16000, params)
     monkeypatch.setattr(F, "_SPECTRUM_BLOCK", 37)
     np.testing.assert_array_equal(F.sphinx_features(x, 16000, params), whole)
+
+
+@pytest.mark.parametrize("block", [1, 159, 160, 411, 4000, 10**6])
+def test_streamed_features_equal_whole(block):
+    # the streaming front end (bounded memory for long files) gives exactly the
+    # features of the whole signal, whatever the block size
+    from align.audio import features as F
+
+    x = (np.random.default_rng(3).standard_normal(16000 * 2 + 77) * 0.1).astype(np.float32)
+    params = F.FeatureParams(remove_noise=True)
+    whole = F.sphinx_features(x, 16000, params)
+    blocks = [x[i:i + block] for i in range(0, x.size, block)]
+    streamed, n = F.sphinx_features_stream(blocks, 16000, params)
+    assert n == x.size
+    np.testing.assert_array_equal(streamed, whole)
+
+
+def test_streamed_features_short_and_empty():
+    from align.audio import features as F
+
+    x = np.linspace(-0.1, 0.1, 300).astype(np.float32)  # shorter than one frame
+    np.testing.assert_array_equal(F.sphinx_features_stream([x[:100], x[100:]], 16000)[0],
+                                  F.sphinx_features(x, 16000))
+    with pytest.raises(ParameterError, match="samples is empty; need at least one sample of audio"):
+        F.sphinx_features_stream([], 16000)

@@ -6,7 +6,7 @@ they are used only in decorators and by the API layer.
 """
 
 # fastmath without the no-NaN / no-inf assumptions: the recurrences use +-inf
-# as "unreachable", so ``fastmath=True`` (which implies nnan, ninf) is wrong here.
+# as "unreachable", so the all-flags fastmath setting (it implies nnan, ninf) is wrong here.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}  # a set: njit rejects frozensets
 
 # Threads per block for 1-D CUDA launches. Tests under the CUDA simulator patch

@@ -42,6 +42,7 @@ _LAZY = {
     "ViterbiResult": "align.hmm",
     "PosteriorResult": "align.hmm",
     "align_transcript": "align.transcript",
+    "align_corpus": "align.corpus",
     "Alignment": "align.transcript",
     "Word": "align.transcript",
     "Phone": "align.transcript",

@@ -5,6 +5,9 @@ Subcommands:
 - ``align transcript AUDIO TRANSCRIPT -o OUT [-o OUT ...] [--plot PNG]`` aligns a
   recording with its text and writes each output by extension
   (.TextGrid .json .srt .vtt .ctm).
+- ``align corpus FOLDER -o OUT [-f .TextGrid ...] [-j JOBS]`` aligns every audio
+  file that has a same-name ``.txt``/``.lab`` transcript, on worker processes,
+  resuming where an interrupted run stopped.
 - ``align demo [--out DIR]`` aligns the bundled CC0 sample and writes a TextGrid,
   JSON and PNG per utterance.
 - ``align cache clear`` removes Numba's compiled-kernel cache.
@@ -72,6 +75,20 @@ def _cmd_demo(args):
     return 0
 
 
+def _cmd_corpus(args):
+    from .corpus import align_corpus
+
+    results = align_corpus(args.folder, args.out, formats=args.format or [".TextGrid"],
+                           jobs=args.jobs, overwrite=args.overwrite, progress=not args.quiet)
+    failed = [r for r in results if r.status == "failed"]
+    counts = {s: sum(r.status == s for r in results) for s in ("aligned", "skipped", "failed")}
+    for r in failed:
+        print(f"failed: {r.item.audio}: {r.error}", file=sys.stderr)
+    print(f"{counts['aligned']} aligned, {counts['skipped']} skipped (outputs exist), "
+          f"{counts['failed']} failed; outputs in {args.out}/")
+    return 1 if failed else 0
+
+
 def _cmd_cache_clear(args):
     import os
 
@@ -104,6 +121,16 @@ def _parser():
     p.add_argument("--plot", help="also draw waveform, spectrogram and boundaries to this PNG")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no word table")
     p.set_defaults(func=_cmd_transcript)
+
+    p = sub.add_parser("corpus", help="align every audio file of a folder that has a transcript beside it")
+    p.add_argument("folder", help="corpus folder: audio files with same-name .txt or .lab transcripts")
+    p.add_argument("-o", "--out", required=True, help="output folder (mirrors the corpus's sub-folders)")
+    p.add_argument("-f", "--format", action="append",
+                   help="output extension, repeatable (.TextGrid .json .srt .vtt .ctm); default .TextGrid")
+    p.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: all CPUs)")
+    p.add_argument("--overwrite", action="store_true", help="re-align files whose outputs exist")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_corpus)
 
     p = sub.add_parser("demo", help="align the bundled CC0 sample and write TextGrid, JSON and PNG")
     p.add_argument("--out", default="align-demo", help="output folder (default: ./align-demo)")

@@ -1,0 +1,198 @@
+"""Align a whole corpus: many recordings, each with its transcript, on local processes.
+
+A corpus is a folder of audio files (wav, flac, ogg, mp3, m4a) each with a
+transcript of the same stem (``.txt`` or ``.lab``) beside it, as MFA and
+Kaldi-style corpora lay them out. :func:`align_corpus` aligns every pair on a
+pool of worker processes (each loads the acoustic model once) and writes the
+outputs of each file as soon as it is done, atomically: a crash or an interrupt
+loses no finished file, and a second run skips the files whose outputs exist.
+A file that fails (not audio, transcript too long for it) is reported and the
+others go on.
+"""
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from .exceptions import AlignError, ParameterError
+
+__all__ = ["CorpusItem", "CorpusResult", "find_corpus", "align_corpus"]
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus")
+TRANSCRIPT_SUFFIXES = (".txt", ".lab")
+
+
+@dataclass(frozen=True)
+class CorpusItem:
+    """One recording and its transcript file."""
+
+    audio: Path
+    transcript: Path
+
+
+@dataclass(frozen=True)
+class CorpusResult:
+    """What happened to one item: ``status`` is "aligned", "skipped" or "failed"."""
+
+    item: CorpusItem
+    status: str
+    outputs: tuple = ()
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def find_corpus(folder):
+    """Audio files under ``folder`` (recursively) that have a transcript of the same stem.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+
+    Returns
+    -------
+    list of CorpusItem
+        Sorted by audio path.
+
+    Raises
+    ------
+    ParameterError
+        If ``folder`` is not a directory or holds no audio with a transcript.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise ParameterError(f"corpus folder {str(root)!r} is not a directory")
+    items = []
+    for audio in sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES):
+        for suffix in TRANSCRIPT_SUFFIXES:
+            text = audio.with_suffix(suffix)
+            if text.is_file():
+                items.append(CorpusItem(audio, text))
+                break
+    if not items:
+        raise ParameterError(
+            f"no audio file with a transcript (same name, {' or '.join(TRANSCRIPT_SUFFIXES)}) "
+            f"found under {str(root)!r}"
+        )
+    return items
+
+
+def _outputs(item, root, out_dir, formats):
+    relative = item.audio.relative_to(root).with_suffix("")
+    return tuple(Path(out_dir) / relative.parent / (relative.name + fmt) for fmt in formats)
+
+
+def _init_worker():
+    """One thread per worker process: the pool is the parallelism."""
+    import numba
+
+    numba.set_num_threads(1)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:
+        pass
+
+
+def _align_one(item, outputs, options):
+    """Worker: align one item and write its outputs (runs in a pool process)."""
+    import time
+
+    from .transcript import align_transcript
+
+    start = time.perf_counter()
+    try:
+        alignment = align_transcript(item.audio, item.transcript, **options)
+        for out in outputs:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            alignment.save(out)
+    except AlignError as exc:
+        return CorpusResult(item, "failed", (), f"{type(exc).__name__}: {exc}",
+                            time.perf_counter() - start)
+    return CorpusResult(item, "aligned", outputs, None, time.perf_counter() - start)
+
+
+def align_corpus(folder, out_dir, *, formats=(".TextGrid",), jobs=None, overwrite=False,
+                 progress=False, **options):
+    """Align every recording of a corpus folder and write its outputs.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The corpus (see :func:`find_corpus`).
+    out_dir : str or os.PathLike
+        Where the outputs go, mirroring the corpus's sub-folders.
+    formats : sequence of str
+        Output extensions (".TextGrid", ".json", ".srt", ".vtt", ".ctm").
+    jobs : int, optional
+        Worker processes; default: the CPUs this process may use. 1 aligns in
+        this process.
+    overwrite : bool
+        Re-align files whose outputs all exist (default: skip them, so an
+        interrupted run resumes where it stopped).
+    progress : bool
+        A progress bar (tqdm) over the files.
+    **options
+        Passed to :func:`align.align_transcript` (e.g. ``window``).
+
+    Returns
+    -------
+    list of CorpusResult
+        One per item, in corpus order.
+
+    Raises
+    ------
+    ParameterError
+        A bad folder, an unknown format, or ``jobs < 1``.
+    """
+    from .io.writers import format_for_path
+
+    items = find_corpus(folder)
+    root = Path(folder)
+    formats = tuple(formats)
+    if not formats:
+        raise ParameterError("formats is empty; give at least one output extension, e.g. '.TextGrid'")
+    for fmt in formats:
+        format_for_path(Path("x" + fmt))  # raises ParameterError for an unknown extension
+    if jobs is None:
+        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ParameterError(f"jobs must be an integer >= 1, got {jobs!r}")
+
+    results = {}
+    todo = []
+    for item in items:
+        outputs = _outputs(item, root, out_dir, formats)
+        if not overwrite and all(o.is_file() for o in outputs):
+            results[item] = CorpusResult(item, "skipped", outputs)
+        else:
+            todo.append((item, outputs))
+
+    bar = None
+    if progress:
+        try:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(todo), unit="file", desc="aligning")
+        except ImportError:
+            bar = None
+    if jobs == 1 or len(todo) <= 1:
+        for item, outputs in todo:
+            results[item] = _align_one(item, outputs, options)
+            if bar is not None:
+                bar.update(1)
+    else:
+        # spawn, not fork: forking a process whose Numba/BLAS threads are running is unsafe
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context,
+                                 initializer=_init_worker) as pool:
+            futures = {pool.submit(_align_one, item, outputs, options): item for item, outputs in todo}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                if bar is not None:
+                    bar.update(1)
+    if bar is not None:
+        bar.close()
+    return [results[item] for item in items]

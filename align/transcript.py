@@ -303,7 +303,6 @@ def _align_long(model, features, pronunciations, win, gaps, progress):
     n_phones = sum(len(p[0]) for p in pronunciations)
     # expected phones per frame over the whole file, to size each window's words
     rate = n_phones / T
-    keep_until = int(0.8 * win)
     bar = None
     if progress:
         try:
@@ -315,8 +314,9 @@ def _align_long(model, features, pronunciations, win, gaps, progress):
     segments = []
     t = 0
     w = 0
+    span = win
     while w < n_words:
-        end = min(T, t + win)
+        end = min(T, t + span)
         last_window = end == T
         # take enough words to cover the window at 1.5x the mean rate, plus slack
         budget = 1.5 * rate * (end - t) + 30
@@ -332,8 +332,10 @@ def _align_long(model, features, pronunciations, win, gaps, progress):
         except InfeasibleAlignmentError:
             if last_window:
                 raise
-            end = min(T, end + win)  # too many words for this stretch: widen it
+            span *= 2  # too many words for this stretch: widen the window and retry
             continue
+        span = win
+        keep_until = int(0.8 * (end - t))  # words ending in the last fifth are redone next window
         found = _collect(path, graph, aligned, best_ci, t)
         if last_window:
             kept = found

@@ -217,3 +217,26 @@ def test_multiword_token_split_at_a_pause():
         assert not (w.start < plain.words[0].end + 0.5 < w.end)
     together = align.align_transcript(A0005, "Will-we ever forget it.")
     assert together.words[0].text == "Will-we" and together.words[0].spoken == "will we"
+
+
+def test_long_audio_widens_a_window_that_cannot_hold_its_words(monkeypatch):
+    # if a window's words do not fit, the window doubles and the same words are retried
+    import align.transcript as tr
+
+    samples, sr = sf.read(str(A0005), dtype="float32")
+    text = (SAMPLE / "arctic_a0005_1592748459.txt").read_text().strip()
+    audio = np.concatenate([np.concatenate([samples, np.zeros(int(0.4 * sr), np.float32)])] * 8)
+    real = tr._align_window
+    spans = []
+
+    def flaky(model, features, prons, **kw):
+        spans.append(features.shape[0])
+        if len(spans) == 1:
+            raise InfeasibleAlignmentError("pretend the first window cannot hold its words")
+        return real(model, features, prons, **kw)
+
+    monkeypatch.setattr(tr, "_align_window", flaky)
+    result = align.align_transcript((audio, sr), " ".join([text] * 8), window=10.0)
+    assert len(result.words) == 8 * 5
+    # the retry covers twice the frames (or up to the end), the next window is back to normal
+    assert spans[1] > spans[0] and spans[2] <= spans[0]

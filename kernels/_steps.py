@@ -184,3 +184,23 @@ DTW_FASTMATH = set(FASTMATH) - {"contract", "reassoc", "arcp", "afn"}
 
 local_cost_cpu = njit(inline="always", cache=True, fastmath=DTW_FASTMATH)(local_cost)
 choose_cpu = njit(inline="always", cache=True, fastmath=DTW_FASTMATH)(choose)
+
+
+def end_cell(last_row, m, subsequence):
+    """Where the best path ends in the last row: ``(best, j_end)``.
+
+    ``last_row`` is a two-row buffer padded by 2 (column ``j`` at ``j + 2``).
+    Full alignment ends at ``m - 1``; subsequence mode at the leftmost minimum.
+    """
+    if subsequence:
+        j_end = 0
+        best = last_row[2]
+        for j in range(1, m):
+            if last_row[j + 2] < best:
+                best = last_row[j + 2]
+                j_end = j
+        return best, j_end
+    return last_row[m + 1], m - 1
+
+
+end_cell_cpu = njit(inline="always", cache=True, fastmath=DTW_FASTMATH)(end_cell)

@@ -28,7 +28,7 @@ in float64.
 import numpy as np
 from numba import njit, prange
 
-from ._steps import DTW_FASTMATH, choose_cpu, local_cost_cpu
+from ._steps import DTW_FASTMATH, choose_cpu, end_cell_cpu, local_cost_cpu
 from .dtw_band import fill_band
 
 __all__ = [
@@ -257,16 +257,7 @@ def _distance_core(x, y, lo, hi, metric, step, subsequence, transposed, track):
             lprev, lcur = lcur, lprev
             sprev, scur = scur, sprev
     # prev holds row n-1
-    if subsequence:
-        j_end = 0
-        best = prev[2]
-        for j in range(1, m):
-            if prev[j + 2] < best:
-                best = prev[j + 2]
-                j_end = j
-    else:
-        j_end = m - 1
-        best = prev[m + 1]
+    best, j_end = end_cell_cpu(prev, m, subsequence)
     if track:
         return best, j_end, lprev[j_end + 2], sprev[j_end + 2]
     return best, j_end, -1, -1

@@ -32,7 +32,7 @@ Peak memory (band width ``W`` cells per row, ``W = M`` without a band):
 import numpy as np
 from numba import njit
 
-from ._steps import DTW_FASTMATH
+from ._steps import DTW_FASTMATH, end_cell_cpu
 from .dtw import cost_row, row_dirs, row_generic, row_values
 
 __all__ = ["dtw_path_checkpointed"]
@@ -124,16 +124,7 @@ def dtw_path_checkpointed(
         prev_a, cur_a = cur_a, prev_a
         prev_b, cur_b = cur_b, prev_b
     # ---- end cell
-    if subsequence:
-        j_end = 0
-        best = prev[2]
-        for j in range(1, m):
-            if prev[j + 2] < best:
-                best = prev[j + 2]
-                j_end = j
-    else:
-        j_end = m - 1
-        best = prev[m + 1]
+    best, j_end = end_cell_cpu(prev, m, subsequence)
     # ---- backtracking, block by block
     k = 0
     i = n - 1

@@ -14,8 +14,17 @@ FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}  # a set: njit rejects 
 THREADS_PER_BLOCK = 256
 _DEFAULT_THREADS_PER_BLOCK = 256
 
+# The wavefront kernels (dtw_cuda.dtw_wave, softdtw_cuda's *_wave kernels) give each
+# pair WAVE_LANES threads that own 8 rows each, and put WAVE_PAIRS pairs in a
+# block (blockDim = (WAVE_LANES, WAVE_PAIRS)). Under the simulator tests patch
+# them small so tiny tables span several lanes, passes and pairs per block.
+WAVE_LANES = 32
+WAVE_PAIRS = 4
+_DEFAULT_WAVE = (32, 4)
+
 
 def _reset():
     """Restore the defaults (used by tests that patch the constants)."""
-    global THREADS_PER_BLOCK
+    global THREADS_PER_BLOCK, WAVE_LANES, WAVE_PAIRS
     THREADS_PER_BLOCK = _DEFAULT_THREADS_PER_BLOCK
+    WAVE_LANES, WAVE_PAIRS = _DEFAULT_WAVE

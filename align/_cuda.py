@@ -10,7 +10,7 @@
 - :func:`threads_per_block`: the launch block size; read from
   :mod:`align.kernels._config` at call time (kernels never read it).
 - :func:`stream_for`: the numba stream that matches torch's current stream.
-- :func:`dtw_batch`: launch the batched exact-DTW kernel (for the DTW API layer).
+- :func:`dtw_batch`: launch a batched exact-DTW kernel (for the DTW API layer).
 
 numba.cuda is imported lazily, so CPU-only use never needs numba-cuda.
 """
@@ -136,8 +136,8 @@ def stream_for(tensor=None):
     return _cuda().external_stream(torch.cuda.current_stream(tensor.device).cuda_stream)
 
 
-def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None):
-    """Launch :func:`align.kernels.dtw_cuda.dtw_batch` on a batch of 1-D pairs (no validation).
+def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None, kernel="wave"):
+    """Launch a batched exact-DTW kernel of :mod:`align.kernels.dtw_cuda` on 1-D pairs (no validation).
 
     The DTW API layer validates (finite values, lengths in range) and then calls this.
 
@@ -148,15 +148,22 @@ def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None):
     len_x, len_y : same kind [shape=(B,), int64] or None
         Valid lengths (default N and M).
     threads : int or None
-        Threads per block; default ``min(THREADS_PER_BLOCK, 32)``: one pair per
-        thread, and 32-thread blocks spread a 16k-pair batch evenly over the SMs.
+        For ``kernel="thread"`` only: threads per block, default
+        ``min(THREADS_PER_BLOCK, 32)`` (32-thread blocks spread a 16k-pair batch
+        evenly over the SMs).
+    kernel : {"wave", "thread"}
+        ``"wave"``: :func:`~align.kernels.dtw_cuda.dtw_wave`, ``WAVE_LANES``
+        threads per pair and ``WAVE_PAIRS`` pairs per block (read now from
+        :mod:`align.kernels._config`). ``"thread"``:
+        :func:`~align.kernels.dtw_cuda.dtw_batch`, one thread per pair. Both
+        give the same values; ``benchmarks/gpu/run.py`` times both.
 
     Returns
     -------
     np.ndarray [shape=(B,), float64], or a torch float64 tensor on x's device if
     x is a torch CUDA tensor (no host round trip).
     """
-    from .kernels import dtw_cuda
+    from .kernels import _config, dtw_cuda
 
     B, N = x.shape
     M = y.shape[1]
@@ -166,15 +173,22 @@ def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None):
         len_x = np.full(B, N, dtype=np.int64)
     if len_y is None:
         len_y = np.full(B, M, dtype=np.int64)
-    if threads is None:
-        threads = min(threads_per_block(), 32)
     _, work = empty((M, B), np.float64, like=x)
     out, dout = empty((B,), np.float64, like=x)
     stream = stream_for(x)
-    blocks = (B + threads - 1) // threads
-    dtw_cuda.dtw_batch[blocks, threads, stream](
-        as_device(x), as_device(y), as_device(len_x), as_device(len_y), work, dout
-    )
+    args = (as_device(x), as_device(y), as_device(len_x), as_device(len_y), work, dout)
+    if kernel == "wave":
+        lanes, pairs = int(_config.WAVE_LANES), int(_config.WAVE_PAIRS)
+        blocks = (B + pairs - 1) // pairs
+        nbytes = dtw_cuda.wave_shared_bytes(lanes, pairs)
+        dtw_cuda.dtw_wave[blocks, (lanes, pairs), stream, nbytes](*args)
+    elif kernel == "thread":
+        if threads is None:
+            threads = min(threads_per_block(), 32)
+        blocks = (B + threads - 1) // threads
+        dtw_cuda.dtw_batch[blocks, threads, stream](*args)
+    else:
+        raise ValueError(f"kernel must be 'wave' or 'thread', got {kernel!r}")
     if is_torch_tensor(x) and x.is_cuda:
         return out
     return dout.copy_to_host()

@@ -607,7 +607,7 @@ def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="
         See :func:`dtw`.
     backend : {"auto", "cpu", "cuda"}
         ``"cuda"`` runs every pair on the GPU (:mod:`align.kernels.dtw_cuda`,
-        one thread per pair; 1-D sequences, symmetric1, sqeuclidean, no band,
+        a wavefront of threads per pair; 1-D sequences, symmetric1, sqeuclidean, no band,
         no subsequence); without a GPU it raises
         :class:`align.BackendUnavailableError`. ``"auto"`` picks it when
         ``X`` is a torch CUDA tensor and the options allow it.

@@ -12,6 +12,10 @@ from align.kernels import _config
 @pytest.fixture
 def small_blocks(monkeypatch):
     monkeypatch.setattr(_config, "THREADS_PER_BLOCK", 4)
+    # the wavefront kernel: 1 lane of 8 rows per pair, 2 pairs per block, so a
+    # 9-sample sequence takes two passes and blocks mix lengths
+    monkeypatch.setattr(_config, "WAVE_LANES", 1)
+    monkeypatch.setattr(_config, "WAVE_PAIRS", 2)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

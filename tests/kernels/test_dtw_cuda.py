@@ -11,26 +11,37 @@ from tests.reference.softdtw import dtw_1d
 pytestmark = pytest.mark.skipif(not cuda.is_available(), reason="no CUDA device or simulator")
 
 
-@pytest.fixture(scope="module")
-def kernel():
-    from align.kernels import dtw_cuda
+#: the kernels under test: one thread per pair, and the wavefront kernel with
+#: (lanes per pair, pairs per block) small enough that the tables below take
+#: several 8-row-per-lane passes and a block holds pairs of different lengths
+KERNELS = {"thread": None, "wave-2x3": (2, 3), "wave-1x2": (1, 2)}
 
-    return dtw_cuda.dtw_batch
+
+@pytest.fixture(scope="module", params=list(KERNELS))
+def kernel(request):
+    return request.param
 
 
 def launch(kernel, x, y, lx, ly, threads=3):
+    from align.kernels import dtw_cuda
+
     B = x.shape[0]
     M = y.shape[1]
-    work = cuda.to_device(np.zeros((M, B)))
-    out = cuda.to_device(np.zeros(B))
+    work = cuda.to_device(np.full((M, B), np.nan))  # its content on entry must not matter
+    out = cuda.to_device(np.full(B, -1.0))
     args = [cuda.to_device(np.ascontiguousarray(a)) for a in (x, y, np.asarray(lx, np.int64), np.asarray(ly, np.int64))]
-    kernel[(B + threads - 1) // threads, threads](*args, work, out)
+    if KERNELS[kernel] is None:
+        dtw_cuda.dtw_batch[(B + threads - 1) // threads, threads](*args, work, out)
+    else:
+        lanes, pairs = KERNELS[kernel]
+        nbytes = dtw_cuda.wave_shared_bytes(lanes, pairs)
+        dtw_cuda.dtw_wave[(B + pairs - 1) // pairs, (lanes, pairs), 0, nbytes](*args, work, out)
     return out.copy_to_host()
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_matches_reference_bit_for_bit(kernel, rng, dtype):
-    # lengths around the 8-row strips: 1, 7, 8, 9, 17 rows; 1..11 columns
+    # lengths around the 8-row strips and the passes of the wave kernel: 1, 7, 8, 9, 16, 17 rows
     B = 7
     x = rng.normal(size=(B, 17)).astype(dtype)
     y = rng.normal(size=(B, 11)).astype(dtype)
@@ -71,17 +82,46 @@ def test_agrees_with_cpu_dtw(kernel, rng, dtype):
         np.testing.assert_allclose(got, want, rtol=1e-15)
 
 
-def test_host_launcher(rng, monkeypatch):
+@pytest.mark.parametrize("which", ["wave", "thread"])
+def test_host_launcher(rng, monkeypatch, which):
     from align import _cuda
     from align.kernels import _config
 
     monkeypatch.setattr(_config, "THREADS_PER_BLOCK", 2)
-    x = rng.normal(size=(3, 5))
+    monkeypatch.setattr(_config, "WAVE_LANES", 1)
+    monkeypatch.setattr(_config, "WAVE_PAIRS", 2)
+    x = rng.normal(size=(3, 12))
     y = rng.normal(size=(3, 6))
-    got = _cuda.dtw_batch(x, y, np.array([5, 2, 3]), np.array([6, 6, 1]))
-    want = [dtw_1d(x[0], y[0]), dtw_1d(x[1, :2], y[1]), dtw_1d(x[2, :3], y[2, :1])]
+    got = _cuda.dtw_batch(x, y, np.array([12, 2, 9]), np.array([6, 6, 1]), kernel=which)
+    want = [dtw_1d(x[0], y[0]), dtw_1d(x[1, :2], y[1]), dtw_1d(x[2, :9], y[2, :1])]
     np.testing.assert_array_equal(got, want)
-    assert _cuda.dtw_batch(np.zeros((0, 4)), np.zeros((0, 3))).shape == (0,)
+    assert _cuda.dtw_batch(np.zeros((0, 4)), np.zeros((0, 3)), kernel=which).shape == (0,)
+
+
+def test_host_launcher_rejects_unknown_kernel():
+    from align import _cuda
+
+    with pytest.raises(ValueError, match="kernel must be 'wave' or 'thread', got 'warp'"):
+        _cuda.dtw_batch(np.zeros((1, 4)), np.zeros((1, 3)), kernel="warp")
+
+
+def test_wave_kernel_leaves_padding_and_other_pairs_alone(rng):
+    # 5 pairs in blocks of 2: the last block has a thread slot past the batch
+    from align.kernels import dtw_cuda
+
+    x = rng.normal(size=(5, 20))
+    y = rng.normal(size=(5, 7))
+    lx, ly = np.array([20, 3, 17, 1, 9]), np.array([7, 1, 4, 7, 2])
+    want = [dtw_1d(x[b, : lx[b]], y[b, : ly[b]]) for b in range(5)]
+    x[:, 17:] = np.nan  # padding past a length is never read into a valid cell...
+    x[0, 17:] = rng.normal(size=3)
+    want[0] = dtw_1d(x[0], y[0])
+    out = cuda.to_device(np.full(6, -1.0))  # ...and nothing is written past the batch
+    args = [cuda.to_device(a) for a in (x, y, lx, ly, np.zeros((7, 5)))]
+    dtw_cuda.dtw_wave[3, (1, 2), 0, dtw_cuda.wave_shared_bytes(1, 2)](*args, out[:5])
+    got = out.copy_to_host()
+    np.testing.assert_array_equal(got[:5], want)
+    assert got[5] == -1.0
 
 
 # ---------------------------------------------------------------- benchmarks/gpu/run.py's checks

@@ -12,7 +12,7 @@ What it does, in order:
 
 1. Checks every CUDA kernel of ours against the CPU on fresh random inputs
    (several shapes, float32 and float64, variable lengths, a band): the batched
-   exact DTW (``align.kernels.dtw_cuda.dtw_batch``) against a Numba CPU loop
+   exact DTW (``align.kernels.dtw_cuda``: ``dtw_wave`` and ``dtw_batch``) against a Numba CPU loop
    written here; soft-DTW forward, backward and gradients
    (``align.kernels.softdtw_cuda``, shared-memory and global-memory variants)
    through ``align.softdtw`` with
@@ -134,20 +134,20 @@ def random_lengths(rng, B, L, vary):
 # --------------------------------------------------------------------------- checks
 
 
-def check_dtw(B, N, M, dtype, seed=0, vary=True, threads=None):
-    """CUDA exact DTW vs the CPU loop above. Returns (ok, message)."""
+def check_dtw(B, N, M, dtype, seed=0, vary=True, threads=None, kernel="wave"):
+    """CUDA exact DTW (``kernel`` "wave" or "thread") vs the CPU loop above. Returns (ok, message)."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(B, N)).astype(dtype)
     y = rng.normal(size=(B, M)).astype(dtype)
     lx = random_lengths(rng, B, N, vary)
     ly = random_lengths(rng, B, M, vary)
-    got = _cuda.dtw_batch(x, y, lx, ly, threads=threads)
+    got = _cuda.dtw_batch(x, y, lx, ly, threads=threads, kernel=kernel)
     want = np.empty(B)
     cpu_dtw_batch(x, y, lx, ly, want)
     rel = np.max(np.abs(got - want) / np.maximum(np.abs(want), 1e-300))
     same = int(np.sum(got == want))
     ok = bool(rel <= 1e-12)
-    return ok, (f"dtw_batch {B}x({N},{M}) {np.dtype(dtype).name} vary={vary}: "
+    return ok, (f"dtw {kernel} kernel {B}x({N},{M}) {np.dtype(dtype).name} vary={vary}: "
                 f"max rel diff {rel:.2e}, bit-identical {same}/{B}")
 
 
@@ -344,11 +344,37 @@ def _sync_for(device):
     return torch.cuda.synchronize if device == "cuda" else (lambda: None)
 
 
-def bench_dtw(table, quick, B=16384, N=256, M=256, device="cuda", repeat=10):
-    """Exact DTW workloads: ours (several block sizes), the torch peer, the CPU loop."""
-    import torch
+#: (lanes per pair, pairs per block) of the wavefront DTW kernel to time
+WAVE_SHAPES_QUICK = ((32, 4), (16, 8))
+WAVE_SHAPES = ((32, 2), (32, 4), (32, 8), (16, 4), (16, 8), (8, 16))
 
-    from align.kernels.dtw_cuda import dtw_batch
+
+def dtw_launchers(dx, dy, dlx, dly, work, out, quick):
+    """``(label, launch)`` for every exact-DTW kernel and launch shape to time."""
+    from align.kernels.dtw_cuda import dtw_batch, dtw_wave, wave_shared_bytes
+
+    B = dx.shape[0]
+    runs = []
+    for lanes, pairs in (WAVE_SHAPES_QUICK if quick else WAVE_SHAPES):
+        grid, block, nbytes = (B + pairs - 1) // pairs, (lanes, pairs), wave_shared_bytes(lanes, pairs)
+
+        def run(grid=grid, block=block, nbytes=nbytes):
+            dtw_wave[grid, block, 0, nbytes](dx, dy, dlx, dly, work, out)
+
+        runs.append((f"ours CUDA dtw_wave, {lanes} lanes x {pairs} pairs/block", run))
+    for threads in ((32,) if quick else (32, 64)):
+        blocks = (B + threads - 1) // threads
+
+        def run(threads=threads, blocks=blocks):
+            dtw_batch[blocks, threads](dx, dy, dlx, dly, work, out)
+
+        runs.append((f"ours CUDA dtw_batch, {threads} threads/block", run))
+    return runs
+
+
+def bench_dtw(table, quick, B=16384, N=256, M=256, device="cuda", repeat=10):
+    """Exact DTW workloads: ours (both kernels, several launch shapes), the torch peer, the CPU loop."""
+    import torch
 
     rng = np.random.default_rng(1)
     for dtype in (np.float32, np.float64):
@@ -363,20 +389,17 @@ def bench_dtw(table, quick, B=16384, N=256, M=256, device="cuda", repeat=10):
         out = cuda.device_array(B, dtype=np.float64)
         ref = np.empty(B)
         cpu_dtw_batch(x, y, lens, lens_y, ref)
-        for threads in ((32,) if quick else (32, 64, 128)):
-            blocks = (B + threads - 1) // threads
-
-            def run(threads=threads, blocks=blocks):
-                dtw_batch[blocks, threads](dx, dy, dl, dly, work, out)
-
-            if threads == 32:
+        for k, (label, run) in enumerate(dtw_launchers(dx, dy, dl, dly, work, out, quick)):
+            if k == 0:
                 print(f"  (first call incl. JIT compile: {first_call_time(run, cuda.synchronize):.2f} s)")
+
             def timed(run=run):
+                out.copy_to_device(np.full(B, np.nan))  # a launch that writes nothing fails the check
                 sec = median_time(run, cuda.synchronize, repeat=repeat)
                 assert np.allclose(out.copy_to_host(), ref, rtol=1e-12), "CUDA DTW disagrees with the CPU"
                 return sec
 
-            table.attempt(w, f"ours CUDA dtw_batch, {threads} threads/block", timed, B * N * M, ours=True)
+            table.attempt(w, label, timed, B * N * M, ours=True)
         if dtype == np.float32:
             tx, ty = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
             sec = median_time(lambda: torch_dtw_antidiag(tx, ty), _sync_for(device), repeat=max(1, repeat // 3))
@@ -394,12 +417,16 @@ def bench_dtw(table, quick, B=16384, N=256, M=256, device="cuda", repeat=10):
     dx, dy, dlx, dly = (cuda.to_device(a) for a in (x, y, lx, ly))
     work = cuda.device_array((M, B), dtype=np.float64)
     out = cuda.device_array(B, dtype=np.float64)
-    blocks = (B + 31) // 32
-    sec = median_time(lambda: dtw_batch[blocks, 32](dx, dy, dlx, dly, work, out), cuda.synchronize, repeat=repeat)
     ref = np.empty(B)
     cpu_dtw_batch(x, y, lx, ly, ref)
-    assert np.allclose(out.copy_to_host(), ref, rtol=1e-12), "CUDA DTW disagrees with the CPU"
-    table.add(w, "ours CUDA dtw_batch, 32 threads/block", sec, int(np.sum(lx * ly)), ours=True)
+    for label, run in dtw_launchers(dx, dy, dlx, dly, work, out, True):
+        def timed(run=run):
+            out.copy_to_device(np.full(B, np.nan))
+            sec = median_time(run, cuda.synchronize, repeat=repeat)
+            assert np.allclose(out.copy_to_host(), ref, rtol=1e-12), "CUDA DTW disagrees with the CPU"
+            return sec
+
+        table.attempt(w, label, timed, int(np.sum(lx * ly)), ours=True)
 
 
 def bench_softdtw(table, quick, B=512, N=512, d=13, long_n=4096, device="cuda", repeat=5):
@@ -488,7 +515,8 @@ def run_checks(has_torch_cuda):
     for args in [(4096, 256, 256, np.float32), (4096, 256, 256, np.float64), (777, 300, 41, np.float32),
                  (64, 1000, 1200, np.float64)]:
         results.append(check_dtw(*args, seed=len(results), vary=True))
-    results.append(check_dtw(2048, 256, 256, np.float32, seed=9, vary=False, threads=64))
+    results.append(check_dtw(2048, 256, 256, np.float32, seed=9, vary=False, threads=64, kernel="thread"))
+    results.append(check_dtw(777, 300, 41, np.float64, seed=10, vary=True, kernel="thread"))
     for args, radius in [((16, 128, 128, 13, np.float64), None), ((16, 128, 100, 13, np.float32), None),
                          ((8, 200, 150, 3, np.float64), 20), ((2, 1500, 1300, 2, np.float64), None)]:
         results.append(check_softdtw(*args, seed=len(results), radius=radius))

@@ -144,8 +144,9 @@ def test_gpu_script_checks_pass_on_tiny_inputs(gpu_script, monkeypatch):
 
     monkeypatch.setattr(_config, "THREADS_PER_BLOCK", 3)
     for dtype in (np.float32, np.float64):
-        ok, msg = gpu_script.check_dtw(5, 9, 10, dtype, seed=1, threads=2)
-        assert ok and "bit-identical 5/5" in msg, msg
+        for kernel in ("wave", "thread"):
+            ok, msg = gpu_script.check_dtw(5, 9, 10, dtype, seed=1, threads=2, kernel=kernel)
+            assert ok and "bit-identical 5/5" in msg and f"dtw {kernel} kernel" in msg, msg
     ok, msg = gpu_script.check_softdtw(2, 4, 5, 2, np.float64, seed=2, radius=1)
     assert ok, msg
     ok, msg = gpu_script.check_softdtw(2, 5, 3, 1, np.float32, seed=3)
@@ -184,6 +185,9 @@ def test_gpu_script_benchmarks_smoke(gpu_script, capsys):
     table.print()
     out = capsys.readouterr().out
     assert "| dtw 6x(5,4) float32 | ours CUDA dtw_batch, 32 threads/block |" in out
+    assert "| dtw 6x(5,4) float64 | ours CUDA dtw_wave, 32 lanes x 4 pairs/block |" in out
+    assert "| dtw 6x(<=5,<=4) float32 var-len | ours CUDA dtw_wave, 16 lanes x 8 pairs/block |" in out
+    assert "FAILED" not in out
     assert "peer: plain torch anti-diagonal soft-DTW + autograd on cpu" in out
     assert "softdtw fwd+bwd 1x(6,6,d=2) float32" in out
 

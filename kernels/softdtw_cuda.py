@@ -343,3 +343,364 @@ def _make_backward_shared(nbtype):
             cuda.syncthreads()
 
     return softdtw_backward_shared
+
+
+# ----------------------------------------------------------------------------
+# Register-tiled wavefront kernels ("wave" variant)
+
+#: table rows a lane of the wave kernels owns (eight named registers per column)
+WAVE_ROWS = 8
+
+#: the largest block the wave kernels are compiled for (``WAVE_LANES * WAVE_PAIRS``
+#: must not exceed it). 256 threads leave the compiler up to 255 registers a
+#: thread, room for the backward's ~60 live values without spills.
+WAVE_MAX_THREADS = 256
+_WAVE_OPTS = {} if config.ENABLE_CUDASIM else {"launch_bounds": WAVE_MAX_THREADS}
+
+
+def wave_shared_bytes(kind, lanes, pairs, itemsize):
+    """Dynamic shared memory of a wave kernel block: the double-buffered lane exchange.
+
+    The forward passes one value a lane per step (``R`` of its last row), the
+    backward three (``E``, ``R`` and the cost of its first row); two buffers,
+    by step parity.
+    """
+    return (2 if kind == "forward" else 6) * lanes * pairs * itemsize
+
+
+@cuda.jit(device=True)
+def _col8(A, b, i, ilim, j):
+    # A[b, i + k, j] for k = 0..7 with the row clamped to ilim: rows past a pair's
+    # length (and past the table) read a valid cell whose value nothing uses
+    return (
+        A[b, min(i, ilim), j],
+        A[b, min(i + 1, ilim), j],
+        A[b, min(i + 2, ilim), j],
+        A[b, min(i + 3, ilim), j],
+        A[b, min(i + 4, ilim), j],
+        A[b, min(i + 5, ilim), j],
+        A[b, min(i + 6, ilim), j],
+        A[b, min(i + 7, ilim), j],
+    )
+
+
+@cuda.jit(device=True)
+def _forward_cell(c, diag, up, left, i, j, n, m, gamma, radius, inf):
+    # R[i, j] (1-based table indices) from its cost and (diagonal, vertical, horizontal)
+    # predecessors, exactly as forward_pair computes it
+    if _band_allows_gpu(i - 1, j - 1, n, m, radius):
+        return c + softmin3_gpu(diag, up, left, gamma)
+    return inf
+
+
+@cuda.jit(device=True)
+def _backward_cell(r, i, j, n, m, gamma, one, e_v, r_v, c_v, e_h, r_h, c_h, e_d, r_d, c_d):
+    # E[i, j] from the (vertical, horizontal, diagonal) successors, as backward_pair:
+    # the same has_* flags, so values past (n, m) are never read
+    if i == n and j == m:
+        return one
+    hv = i < n
+    hh = j < m
+    return _backward_value_gpu(r, gamma, hv, e_v, r_v, c_v, hh, e_h, r_h, c_h, hv and hh, e_d, r_d, c_d)
+
+
+_WAVE = {}
+
+
+def forward_wave(dtype):
+    """The register-tiled wavefront forward kernel for ``dtype`` (built once per dtype)."""
+    key = ("forward", np.dtype(dtype))
+    if key not in _WAVE:
+        _WAVE[key] = _make_forward_wave(from_dtype(np.dtype(dtype)))
+    return _WAVE[key]
+
+
+def backward_wave(dtype):
+    """The register-tiled wavefront backward kernel for ``dtype`` (built once per dtype)."""
+    key = ("backward", np.dtype(dtype))
+    if key not in _WAVE:
+        _WAVE[key] = _make_backward_wave(from_dtype(np.dtype(dtype)))
+    return _WAVE[key]
+
+
+def _make_forward_wave(nbtype):
+    @cuda.jit(**_WAVE_OPTS)
+    def softdtw_forward_wave(D, len_x, len_y, gamma, radius, R, out):
+        """Algorithm 1, ``blockDim.y`` pairs a block, ``blockDim.x`` lanes a pair, 8 rows a lane.
+
+        Pass ``p`` covers table rows ``p * 8W + 1 .. (p + 1) * 8W``; lane ``l`` owns
+        rows ``i0 .. i0 + 7`` with ``i0 = p * 8W + 8 l + 1`` and at step ``s``
+        computes column ``j = s - l + 1`` of them. The row above (``R[i0 - 1, j]``)
+        comes from lane ``l - 1``'s last row, written to shared memory at step
+        ``s - 1`` (buffer ``(s - 1) % 2``); lane 0 reads it from the ``R`` table
+        (row ``p * 8W``, written by the previous pass; row 0 is the border).
+        The diagonal ``R[i0 - 1, j - 1]`` is the previous step's value above.
+        """
+        buf = cuda.shared.array(0, nbtype)
+        tx = cuda.threadIdx.x
+        ty = cuda.threadIdx.y
+        W = cuda.blockDim.x
+        P = cuda.blockDim.y
+        B = D.shape[0]
+        b = cuda.blockIdx.x * P + ty
+        valid = b < B
+        bl = min(b, B - 1)  # loads of a padding slot read pair B - 1 (clamped, unused)
+        nlo = len_x[bl]
+        mlo = len_y[bl]
+        n = nlo if valid else 0  # a padding slot has no cell: it computes and writes nothing
+        m = mlo if valid else 0
+        # block-uniform loop counts: every thread meets every syncthreads
+        nmax = 0
+        mmax = 0
+        for q in range(P):
+            bq = cuda.blockIdx.x * P + q
+            if bq < B:
+                nmax = max(nmax, len_x[bq])
+                mmax = max(mmax, len_y[bq])
+        zero = gamma - gamma  # typed constants: a float32 kernel stays float32
+        inf = nbtype(math.inf)
+        if valid:
+            for k in range(tx, m + 1, W):
+                R[b, 0, k] = inf if k > 0 else zero
+            for k in range(tx + 1, n + 1, W):
+                R[b, k, 0] = inf
+        cuda.syncthreads()
+        rpp = WAVE_ROWS * W
+        half = P * W
+        slot = ty * W + tx
+        nsteps = mmax + W - 1
+        for p in range((nmax + rpp - 1) // rpp):
+            top = p * rpp
+            i0 = top + WAVE_ROWS * tx + 1
+            rows_in = i0 <= n
+            topc = min(top, nlo)
+            # column 0 of the lane's rows, and R[i0 - 1, 0] (R[0, 0] = 0 for the very first row)
+            r0 = r1 = r2 = r3 = r4 = r5 = r6 = r7 = inf
+            diag = zero if (p == 0 and tx == 0) else inf
+            # prefetch the first column's costs (and lane 0's value above)
+            jc = min(max(-tx, 0), mlo - 1)
+            c0, c1, c2, c3, c4, c5, c6, c7 = _col8(D, bl, i0 - 1, nlo - 1, jc)
+            upn = inf
+            if tx == 0:
+                upn = R[bl, topc, 1]
+            for s in range(nsteps):
+                j = s - tx + 1
+                a0, a1, a2, a3, a4, a5, a6, a7 = c0, c1, c2, c3, c4, c5, c6, c7
+                up = upn
+                # issue the next column's loads before this column's arithmetic
+                jc = min(max(j, 0), mlo - 1)
+                c0, c1, c2, c3, c4, c5, c6, c7 = _col8(D, bl, i0 - 1, nlo - 1, jc)
+                if tx == 0:
+                    upn = R[bl, topc, min(max(j + 1, 0), mlo)]
+                else:
+                    up = buf[((s + 1) & 1) * half + slot - 1]
+                if rows_in and j >= 1 and j <= m:
+                    n0 = _forward_cell(a0, diag, up, r0, i0, j, n, m, gamma, radius, inf)
+                    n1 = _forward_cell(a1, r0, n0, r1, i0 + 1, j, n, m, gamma, radius, inf)
+                    n2 = _forward_cell(a2, r1, n1, r2, i0 + 2, j, n, m, gamma, radius, inf)
+                    n3 = _forward_cell(a3, r2, n2, r3, i0 + 3, j, n, m, gamma, radius, inf)
+                    n4 = _forward_cell(a4, r3, n3, r4, i0 + 4, j, n, m, gamma, radius, inf)
+                    n5 = _forward_cell(a5, r4, n4, r5, i0 + 5, j, n, m, gamma, radius, inf)
+                    n6 = _forward_cell(a6, r5, n5, r6, i0 + 6, j, n, m, gamma, radius, inf)
+                    n7 = _forward_cell(a7, r6, n6, r7, i0 + 7, j, n, m, gamma, radius, inf)
+                    buf[(s & 1) * half + slot] = n7
+                    R[b, i0, j] = n0
+                    if i0 + 1 <= n:
+                        R[b, i0 + 1, j] = n1
+                    if i0 + 2 <= n:
+                        R[b, i0 + 2, j] = n2
+                    if i0 + 3 <= n:
+                        R[b, i0 + 3, j] = n3
+                    if i0 + 4 <= n:
+                        R[b, i0 + 4, j] = n4
+                    if i0 + 5 <= n:
+                        R[b, i0 + 5, j] = n5
+                    if i0 + 6 <= n:
+                        R[b, i0 + 6, j] = n6
+                    if i0 + 7 <= n:
+                        R[b, i0 + 7, j] = n7
+                    r0, r1, r2, r3, r4, r5, r6, r7 = n0, n1, n2, n3, n4, n5, n6, n7
+                    diag = up
+                cuda.syncthreads()
+        cuda.syncthreads()
+        if tx == 0 and valid:
+            out[b] = R[b, n, m]
+
+    return softdtw_forward_wave
+
+
+def _make_backward_wave(nbtype):
+    @cuda.jit(**_WAVE_OPTS)
+    def softdtw_backward_wave(D, R, len_x, len_y, gamma, E):
+        """Algorithm 2, laid out as :func:`forward_wave` and run in reverse.
+
+        Passes from the bottom one up; lane ``l`` computes column
+        ``j = m - s + (W - 1 - l)`` of its rows at step ``s``, bottom row first,
+        so lane ``W - 1`` leads. The successors below its last row are lane
+        ``l + 1``'s first row (``E``, ``R`` and cost at column ``j``, exchanged
+        through shared memory at step ``s - 1``; at column ``j + 1``, kept from
+        the previous step); for lane ``W - 1`` they are row ``(p + 1) 8W + 1`` of
+        the tables, written by the previous (lower) pass. The horizontal
+        successors are the lane's own previous column, kept in registers.
+        """
+        buf = cuda.shared.array(0, nbtype)
+        tx = cuda.threadIdx.x
+        ty = cuda.threadIdx.y
+        W = cuda.blockDim.x
+        P = cuda.blockDim.y
+        B = D.shape[0]
+        b = cuda.blockIdx.x * P + ty
+        valid = b < B
+        bl = min(b, B - 1)
+        nlo = len_x[bl]
+        mlo = len_y[bl]
+        n = nlo if valid else 0
+        m = mlo if valid else 0
+        nmax = 0
+        mmax = 0
+        for q in range(P):
+            bq = cuda.blockIdx.x * P + q
+            if bq < B:
+                nmax = max(nmax, len_x[bq])
+                mmax = max(mmax, len_y[bq])
+        zero = gamma - gamma
+        one = gamma / gamma
+        inf = nbtype(math.inf)
+        rpp = WAVE_ROWS * W
+        half = P * W
+        slot = ty * W + tx
+        last = W - 1
+        nsteps = mmax + W - 1
+        npass = (nmax + rpp - 1) // rpp
+        for pp in range(npass):
+            p = npass - 1 - pp
+            top = p * rpp
+            i0 = top + WAVE_ROWS * tx + 1
+            rows_in = i0 <= n
+            rb = top + rpp + 1  # the row below the pass (lane W - 1's successors)
+            below = tx == last and rb <= n
+            # column m + 1 (outside the table): placeholders, never read
+            pe0 = pe1 = pe2 = pe3 = pe4 = pe5 = pe6 = pe7 = zero
+            pr0 = pr1 = pr2 = pr3 = pr4 = pr5 = pr6 = pr7 = inf
+            pc0 = pc1 = pc2 = pc3 = pc4 = pc5 = pc6 = pc7 = zero
+            de = xen = zero
+            dr = xrn = inf
+            dc = xcn = zero
+            # prefetch the lane's first column
+            jr = min(max(m + last - tx, 1), mlo)
+            q0, q1, q2, q3, q4, q5, q6, q7 = _col8(R, bl, i0, nlo, jr)
+            g0, g1, g2, g3, g4, g5, g6, g7 = _col8(D, bl, i0 - 1, nlo - 1, jr - 1)
+            if below:
+                xen = E[b, rb, jr]
+                xrn = R[b, rb, jr]
+                xcn = D[b, rb - 1, jr - 1]
+            for s in range(nsteps):
+                j = m - s + last - tx
+                r0, r1, r2, r3, r4, r5, r6, r7 = q0, q1, q2, q3, q4, q5, q6, q7
+                c0, c1, c2, c3, c4, c5, c6, c7 = g0, g1, g2, g3, g4, g5, g6, g7
+                xe = xen
+                xr = xrn
+                xc = xcn
+                # issue the next column's loads before this column's arithmetic
+                jr = min(max(j - 1, 1), mlo)
+                q0, q1, q2, q3, q4, q5, q6, q7 = _col8(R, bl, i0, nlo, jr)
+                g0, g1, g2, g3, g4, g5, g6, g7 = _col8(D, bl, i0 - 1, nlo - 1, jr - 1)
+                if tx == last:
+                    if below:
+                        xen = E[b, rb, jr]
+                        xrn = R[b, rb, jr]
+                        xcn = D[b, rb - 1, jr - 1]
+                else:
+                    o = ((s + 1) & 1) * 3 * half + slot + 1
+                    xe = buf[o]
+                    xr = buf[o + half]
+                    xc = buf[o + 2 * half]
+                if rows_in and j >= 1 and j <= m:
+                    # bottom-up: (vertical, horizontal, diagonal) successors
+                    e7 = _backward_cell(r7, i0 + 7, j, n, m, gamma, one, xe, xr, xc, pe7, pr7, pc7, de, dr, dc)
+                    e6 = _backward_cell(r6, i0 + 6, j, n, m, gamma, one, e7, r7, c7, pe6, pr6, pc6, pe7, pr7, pc7)
+                    e5 = _backward_cell(r5, i0 + 5, j, n, m, gamma, one, e6, r6, c6, pe5, pr5, pc5, pe6, pr6, pc6)
+                    e4 = _backward_cell(r4, i0 + 4, j, n, m, gamma, one, e5, r5, c5, pe4, pr4, pc4, pe5, pr5, pc5)
+                    e3 = _backward_cell(r3, i0 + 3, j, n, m, gamma, one, e4, r4, c4, pe3, pr3, pc3, pe4, pr4, pc4)
+                    e2 = _backward_cell(r2, i0 + 2, j, n, m, gamma, one, e3, r3, c3, pe2, pr2, pc2, pe3, pr3, pc3)
+                    e1 = _backward_cell(r1, i0 + 1, j, n, m, gamma, one, e2, r2, c2, pe1, pr1, pc1, pe2, pr2, pc2)
+                    e0 = _backward_cell(r0, i0, j, n, m, gamma, one, e1, r1, c1, pe0, pr0, pc0, pe1, pr1, pc1)
+                    o = (s & 1) * 3 * half + slot
+                    buf[o] = e0
+                    buf[o + half] = r0
+                    buf[o + 2 * half] = c0
+                    E[b, i0, j] = e0
+                    if i0 + 1 <= n:
+                        E[b, i0 + 1, j] = e1
+                    if i0 + 2 <= n:
+                        E[b, i0 + 2, j] = e2
+                    if i0 + 3 <= n:
+                        E[b, i0 + 3, j] = e3
+                    if i0 + 4 <= n:
+                        E[b, i0 + 4, j] = e4
+                    if i0 + 5 <= n:
+                        E[b, i0 + 5, j] = e5
+                    if i0 + 6 <= n:
+                        E[b, i0 + 6, j] = e6
+                    if i0 + 7 <= n:
+                        E[b, i0 + 7, j] = e7
+                    pe0, pe1, pe2, pe3, pe4, pe5, pe6, pe7 = e0, e1, e2, e3, e4, e5, e6, e7
+                    pr0, pr1, pr2, pr3, pr4, pr5, pr6, pr7 = r0, r1, r2, r3, r4, r5, r6, r7
+                    pc0, pc1, pc2, pc3, pc4, pc5, pc6, pc7 = c0, c1, c2, c3, c4, c5, c6, c7
+                    de = xe
+                    dr = xr
+                    dc = xc
+                cuda.syncthreads()
+
+    return softdtw_backward_wave
+
+
+VARIANTS = ("wave", "shared", "global")
+
+
+def launch(kind, B, N, dtype, stream=0, variant=None):
+    """The configured kernel for a batch: ``launch(...)(same args as the CPU kernel)``.
+
+    Parameters
+    ----------
+    kind : {"forward", "backward"}
+    B : int
+        Number of pairs (>= 1).
+    N : int
+        Rows of the tables less one (``D.shape[1]``); sizes the shared variant.
+    dtype : np.dtype
+        float32 or float64, the tables' dtype.
+    stream : numba stream or 0
+    variant : {None, "wave", "shared", "global"}
+        ``None`` or ``"wave"``: :func:`forward_wave` / :func:`backward_wave`,
+        ``WAVE_LANES`` lanes a pair and ``WAVE_PAIRS`` pairs a block (read now
+        from :mod:`align.kernels._config`). ``"shared"``: the shared-memory
+        diagonals kernels (``ValueError`` if they do not fit); ``"global"``: the
+        global-memory ones; both one block of ``THREADS_PER_BLOCK`` threads a pair.
+
+    Returns
+    -------
+    numba kernel configured with grid, block, stream and dynamic shared memory.
+    """
+    from . import _config
+
+    if kind not in ("forward", "backward"):
+        raise ValueError(f"kind must be 'forward' or 'backward', got {kind!r}")
+    dtype = np.dtype(dtype)
+    if variant is None or variant == "wave":
+        lanes, pairs = int(_config.WAVE_LANES), int(_config.WAVE_PAIRS)
+        if lanes < 1 or pairs < 1 or lanes * pairs > WAVE_MAX_THREADS:
+            raise ValueError(f"WAVE_LANES * WAVE_PAIRS must be in 1..{WAVE_MAX_THREADS}, got {lanes} * {pairs}")
+        kernel = (forward_wave if kind == "forward" else backward_wave)(dtype)
+        nbytes = wave_shared_bytes(kind, lanes, pairs, dtype.itemsize)
+        return kernel[(B + pairs - 1) // pairs, (lanes, pairs), stream, nbytes]
+    threads = min(int(_config.THREADS_PER_BLOCK), MAX_THREADS)
+    if variant == "shared":
+        nbytes = shared_bytes(kind, N, dtype.itemsize)
+        if nbytes > SHARED_LIMIT:
+            raise ValueError(f"the shared variant needs {nbytes} bytes of shared memory for N={N}, over {SHARED_LIMIT}")
+        kernel = (forward_shared if kind == "forward" else backward_shared)(dtype)
+        return kernel[B, threads, stream, nbytes]
+    if variant == "global":
+        return (softdtw_forward if kind == "forward" else softdtw_backward)[B, threads, stream, 0]
+    raise ValueError(f"variant must be one of {VARIANTS} or None, got {variant!r}")

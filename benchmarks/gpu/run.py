@@ -152,7 +152,16 @@ def check_dtw(B, N, M, dtype, seed=0, vary=True, threads=None, kernel="wave"):
 
 
 def check_softdtw(B, N, M, d, dtype, seed=0, radius=None, gamma=0.5, vary=True):
-    """soft-DTW values and gradients, backend="cuda" vs "cpu" (numpy path). Returns (ok, message)."""
+    """soft-DTW values and gradients, backend="cuda" vs "cpu" (numpy path). Returns (ok, message).
+
+    float64: the two must agree to 1e-9 (values) and 1e-8 (gradients, relative to
+    their largest entry). float32: the backward pass subtracts nearly equal
+    entries of R (``R[next] - R[i, j] - C[next]``), so float32 gradients carry
+    errors of order 1e-3 on either device, and the GPU's exp/log round
+    differently from the CPU's; the check is then that the GPU's float32 result
+    is about as far from the float64 one as the CPU's float32 result is
+    (within 10x, and below 1e-2), which a wrong cell or a race would break.
+    """
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(B, N, d)).astype(dtype)
     y = rng.normal(size=(B, M, d)).astype(dtype)
@@ -160,14 +169,25 @@ def check_softdtw(B, N, M, d, dtype, seed=0, radius=None, gamma=0.5, vary=True):
     ly = random_lengths(rng, B, M, vary)
     v_gpu, g_gpu = sdtw._run(x, y, lx, ly, gamma, 0, radius, "cuda", True)
     v_cpu, g_cpu = sdtw._run(x, y, lx, ly, gamma, 0, radius, "cpu", True)
-    rtol = 1e-9 if dtype == np.float64 else 2e-4
-    rel_v = np.max(np.abs(v_gpu - v_cpu) / np.maximum(np.abs(v_cpu), 1.0))
-    scale = max(1.0, float(np.max(np.abs(g_cpu[0]))))
-    rel_gx = float(np.max(np.abs(g_gpu[0] - g_cpu[0]))) / scale
-    rel_gy = float(np.max(np.abs(g_gpu[1] - g_cpu[1]))) / scale
-    ok = bool(rel_v <= rtol and rel_gx <= 10 * rtol and rel_gy <= 10 * rtol)
-    return ok, (f"softdtw fwd/bwd {B}x({N},{M},d={d}) {np.dtype(dtype).name} radius={radius}: "
-                f"value rel diff {rel_v:.2e}, grad x {rel_gx:.2e}, grad y {rel_gy:.2e}")
+    name = f"softdtw fwd/bwd {B}x({N},{M},d={d}) {np.dtype(dtype).name} radius={radius}"
+
+    def errors(v, g, v_ref, g_ref):
+        scale = max(1.0, float(np.max(np.abs(g_ref[0]))))
+        return (float(np.max(np.abs(v - v_ref) / np.maximum(np.abs(v_ref), 1.0))),
+                float(np.max(np.abs(g[0] - g_ref[0]))) / scale,
+                float(np.max(np.abs(g[1] - g_ref[1]))) / scale)
+
+    if np.dtype(dtype) == np.float64:
+        rel_v, rel_gx, rel_gy = errors(v_gpu, g_gpu, v_cpu, g_cpu)
+        ok = rel_v <= 1e-9 and max(rel_gx, rel_gy) <= 1e-8
+        return ok, f"{name}: value rel diff {rel_v:.2e}, grad x {rel_gx:.2e}, grad y {rel_gy:.2e}"
+    x64, y64 = x.astype(np.float64), y.astype(np.float64)
+    v64, g64 = sdtw._run(x64, y64, lx, ly, gamma, 0, radius, "cpu", True)
+    e_gpu = errors(v_gpu, g_gpu, v64, g64)
+    e_cpu = errors(v_cpu, g_cpu, v64, g64)
+    ok = all(g <= max(10 * c, 1e-5) and g <= 1e-2 for g, c in zip(e_gpu, e_cpu))
+    return ok, (f"{name}: error vs float64 (value, grad x, grad y): GPU "
+                f"{', '.join(f'{e:.1e}' for e in e_gpu)}; CPU {', '.join(f'{e:.1e}' for e in e_cpu)}")
 
 
 def check_softdtw_torch(B, N, M, d, dtype_name, seed=0, normalize=False):

@@ -143,15 +143,13 @@ def _run(x, y, lx, ly, gamma, metric, radius, backend, need_grad):
         kc.pairwise_cost[blocks, tpb](dx, dy, dlx, dly, metric, dD)
         _, dR = _cuda.empty((B, N + 1, M + 1), dt)
         _, dout = _cuda.empty((B,), dt)
-        forward, nbytes = kc.pick("forward", N, dt)
-        forward[B, tpb, 0, nbytes](dD, dlx, dly, g, r, dR, dout)
+        kc.launch("forward", B, N, dt)(dD, dlx, dly, g, r, dR, dout)
         out = dout.copy_to_host()
         E = None
         D = None
         if need_grad and np.all(np.isfinite(out)):
             _, dE = _cuda.zeros((B, N + 1, M + 1), dt)
-            backward, nbytes = kc.pick("backward", N, dt)
-            backward[B, tpb, 0, nbytes](dD, dR, dlx, dly, g, dE)
+            kc.launch("backward", B, N, dt)(dD, dR, dlx, dly, g, dE)
             E = dE.copy_to_host()
             D = dD.copy_to_host()
     grads = None

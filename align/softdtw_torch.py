@@ -49,8 +49,7 @@ class _SoftDTWFunction(torch.autograd.Function):
             dv = _cuda.as_device
             blocks = max(1, min(65535, (B * N * M + tpb - 1) // tpb))
             kc.pairwise_cost[blocks, tpb, stream](dv(x), dv(y), dv(len_x), dv(len_y), 0, dv(D))
-            forward, nbytes = kc.pick("forward", N, np.dtype(type(g)))
-            forward[B, tpb, stream, nbytes](dv(D), dv(len_x), dv(len_y), g, radius, dv(R), dv(out))
+            kc.launch("forward", B, N, np.dtype(type(g)), stream)(dv(D), dv(len_x), dv(len_y), g, radius, dv(R), dv(out))
         else:
             from .kernels import softdtw as k
 
@@ -71,10 +70,9 @@ class _SoftDTWFunction(torch.autograd.Function):
         if x.is_cuda:
             from .kernels import softdtw_cuda as kc
 
-            tpb = _cuda.threads_per_block()
             dv = _cuda.as_device
-            backward, nbytes = kc.pick("backward", N, np.dtype(type(ctx.gamma)))
-            backward[B, tpb, _cuda.stream_for(x), nbytes](dv(D), dv(R), dv(len_x), dv(len_y), ctx.gamma, dv(E))
+            backward = kc.launch("backward", B, N, np.dtype(type(ctx.gamma)), _cuda.stream_for(x))
+            backward(dv(D), dv(R), dv(len_x), dv(len_y), ctx.gamma, dv(E))
         else:
             from .kernels import softdtw as k
 

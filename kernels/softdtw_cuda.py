@@ -6,32 +6,72 @@ Algorithms 1 and 2). The per-cell math is the same Python source
 (:mod:`align.kernels._softdtw_steps`) compiled as CUDA device functions, with
 the soft-min arguments in the same (diagonal, vertical, horizontal) order.
 
-Layout: one block per pair (``grid = B``). The table is swept by anti-diagonals
-``s = i + j``: every cell of a diagonal depends only on the two previous
-diagonals (the next two, backward), so the block's threads stride over the
-cells of the current diagonal (a loop, so any length works whatever the block
-size) and meet at ``cuda.syncthreads()`` before the next one.
+Three variants, all taking the CPU kernels' arguments (full row-major tables
+``R`` and ``E`` of shape ``(B, N+1, M+1)``, of which only ``R[b, :n+1, :m+1]``
+and ``E[b, 1:n+1, 1:m+1]`` are written), so each is a drop-in for the others.
+:func:`launch` configures one; the API layer uses it with the default
+``"wave"``.
 
-Two variants with the same arguments:
+Wave (register-tiled wavefront, after cuDTW++: Schmidt & Hundt, Euro-Par 2020,
+LNCS 12247, doi:10.1007/978-3-030-57675-2_37): ``forward_wave(dtype)`` /
+``backward_wave(dtype)``, built once per dtype. ``blockDim = (W, P)``:
+``threadIdx.y`` picks one of ``P`` pairs of the block (pair
+``blockIdx.x * P + threadIdx.y``, ``grid = ceil(B / P)``), ``threadIdx.x`` one of
+its ``W`` lanes (``W, P`` = ``WAVE_LANES, WAVE_PAIRS`` of
+:mod:`align.kernels._config`, read by :func:`launch`, never by the kernels).
+A lane owns ``WAVE_ROWS = 8`` consecutive rows and keeps their current column
+in eight named registers, so a step computes eight cells with no memory
+traffic between them; lane ``l`` is one column behind lane ``l - 1`` (at step
+``s`` it computes column ``s - l + 1``), and the value it needs from above (the
+last row of lane ``l - 1``, one column earlier) goes through a
+double-buffered slot of shared memory, one ``syncthreads()`` a step (cuDTW++
+uses warp shuffles there; numba's CUDA simulator, which the tests run on, has
+neither shuffles nor ``syncwarp``). A table taller than ``8 W`` rows is
+swept in passes of ``8 W`` rows; the row that
+joins two passes is read back from the output table itself (``R`` in the
+forward, ``E``/``R``/cost in the backward, which runs the passes bottom-up
+and the columns right to left). Why: the block-per-pair kernels below do one
+``syncthreads()`` per anti-diagonal for one or two cells a thread, and every
+neighbour goes through memory; here a barrier is paid per eight cells and
+only the lane boundary crosses shared memory. Loop counts are uniform over a
+block (from its largest pair), cells past a pair's ``(n, m)`` are computed
+from clamped (in-bounds) loads but never written, and never feed a cell
+inside: values flow down/right in the forward, and the backward gives its
+successors the CPU kernel's ``has_*`` flags (``i < n``, ``j < m``). Each
+lane still reads its cost and writes its results in the row-major tables,
+eight rows apart per step and one element further along each row the next
+step (the L1 cache is relied on to merge those into sectors). The next
+column's loads are issued before the current column's arithmetic.
+These kernels are checked under the simulator and compiled to PTX here, but
+have not yet been timed on a GPU (goal: forward + backward of B = 512 pairs of
+512 x 512, d = 13, float32, in <= 10 ms on an H200, where the block-per-pair
+kernels take 23 ms).
 
-- ``softdtw_forward`` / ``softdtw_backward`` read the neighbours from the full
-  tables in global memory. No size limit.
-- ``forward_shared(dtype)`` / ``backward_shared(dtype)`` (kernels built once per
-  dtype) keep the three live diagonals in shared memory, indexed by row: the
-  forward keeps ``R``, the backward ``R``, the cost and ``E`` (3 and 9 rows of
-  ``N + 1`` values). Cells on an anti-diagonal are ``M`` apart in the tables, so
-  every global access costs a whole 32-byte sector; these kernels make one
-  global read of the cost per cell and one write (forward: ``R``; backward: one
-  read of ``R``, one write of ``E``) instead of five or eleven. They need
-  ``shared_bytes(kind, N, itemsize) <= SHARED_LIMIT`` (N <= ~1,300 float32 rows
-  for the backward); :func:`pick` chooses. ``R`` is still written in full
-  (the backward needs all of it).
+Block per pair (the earlier variants; ``grid = B``, any block size): the
+table is swept by anti-diagonals ``s = i + j``: every cell of a diagonal
+depends only on the two previous diagonals (the next two, backward), so the
+block's threads stride over the cells of the current diagonal and meet at
+``cuda.syncthreads()`` before the next one.
 
-The block size is a launch argument chosen by the API layer (small under
-the simulator so that tiny inputs take several strides).
+- ``softdtw_forward`` / ``softdtw_backward`` (``"global"``) read the neighbours
+  from the full tables in global memory. No size limit.
+- ``forward_shared(dtype)`` / ``backward_shared(dtype)`` (``"shared"``) keep
+  the three live diagonals in shared memory, indexed by row: the forward
+  keeps ``R``, the backward ``R``, the cost and ``E`` (3 and 9 rows of
+  ``N + 1`` values). Cells on an anti-diagonal are ``M`` apart in the tables,
+  so every global access costs a whole 32-byte sector; these kernels make one
+  global read of the cost per cell and one write (forward: ``R``; backward:
+  one read of ``R``, one write of ``E``) instead of five or eleven. They need
+  ``shared_bytes(kind, N, itemsize) <= SHARED_LIMIT`` (N <= ~1,300 float32
+  rows for the backward); :func:`pick` chooses between the two.
 
 Launch::
 
+    launch("forward", B, N, dtype, stream)(D, len_x, len_y, gamma, radius, R, out)
+    launch("backward", B, N, dtype, stream)(D, R, len_x, len_y, gamma, E)
+    # which is, for the default variant:
+    forward_wave(dtype)[ceil(B / P), (W, P), stream, wave_shared_bytes("forward", W, P, itemsize)](...)
+    backward_wave(dtype)[ceil(B / P), (W, P), stream, wave_shared_bytes("backward", W, P, itemsize)](...)
     softdtw_forward[B, threads](D, len_x, len_y, gamma, radius, R, out)
     softdtw_backward[B, threads](D, R, len_x, len_y, gamma, E)
     forward_shared(dtype)[B, threads, stream, shared_bytes("forward", N, itemsize)](same args)
@@ -65,6 +105,14 @@ __all__ = [
     "backward_shared",
     "shared_bytes",
     "pick",
+    "WAVE_ROWS",
+    "WAVE_MAX_THREADS",
+    "forward_wave",
+    "backward_wave",
+    "wave_shared_bytes",
+    "VARIANTS",
+    "launch_config",
+    "launch",
 ]
 
 #: dynamic shared memory a block may use without opting in (bytes)
@@ -658,6 +706,35 @@ def _make_backward_wave(nbtype):
 VARIANTS = ("wave", "shared", "global")
 
 
+def launch_config(kind, B, N, dtype, variant=None):
+    """The kernel and launch shape :func:`launch` uses: ``(kernel, grid, block, shared_bytes)``.
+
+    Parameters as in :func:`launch`. ``grid`` is an int, ``block`` an int or a
+    ``(lanes, pairs)`` tuple.
+    """
+    from . import _config
+
+    if kind not in ("forward", "backward"):
+        raise ValueError(f"kind must be 'forward' or 'backward', got {kind!r}")
+    dtype = np.dtype(dtype)
+    if variant is None or variant == "wave":
+        lanes, pairs = int(_config.WAVE_LANES), int(_config.WAVE_PAIRS)
+        if lanes < 1 or pairs < 1 or lanes * pairs > WAVE_MAX_THREADS:
+            raise ValueError(f"WAVE_LANES * WAVE_PAIRS must be in 1..{WAVE_MAX_THREADS}, got {lanes} * {pairs}")
+        kernel = (forward_wave if kind == "forward" else backward_wave)(dtype)
+        nbytes = wave_shared_bytes(kind, lanes, pairs, dtype.itemsize)
+        return kernel, (B + pairs - 1) // pairs, (lanes, pairs), nbytes
+    threads = min(int(_config.THREADS_PER_BLOCK), MAX_THREADS)
+    if variant == "shared":
+        nbytes = shared_bytes(kind, N, dtype.itemsize)
+        if nbytes > SHARED_LIMIT:
+            raise ValueError(f"the shared variant needs {nbytes} bytes of shared memory for N={N}, over {SHARED_LIMIT}")
+        return (forward_shared if kind == "forward" else backward_shared)(dtype), B, threads, nbytes
+    if variant == "global":
+        return (softdtw_forward if kind == "forward" else softdtw_backward), B, threads, 0
+    raise ValueError(f"variant must be one of {VARIANTS} or None, got {variant!r}")
+
+
 def launch(kind, B, N, dtype, stream=0, variant=None):
     """The configured kernel for a batch: ``launch(...)(same args as the CPU kernel)``.
 
@@ -675,32 +752,20 @@ def launch(kind, B, N, dtype, stream=0, variant=None):
         ``None`` or ``"wave"``: :func:`forward_wave` / :func:`backward_wave`,
         ``WAVE_LANES`` lanes a pair and ``WAVE_PAIRS`` pairs a block (read now
         from :mod:`align.kernels._config`). ``"shared"``: the shared-memory
-        diagonals kernels (``ValueError`` if they do not fit); ``"global"``: the
-        global-memory ones; both one block of ``THREADS_PER_BLOCK`` threads a pair.
+        diagonals kernels (``ValueError`` if they do not fit, see :func:`pick`
+        to choose between the two older variants); ``"global"``: the
+        global-memory ones. Both older variants run one block of
+        ``THREADS_PER_BLOCK`` threads (at most ``MAX_THREADS``) a pair.
 
     Returns
     -------
-    numba kernel configured with grid, block, stream and dynamic shared memory.
-    """
-    from . import _config
+    numba kernel, configured: ``kernel[grid, block, stream, shared_bytes]``.
 
-    if kind not in ("forward", "backward"):
-        raise ValueError(f"kind must be 'forward' or 'backward', got {kind!r}")
-    dtype = np.dtype(dtype)
-    if variant is None or variant == "wave":
-        lanes, pairs = int(_config.WAVE_LANES), int(_config.WAVE_PAIRS)
-        if lanes < 1 or pairs < 1 or lanes * pairs > WAVE_MAX_THREADS:
-            raise ValueError(f"WAVE_LANES * WAVE_PAIRS must be in 1..{WAVE_MAX_THREADS}, got {lanes} * {pairs}")
-        kernel = (forward_wave if kind == "forward" else backward_wave)(dtype)
-        nbytes = wave_shared_bytes(kind, lanes, pairs, dtype.itemsize)
-        return kernel[(B + pairs - 1) // pairs, (lanes, pairs), stream, nbytes]
-    threads = min(int(_config.THREADS_PER_BLOCK), MAX_THREADS)
-    if variant == "shared":
-        nbytes = shared_bytes(kind, N, dtype.itemsize)
-        if nbytes > SHARED_LIMIT:
-            raise ValueError(f"the shared variant needs {nbytes} bytes of shared memory for N={N}, over {SHARED_LIMIT}")
-        kernel = (forward_shared if kind == "forward" else backward_shared)(dtype)
-        return kernel[B, threads, stream, nbytes]
-    if variant == "global":
-        return (softdtw_forward if kind == "forward" else softdtw_backward)[B, threads, stream, 0]
-    raise ValueError(f"variant must be one of {VARIANTS} or None, got {variant!r}")
+    Raises
+    ------
+    ValueError
+        Unknown ``kind`` or ``variant``, a wave block over ``WAVE_MAX_THREADS``
+        threads, or a shared variant that does not fit ``SHARED_LIMIT``.
+    """
+    kernel, grid, block, nbytes = launch_config(kind, B, N, dtype, variant)
+    return kernel[grid, block, stream, nbytes]

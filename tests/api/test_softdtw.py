@@ -146,6 +146,8 @@ def test_cuda_backend_under_simulator_matches_cpu(rng, monkeypatch):
     from align.kernels import _config
 
     monkeypatch.setattr(_config, "THREADS_PER_BLOCK", 3)
+    monkeypatch.setattr(_config, "WAVE_LANES", 2)  # the wave kernels: both pairs in one block
+    monkeypatch.setattr(_config, "WAVE_PAIRS", 2)
     X = rng.normal(size=(2, 4, 2))
     Y = rng.normal(size=(2, 5, 2))
     got = soft_dtw_batch(X, Y, len_x=[4, 2], gamma=0.5, radius=2, backend="cuda")

@@ -164,12 +164,15 @@ for dt in ("float32", "float64"):
         (s.softdtw_backward, f"void({A3}, {A3}, int64[::1], int64[::1], {dt}, {A3})"),
         (s.forward_shared(dt), f"void({A3}, int64[::1], int64[::1], {dt}, int64, {A3}, {dt}[::1])"),
         (s.backward_shared(dt), f"void({A3}, {A3}, int64[::1], int64[::1], {dt}, {A3})"),
+        (s.forward_wave(dt), f"void({A3}, int64[::1], int64[::1], {dt}, int64, {A3}, {dt}[::1])"),
+        (s.backward_wave(dt), f"void({A3}, {A3}, int64[::1], int64[::1], {dt}, {A3})"),
     ]
+    wave = (s.forward_wave(dt), s.backward_wave(dt))
     for kernel, sig in sigs:
         # the launch bounds the real build uses (none for dtw_batch)
         bounds = kernel.targetoptions.get("launch_bounds") if hasattr(kernel, "targetoptions") else None
         if kernel is not dtw_cuda.dtw_batch:
-            bounds = s.MAX_THREADS
+            bounds = s.WAVE_MAX_THREADS if kernel in wave else s.MAX_THREADS
         ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0), launch_bounds=bounds)
         name = kernel.py_func.__name__
         spills = ptx.count("st.local")
@@ -204,10 +207,185 @@ def test_kernels_compile_to_ptx_for_sm90():
     if proc.stdout.startswith("SKIP"):
         pytest.skip(proc.stdout)
     lines = [line.split() for line in proc.stdout.splitlines() if line.startswith("PTX")]
-    assert len(lines) == 12, proc.stdout
+    assert len(lines) == 16, proc.stdout
     for _, dt, name, _, _, spills, _, f64 in lines:
         # local memory in the PTX itself (local arrays); register spills under the
         # launch bounds are decided later by ptxas (see benchmarks/results/softdtw.md)
         assert spills == "0", f"{name} {dt} uses local memory"
         if dt == "float32" and name != "dtw_batch":  # dtw_batch sums in float64 by design
             assert f64 == "0", f"{name} float32 computes in float64"
+
+
+
+# ---------------------------------------------------------------- wavefront kernels
+# Tiny launch shapes (2 or 3 lanes a pair, 2 pairs a block) so that tables of a
+# few dozen rows take several lanes and several passes of 8 * lanes rows, and a
+# block holds pairs of different lengths (B not a multiple of the pairs a block).
+
+SENTINEL = 7.0
+LX = [40, 1, 23, 17, 9]
+LY = [5, 17, 1, 12, 16]
+
+
+@pytest.fixture
+def wave_shape(monkeypatch):
+    from align.kernels import _config
+
+    def set_shape(lanes, pairs):
+        monkeypatch.setattr(_config, "WAVE_LANES", lanes)
+        monkeypatch.setattr(_config, "WAVE_PAIRS", pairs)
+
+    return set_shape
+
+
+def ragged_costs(rng, dtype, lx=LX, ly=LY, d=3):
+    """Cost matrices of a ragged batch (CPU kernel), padding at the sentinel."""
+    B, N, M = len(lx), max(lx), max(ly)
+    x = rng.normal(size=(B, N, d)).astype(dtype)
+    y = rng.normal(size=(B, M, d)).astype(dtype)
+    lx, ly = np.asarray(lx, np.int64), np.asarray(ly, np.int64)
+    D = np.full((B, N, M), SENTINEL, dtype)
+    kcpu.pairwise_cost(x, y, lx, ly, 0, D)
+    return D, lx, ly
+
+
+def tables_cpu(D, lx, ly, gamma, radius):
+    B, N, M = D.shape
+    g = D.dtype.type(gamma)
+    R = np.full((B, N + 1, M + 1), SENTINEL, D.dtype)
+    out = np.zeros(B, D.dtype)
+    kcpu.softdtw_forward(D, lx, ly, g, radius, R, out)
+    E = np.full((B, N + 1, M + 1), SENTINEL, D.dtype)
+    kcpu.softdtw_backward(D, R, lx, ly, g, E)
+    return R, out, E
+
+
+def tables_gpu(kgpu, D, lx, ly, gamma, radius, variant=None):
+    """Forward and backward through :func:`launch`, tables prefilled with the sentinel."""
+    B, N, M = D.shape
+    g = D.dtype.type(gamma)
+    dD, dlx, dly = cuda.to_device(D), cuda.to_device(lx), cuda.to_device(ly)
+    dR = cuda.to_device(np.full((B, N + 1, M + 1), SENTINEL, D.dtype))
+    dout = cuda.to_device(np.zeros(B, D.dtype))
+    kgpu.launch("forward", B, N, D.dtype, variant=variant)(dD, dlx, dly, g, radius, dR, dout)
+    dE = cuda.to_device(np.full((B, N + 1, M + 1), SENTINEL, D.dtype))
+    kgpu.launch("backward", B, N, D.dtype, variant=variant)(dD, dR, dlx, dly, g, dE)
+    return dR.copy_to_host(), dout.copy_to_host(), dE.copy_to_host()
+
+
+def assert_tables_match(got, want, lx, ly, rtol, atol):
+    (R, out, E), (Rc, outc, Ec) = got, want
+    np.testing.assert_allclose(out, outc, rtol=rtol)
+    for b, (n, m) in enumerate(zip(lx, ly)):
+        np.testing.assert_allclose(R[b, : n + 1, : m + 1], Rc[b, : n + 1, : m + 1], rtol=rtol, err_msg=f"R of pair {b}")
+        np.testing.assert_allclose(E[b, 1 : n + 1, 1 : m + 1], Ec[b, 1 : n + 1, 1 : m + 1], rtol=rtol, atol=atol,
+                                   err_msg=f"E of pair {b}")
+        # nothing outside the pair's block is written
+        r_out = np.ones(R.shape[1:], bool)
+        r_out[: n + 1, : m + 1] = False
+        e_out = np.ones(E.shape[1:], bool)
+        e_out[1 : n + 1, 1 : m + 1] = False
+        assert np.all(R[b][r_out] == SENTINEL), f"R of pair {b} written outside [:n+1, :m+1]"
+        assert np.all(E[b][e_out] == SENTINEL), f"E of pair {b} written outside [1:n+1, 1:m+1]"
+
+
+def test_wave_same_signatures_as_cpu(kgpu):
+    for dt in (np.float32, np.float64):
+        assert inspect.signature(kgpu.forward_wave(dt).py_func) == inspect.signature(kcpu.softdtw_forward.py_func)
+        assert inspect.signature(kgpu.backward_wave(dt).py_func) == inspect.signature(kcpu.softdtw_backward.py_func)
+    assert kgpu.forward_wave(np.float32) is kgpu.forward_wave("float32")  # built once per dtype
+
+
+@pytest.mark.parametrize(
+    "lanes, pairs, radius",
+    [(2, 2, -1), (3, 2, -1), (2, 2, 1), (3, 2, 0), (3, 3, 2)],
+)
+def test_wave_matches_cpu_float64(kgpu, rng, wave_shape, lanes, pairs, radius):
+    wave_shape(lanes, pairs)
+    D, lx, ly = ragged_costs(rng, np.float64)
+    want = tables_cpu(D, lx, ly, 0.7, radius)
+    got = tables_gpu(kgpu, D, lx, ly, 0.7, radius)
+    assert_tables_match(got, want, lx, ly, rtol=1e-12, atol=1e-14)
+    if radius == 0:  # unequal lengths: the zero-width band admits no path
+        assert np.isinf(got[1][0]) and np.isinf(got[1][3])
+        assert np.all(np.isfinite(got[1][[1, 2]]))  # one-row and one-column pairs always align
+
+
+def test_wave_band_admits_no_path(kgpu, wave_shape):
+    wave_shape(2, 2)
+    D = np.full((3, 20, 18), SENTINEL)
+    lx, ly = np.array([20, 3, 18]), np.array([18, 2, 18])
+    for b in range(3):
+        D[b, : lx[b], : ly[b]] = np.arange(lx[b] * ly[b]).reshape(lx[b], ly[b]) % 5
+    R, out, E = tables_gpu(kgpu, D, lx, ly, 1.0, 0)
+    assert np.isinf(out[0]) and np.isinf(out[1]) and np.isfinite(out[2])
+    assert_tables_match((R, out, E), tables_cpu(D, lx, ly, 1.0, 0), lx, ly, rtol=1e-12, atol=1e-14)
+
+
+def test_wave_float32_stays_float32(kgpu, rng, wave_shape):
+    wave_shape(3, 2)
+    D, lx, ly = ragged_costs(rng, np.float32)
+    R, out, E = tables_gpu(kgpu, D, lx, ly, 0.5, -1)
+    assert R.dtype == out.dtype == E.dtype == np.float32
+    assert_tables_match((R, out, E), tables_cpu(D, lx, ly, 0.5, -1), lx, ly, rtol=1e-4, atol=1e-6)
+    # and close to the float64 computation of the same (float32) costs
+    R64, out64, E64 = tables_cpu(D.astype(np.float64), lx, ly, 0.5, -1)
+    np.testing.assert_allclose(out, out64, rtol=1e-5)
+
+
+def test_wave_matches_reference(kgpu, rng, wave_shape):
+    wave_shape(2, 2)
+    lx, ly = [19, 6, 33], [7, 11, 25]
+    x = rng.normal(size=(3, 33, 2))
+    y = rng.normal(size=(3, 25, 2))
+    D = np.zeros((3, 33, 25))
+    for b in range(3):
+        D[b, : lx[b], : ly[b]] = cost_matrix(x[b, : lx[b]], y[b, : ly[b]])
+    for radius in (None, 3):
+        _, out, E = tables_gpu(kgpu, D, np.array(lx), np.array(ly), 0.6, -1 if radius is None else radius)
+        for b in range(3):
+            n, m = lx[b], ly[b]
+            value, _, Eref = soft_dtw_tables(cost_matrix(x[b, :n], y[b, :m]), 0.6, radius)
+            assert out[b] == pytest.approx(value, rel=1e-12)
+            np.testing.assert_allclose(E[b, 1 : n + 1, 1 : m + 1], Eref, rtol=1e-10, atol=1e-14)
+
+
+def test_wave_default_launch_shape(kgpu, rng):
+    # the shape a GPU gets (32 lanes, 4 pairs a block): ragged pairs and a padding slot
+    from align.kernels import _config
+
+    assert (_config.WAVE_LANES, _config.WAVE_PAIRS) == _config._DEFAULT_WAVE
+    D, lx, ly = ragged_costs(rng, np.float64, lx=[6, 1, 9], ly=[4, 5, 1])
+    got = tables_gpu(kgpu, D, lx, ly, 0.3, -1)
+    assert_tables_match(got, tables_cpu(D, lx, ly, 0.3, -1), lx, ly, rtol=1e-12, atol=1e-14)
+
+
+def test_launch_variants_agree(kgpu, rng, wave_shape, monkeypatch):
+    from align.kernels import _config
+
+    wave_shape(2, 2)
+    monkeypatch.setattr(_config, "THREADS_PER_BLOCK", 3)
+    D, lx, ly = ragged_costs(rng, np.float64, lx=[17, 2, 9], ly=[4, 6, 1])
+    want = tables_cpu(D, lx, ly, 0.5, 2)
+    for variant in (None, "wave", "shared", "global"):
+        assert_tables_match(tables_gpu(kgpu, D, lx, ly, 0.5, 2, variant), want, lx, ly, rtol=1e-12, atol=1e-14)
+
+
+def test_launch_configuration(kgpu, wave_shape):
+    wave_shape(3, 2)
+    cfg = kgpu.launch_config("backward", 5, 40, np.float32)
+    assert cfg == (kgpu.backward_wave(np.float32), 3, (3, 2), 6 * 3 * 2 * 4)
+    assert cfg[3] == kgpu.wave_shared_bytes("backward", 3, 2, 4)
+    assert kgpu.launch_config("forward", 4, 40, np.float64, "wave")[1:] == (2, (3, 2), 2 * 3 * 2 * 8)
+    shared = kgpu.launch_config("forward", 5, 40, np.float64, variant="shared")
+    assert shared[0] is kgpu.forward_shared(np.float64) and shared[1] == 5 and shared[3] == 3 * 41 * 8
+    assert kgpu.launch_config("backward", 5, 40, np.float64, variant="global")[0] is kgpu.softdtw_backward
+    with pytest.raises(ValueError, match="variant"):
+        kgpu.launch("forward", 5, 40, np.float64, variant="fast")
+    with pytest.raises(ValueError, match="kind"):
+        kgpu.launch("sideways", 5, 40, np.float64)
+    with pytest.raises(ValueError, match="shared memory"):
+        kgpu.launch("backward", 5, 4096, np.float32, variant="shared")
+    wave_shape(64, 8)
+    with pytest.raises(ValueError, match="WAVE_LANES"):
+        kgpu.launch("forward", 5, 40, np.float32)

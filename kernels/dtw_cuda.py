@@ -194,7 +194,7 @@ def dtw_wave(x, y, len_x, len_y, work, out):
     register variables, as in :func:`dtw_batch`); the W lanes cover a pass of
     ``8 W`` rows and longer ``x`` takes several passes. At step ``s`` of a pass
     lane ``l`` computes column ``j = s - l`` of its rows: the wavefront that
-    cuDTW++ (Schmidt & Hundt, Euro-Par 2020) runs on
+    cuDTW++ (Schmidt & Hundt, Euro-Par 2020, doi:10.1007/978-3-030-57675-2_37) runs on
     warp shuffles. The cell above a lane's first row is the last row of lane
     ``l - 1`` one step earlier; it goes through shared memory, double-buffered
     by step parity so that one ``cuda.syncthreads()`` per step orders it (the

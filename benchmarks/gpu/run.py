@@ -449,8 +449,50 @@ def bench_dtw(table, quick, B=16384, N=256, M=256, device="cuda", repeat=10):
         table.attempt(w, label, timed, int(np.sum(lx * ly)), ours=True)
 
 
+class softdtw_variant:
+    """Within ``with``: the soft-DTW API launches ``variant`` with ``(lanes, pairs)`` (wave) or ``threads``.
+
+    ``variant`` "wave", "shared" or "global" (see ``softdtw_cuda.launch``);
+    "old" is "shared" where its tables fit in shared memory, else "global"
+    (what the API ran before the wave kernels).
+    """
+
+    def __init__(self, variant, lanes=None, pairs=None, threads=None):
+        self.variant, self.lanes, self.pairs, self.threads = variant, lanes, pairs, threads
+
+    def __enter__(self):
+        from align.kernels import softdtw_cuda as kc
+
+        self.kc, self.orig = kc, kc.launch
+        if self.lanes is not None:
+            _config.WAVE_LANES, _config.WAVE_PAIRS = self.lanes, self.pairs
+        if self.threads is not None:
+            _config.THREADS_PER_BLOCK = self.threads
+        chosen, orig = self.variant, self.orig
+
+        def launch(kind, B, N, dtype, stream=0, variant=None):
+            v = chosen
+            if v == "old":
+                v = "shared" if kc.shared_bytes(kind, N, np.dtype(dtype).itemsize) <= kc.SHARED_LIMIT else "global"
+            return orig(kind, B, N, dtype, stream, v)
+
+        kc.launch = launch
+        return self
+
+    def __exit__(self, *exc):
+        self.kc.launch = self.orig
+        _config._reset()
+
+
+#: (lanes per pair, pairs per block) of the soft-DTW wave kernels to time (lanes * pairs <= 256)
+SOFTDTW_SHAPES_QUICK = ((32, 4), (32, 2), (64, 2))
+SOFTDTW_SHAPES = ((32, 1), (32, 2), (32, 4), (32, 8), (16, 8), (64, 1), (64, 2), (64, 4))
+LONG_SHAPES = ((64, 1), (256, 1))
+
+
 def bench_softdtw(table, quick, B=512, N=512, d=13, long_n=4096, device="cuda", repeat=5):
-    """soft-DTW workloads: ours on CUDA tensors (several block sizes), the torch peer, ours on CPU."""
+    """soft-DTW workloads: ours on CUDA tensors (wave kernels at several shapes, the older
+    block-per-pair kernels), the torch peer, ours on CPU."""
     import torch
 
     from align.softdtw_torch import soft_dtw_torch
@@ -470,26 +512,30 @@ def bench_softdtw(table, quick, B=512, N=512, d=13, long_n=4096, device="cuda", 
         with torch.no_grad():
             soft_dtw_torch(x, y, gamma=1.0)
 
-    variants = (256,) if quick else (128, 256, 512, 1024)
-    for threads in variants:
-        _config.THREADS_PER_BLOCK = threads
-        if threads == variants[0]:
-            print(f"  (first fwd+bwd incl. JIT compile: {first_call_time(fwd_bwd, sync):.2f} s)")
-        table.attempt(w, f"ours SoftDTWLoss {device}, {threads} threads/block",
-                      lambda: median_time(fwd_bwd, sync, repeat), B * N * M, ours=True)
-        table.attempt(w.replace("fwd+bwd", "fwd"), f"ours soft_dtw_torch {device} fwd, {threads} threads/block",
-                      lambda: median_time(fwd, sync, repeat), B * N * M, ours=True)
-    _config._reset()
-    # the same with the global-memory kernels (what N too large for shared memory gets)
-    from align.kernels import softdtw_cuda
+    with torch.no_grad():
+        ref = soft_dtw_torch(x.cpu(), y.cpu(), gamma=1.0).double().numpy()  # ours on the CPU
 
-    limit = softdtw_cuda.SHARED_LIMIT
-    softdtw_cuda.SHARED_LIMIT = 0
-    try:
-        table.add(w, f"ours SoftDTWLoss {device}, global-memory kernels, 256 threads/block",
-                  median_time(fwd_bwd, sync, repeat), B * N * M, ours=True)
-    finally:
-        softdtw_cuda.SHARED_LIMIT = limit
+    def checked(fn):
+        def timed():
+            sec = median_time(fn, sync, repeat)
+            with torch.no_grad():
+                got = soft_dtw_torch(x, y, gamma=1.0).double().cpu().numpy()
+            assert np.allclose(got, ref, rtol=1e-4), "CUDA soft-DTW disagrees with the CPU"
+            return sec
+        return timed
+
+    runs = [(softdtw_variant("wave", lanes, pairs), f"wave kernels, {lanes} lanes x {pairs} pairs/block")
+            for lanes, pairs in (SOFTDTW_SHAPES_QUICK if quick else SOFTDTW_SHAPES)]
+    runs += [(softdtw_variant("old", threads=t), f"block-per-pair kernels (shared), {t} threads/block")
+             for t in ((256,) if quick else (128, 256, 512))]
+    runs.append((softdtw_variant("global", threads=256), "block-per-pair kernels (global), 256 threads/block"))
+    for k, (ctx, label) in enumerate(runs):
+        with ctx:
+            if k == 0:
+                print(f"  (first fwd+bwd incl. JIT compile: {first_call_time(fwd_bwd, sync):.2f} s)")
+            table.attempt(w, f"ours SoftDTWLoss {device}, {label}", checked(fwd_bwd), B * N * M, ours=True)
+            table.attempt(w.replace("fwd+bwd", "fwd"), f"ours soft_dtw_torch {device} fwd, {label}",
+                          checked(fwd), B * N * M, ours=True)
     # the peer: plain torch anti-diagonal soft-DTW + autograd
     xs = x.detach().clone().requires_grad_(True)
 
@@ -500,9 +546,8 @@ def bench_softdtw(table, quick, B=512, N=512, d=13, long_n=4096, device="cuda", 
     table.add(w, f"peer: plain torch anti-diagonal soft-DTW + autograd on {device}",
               median_time(peer, sync, repeat=max(1, repeat // 2)), B * N * M)
     with torch.no_grad():
-        ours_v = soft_dtw_torch(x, y, gamma=1.0).double().cpu().numpy()
         peer_v = torch_softdtw_antidiag(x.detach(), y, 1.0).double().cpu().numpy()
-    rel = float(np.max(np.abs(peer_v - ours_v) / np.abs(ours_v)))
+    rel = float(np.max(np.abs(peer_v - ref) / np.abs(ref)))
     print(f"  (peer vs ours, float32 values: max rel diff {rel:.2e})")
     assert rel < 1e-3, "torch soft-DTW peer disagrees with ours"
     if not quick and device == "cuda":  # ours on CPU tensors, all cores
@@ -523,11 +568,14 @@ def bench_softdtw(table, quick, B=512, N=512, d=13, long_n=4096, device="cuda", 
         x1.grad = None
         soft_dtw_torch(x1, y1, gamma=1.0).sum().backward()
 
-    for threads in ((256,) if quick else (256, 1024)):
-        _config.THREADS_PER_BLOCK = threads
-        table.attempt(w, f"ours SoftDTWLoss {device}, {threads} threads/block",
-                      lambda: median_time(long_pair, sync, repeat=max(1, repeat // 2)), long_n * long_n, ours=True)
-    _config._reset()
+    long_runs = [(softdtw_variant("wave", lanes, pairs), f"wave kernels, {lanes} lanes x {pairs} pairs/block")
+                 for lanes, pairs in LONG_SHAPES]
+    long_runs.append((softdtw_variant("old", threads=256), "block-per-pair kernels, 256 threads/block"))
+    for ctx, label in long_runs:
+        with ctx:
+            table.attempt(w, f"ours SoftDTWLoss {device}, {label}",
+                          lambda: median_time(long_pair, sync, repeat=max(1, repeat // 2)), long_n * long_n,
+                          ours=True)
 
 
 def run_checks(has_torch_cuda):
@@ -535,11 +583,23 @@ def run_checks(has_torch_cuda):
     for args in [(4096, 256, 256, np.float32), (4096, 256, 256, np.float64), (777, 300, 41, np.float32),
                  (64, 1000, 1200, np.float64)]:
         results.append(check_dtw(*args, seed=len(results), vary=True))
+    # odd launch shapes of the wave kernel: one lane (many passes), lanes and pairs not powers of two
+    for lanes, pairs in ((1, 2), (3, 5), (16, 8)):
+        _config.WAVE_LANES, _config.WAVE_PAIRS = lanes, pairs
+        try:
+            ok, msg = check_dtw(301, 70, 90, np.float64, seed=len(results), vary=True)
+        finally:
+            _config._reset()
+        results.append((ok, f"{msg} [{lanes} lanes x {pairs} pairs]"))
     results.append(check_dtw(2048, 256, 256, np.float32, seed=9, vary=False, threads=64, kernel="thread"))
     results.append(check_dtw(777, 300, 41, np.float64, seed=10, vary=True, kernel="thread"))
     for args, radius in [((16, 128, 128, 13, np.float64), None), ((16, 128, 100, 13, np.float32), None),
                          ((8, 200, 150, 3, np.float64), 20), ((2, 1500, 1300, 2, np.float64), None)]:
         results.append(check_softdtw(*args, seed=len(results), radius=radius))
+    for variant, lanes, pairs in (("wave", 3, 5), ("wave", 64, 2), ("old", None, None), ("global", None, None)):
+        with softdtw_variant(variant, lanes, pairs):
+            ok, msg = check_softdtw(13, 150, 120, 5, np.float64, seed=len(results), radius=None)
+        results.append((ok, f"{msg} [{variant} {lanes} x {pairs}]"))
     if has_torch_cuda:
         results.append(check_softdtw_torch(8, 100, 90, 13, "float64"))
         results.append(check_softdtw_torch(8, 100, 90, 13, "float32", normalize=True))

@@ -151,6 +151,23 @@ def test_gpu_script_checks_pass_on_tiny_inputs(gpu_script, monkeypatch):
     assert ok, msg
     ok, msg = gpu_script.check_softdtw(2, 5, 3, 1, np.float32, seed=3)
     assert ok, msg
+    for variant, lanes, pairs in (("wave", 2, 2), ("old", None, None), ("global", None, None)):
+        with gpu_script.softdtw_variant(variant, lanes, pairs, threads=3):
+            ok, msg = gpu_script.check_softdtw(3, 19, 6, 2, np.float64, seed=4)
+        assert ok, msg
+    assert _config.WAVE_LANES == 32 and _config.THREADS_PER_BLOCK == 256  # restored on exit
+
+
+def test_gpu_script_softdtw_variant_routes_the_api(gpu_script, monkeypatch):
+    from align.kernels import softdtw_cuda
+
+    seen = []
+    real = softdtw_cuda.launch_config
+    monkeypatch.setattr(softdtw_cuda, "launch_config", lambda *a: seen.append(a[-1]) or real(*a))
+    for variant in ("wave", "old", "global"):
+        with gpu_script.softdtw_variant(variant, 2, 2, threads=3):
+            gpu_script.check_softdtw(2, 4, 5, 1, np.float64, seed=5)
+    assert seen == ["wave", "wave", "shared", "shared", "global", "global"]
 
 
 def test_gpu_script_cpu_reference_and_torch_peers(gpu_script, rng):

@@ -151,12 +151,14 @@ def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None, kernel="wave"):
         For ``kernel="thread"`` only: threads per block, default
         ``min(THREADS_PER_BLOCK, 32)`` (32-thread blocks spread a 16k-pair batch
         evenly over the SMs).
-    kernel : {"wave", "thread"}
+    kernel : {"wave", "shfl", "thread"}
         ``"wave"``: :func:`~align.kernels.dtw_cuda.dtw_wave`, ``WAVE_LANES``
         threads per pair and ``WAVE_PAIRS`` pairs per block (read now from
-        :mod:`align.kernels._config`). ``"thread"``:
-        :func:`~align.kernels.dtw_cuda.dtw_batch`, one thread per pair. Both
-        give the same values; ``benchmarks/gpu/run.py`` times both.
+        :mod:`align.kernels._config`). ``"shfl"``: its warp-shuffle build
+        ``dtw_wave_shfl``, 32 lanes (one warp) per pair, ``WAVE_PAIRS`` pairs
+        per block. ``"thread"``: :func:`~align.kernels.dtw_cuda.dtw_batch`, one
+        thread per pair. All give the same values; ``benchmarks/gpu/run.py``
+        times them.
 
     Returns
     -------
@@ -182,13 +184,16 @@ def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None, kernel="wave"):
         blocks = (B + pairs - 1) // pairs
         nbytes = dtw_cuda.wave_shared_bytes(lanes, pairs)
         dtw_cuda.dtw_wave[blocks, (lanes, pairs), stream, nbytes](*args)
+    elif kernel == "shfl":
+        pairs = int(_config.WAVE_PAIRS)
+        dtw_cuda.dtw_wave_shfl[(B + pairs - 1) // pairs, (32, pairs), stream](*args)
     elif kernel == "thread":
         if threads is None:
             threads = min(threads_per_block(), 32)
         blocks = (B + threads - 1) // threads
         dtw_cuda.dtw_batch[blocks, threads, stream](*args)
     else:
-        raise ValueError(f"kernel must be 'wave' or 'thread', got {kernel!r}")
+        raise ValueError(f"kernel must be 'wave', 'shfl' or 'thread', got {kernel!r}")
     if is_torch_tensor(x) and x.is_cuda:
         return out
     return dout.copy_to_host()

@@ -59,10 +59,13 @@ import math
 
 from numba import cuda, float64
 
-__all__ = ["dtw_batch", "dtw_wave", "STRIP", "wave_shared_bytes"]
+__all__ = ["dtw_batch", "dtw_wave", "dtw_wave_shfl", "STRIP", "wave_shared_bytes"]
 
 #: rows per strip (the number of register-held cells per column)
 STRIP = 8
+
+#: every lane of a warp takes part in the shuffles of dtw_wave_shfl
+_FULL_WARP = 0xFFFFFFFF
 
 
 @cuda.jit(device=True)
@@ -181,155 +184,179 @@ def wave_shared_bytes(lanes, pairs):
     return 2 * 8 * lanes * pairs
 
 
-@cuda.jit
-def dtw_wave(x, y, len_x, len_y, work, out):
-    """DTW distance of every pair, several threads per pair sweeping a wavefront.
+def _make_wave(shuffle):
+    # one source for both hand-offs: ``shuffle`` is a compile-time constant, so
+    # each build keeps only its own branch
+    @cuda.jit
+    def dtw_wave(x, y, len_x, len_y, work, out):
+        """DTW distance of every pair, several threads per pair sweeping a wavefront.
 
-    Same recurrence, arguments and results as :func:`dtw_batch` (values
-    bit-identical: ``min`` is exact and every cell adds one cost to one minimum).
+        Same recurrence, arguments and results as :func:`dtw_batch` (values
+        bit-identical: ``min`` is exact and every cell adds one cost to one minimum).
 
-    Layout: ``blockDim = (W, P)``; ``threadIdx.y`` picks one of the block's P
-    pairs (``b = blockIdx.x * P + threadIdx.y``) and ``threadIdx.x`` is the lane
-    ``l`` of that pair. Lane ``l`` owns eight consecutive rows (eight named
-    register variables, as in :func:`dtw_batch`); the W lanes cover a pass of
-    ``8 W`` rows and longer ``x`` takes several passes. At step ``s`` of a pass
-    lane ``l`` computes column ``j = s - l`` of its rows: the wavefront that
-    cuDTW++ (Schmidt & Hundt, Euro-Par 2020, doi:10.1007/978-3-030-57675-2_37) runs on
-    warp shuffles. The cell above a lane's first row is the last row of lane
-    ``l - 1`` one step earlier; it goes through shared memory, double-buffered
-    by step parity so that one ``cuda.syncthreads()`` per step orders it (the
-    CUDA simulator has no warp shuffles, and this way the kernel it tests is
-    the one a device runs). Lane 0 reads the row above the pass from ``work``,
-    where the last lane of the previous pass wrote it ``W - 1`` steps after
-    lane 0 read the same column, so one buffer serves every pass.
+        Layout: ``blockDim = (W, P)``; ``threadIdx.y`` picks one of the block's P
+        pairs (``b = blockIdx.x * P + threadIdx.y``) and ``threadIdx.x`` is the lane
+        ``l`` of that pair. Lane ``l`` owns eight consecutive rows (eight named
+        register variables, as in :func:`dtw_batch`); the W lanes cover a pass of
+        ``8 W`` rows and longer ``x`` takes several passes. At step ``s`` of a pass
+        lane ``l`` computes column ``j = s - l`` of its rows: the wavefront that
+        cuDTW++ (Schmidt & Hundt, Euro-Par 2020, doi:10.1007/978-3-030-57675-2_37) runs on
+        warp shuffles. The cell above a lane's first row is the last row of lane
+        ``l - 1`` one step earlier; it goes through shared memory, double-buffered
+        by step parity so that one ``cuda.syncthreads()`` per step orders it (the
+        CUDA simulator has no warp shuffles, and this way the kernel it tests is
+        the one a device runs). ``dtw_wave_shfl``, built from the same source,
+        hands the value over with ``cuda.shfl_up_sync`` instead, as cuDTW++
+        does: no barrier and no shared memory, but ``W`` must be 32 (a pair is
+        one warp) and the simulator runs it only with the test suite's stand-in
+        for the shuffle. Lane 0 reads the row above the pass from ``work``,
+        where the last lane of the previous pass wrote it ``W - 1`` steps after
+        lane 0 read the same column, so one buffer serves every pass.
 
-    Why: one thread per pair (:func:`dtw_batch`) gives a 16k-pair batch only a
-    few warps per SM, so every load and every step of the add-min chain waits
-    in full; here the same batch runs W times as many threads, the eight-row
-    columns of different lanes are independent work for the scheduler, and a
-    table of up to ``8 W`` rows never leaves registers and shared memory.
+        Why: one thread per pair (:func:`dtw_batch`) gives a 16k-pair batch only a
+        few warps per SM, so every load and every step of the add-min chain waits
+        in full; here the same batch runs W times as many threads, the eight-row
+        columns of different lanes are independent work for the scheduler, and a
+        table of up to ``8 W`` rows never leaves registers and shared memory.
 
-    Every thread of a block runs the same number of steps (barriers), so the
-    loops run to the block's longest pair; cells past a pair's own lengths read
-    clamped inputs, compute values that nothing valid reads, and are not
-    written. Threads past the batch's end (``b >= B``) compute pair ``B - 1``
-    and write nothing.
+        Every thread of a block runs the same number of steps (barriers), so the
+        loops run to the block's longest pair; cells past a pair's own lengths read
+        clamped inputs, compute values that nothing valid reads, and are not
+        written. Threads past the batch's end (``b >= B``) compute pair ``B - 1``
+        and write nothing.
 
-    Parameters
-    ----------
-    x, y, len_x, len_y, out : as in :func:`dtw_batch`.
-    work : device array [shape=(M, B), float64]
-        The row joining two passes (read only when ``max(len_x) > 8 W``).
+        Parameters
+        ----------
+        x, y, len_x, len_y, out : as in :func:`dtw_batch`.
+        work : device array [shape=(M, B), float64]
+            The row joining two passes (read only when ``max(len_x) > 8 W``).
 
-    Launch::
+        Launch::
 
-        dtw_wave[ceil(B / P), (W, P), stream, 16 * W * P](x, y, len_x, len_y, work, out)
+            dtw_wave[ceil(B / P), (W, P), stream, 16 * W * P](x, y, len_x, len_y, work, out)
+            dtw_wave_shfl[ceil(B / P), (32, P), stream](x, y, len_x, len_y, work, out)
 
-    (the dynamic shared memory is two float64 values per thread).
-    """
-    exch = cuda.shared.array(0, float64)
-    W = cuda.blockDim.x
-    P = cuda.blockDim.y
-    lane = cuda.threadIdx.x
-    slot = cuda.threadIdx.y
-    B = x.shape[0]
-    b_raw = cuda.blockIdx.x * P + slot
-    b = min(b_raw, B - 1)
-    n = len_x[b]
-    m = len_y[b]
-    # the block's longest pair sets the loop counts (every thread meets every barrier)
-    n_blk = 1
-    m_blk = 1
-    for q in range(P):
-        bq = cuda.blockIdx.x * P + q
-        if bq < B:
-            n_blk = max(n_blk, len_x[bq])
-            m_blk = max(m_blk, len_y[bq])
-    rows_per_pass = STRIP * W
-    half = W * P  # one parity's half of the exchange buffer
-    me = slot * W + lane
-    last = n - 1
-    # the lane that holds row n-1, in which pass and register
-    out_pass = last // rows_per_pass
-    out_lane = (last - out_pass * rows_per_pass) // STRIP
-    out_k = last % STRIP
-    n_pass = (n_blk + rows_per_pass - 1) // rows_per_pass
-    for p in range(n_pass):
-        i0 = p * rows_per_pass + lane * STRIP
-        x0 = x[b, min(i0, last)]
-        x1 = x[b, min(i0 + 1, last)]
-        x2 = x[b, min(i0 + 2, last)]
-        x3 = x[b, min(i0 + 3, last)]
-        x4 = x[b, min(i0 + 4, last)]
-        x5 = x[b, min(i0 + 5, last)]
-        x6 = x[b, min(i0 + 6, last)]
-        x7 = x[b, min(i0 + 7, last)]
-        # left neighbours of column 0: outside the table
-        r0 = math.inf
-        r1 = math.inf
-        r2 = math.inf
-        r3 = math.inf
-        r4 = math.inf
-        r5 = math.inf
-        r6 = math.inf
-        r7 = math.inf
-        # the diagonal of column 0; g(0, 0) = c(0, 0) + 0
-        diag = 0.0 if i0 == 0 else math.inf
-        # prefetch of step 0's inputs (lane 0 only has a column at step 0)
-        yn = y[b, 0]
-        upn = math.inf
-        if lane == 0 and p > 0:
-            upn = work[0, b]
-        for s in range(m_blk + W - 1):
-            j = s - lane
-            yj = yn
-            up_top = upn
-            # the next step's column: its y value, and for lane 0 the row above the pass
-            jn = min(max(j + 1, 0), m - 1)
-            yn = y[b, jn]
-            if lane == 0 and p > 0 and s + 1 < m_blk:
-                upn = work[s + 1, b]
-            parity = s % 2
-            if lane == 0:
-                up = up_top
-            else:
-                up = exch[(1 - parity) * half + me - 1]
-            if j >= 0 and j < m_blk:
-                n0 = _sq(x0, yj) + _min3(diag, r0, up)
-                n1 = _sq(x1, yj) + _min3(r0, r1, n0)
-                n2 = _sq(x2, yj) + _min3(r1, r2, n1)
-                n3 = _sq(x3, yj) + _min3(r2, r3, n2)
-                n4 = _sq(x4, yj) + _min3(r3, r4, n3)
-                n5 = _sq(x5, yj) + _min3(r4, r5, n4)
-                n6 = _sq(x6, yj) + _min3(r5, r6, n5)
-                n7 = _sq(x7, yj) + _min3(r6, r7, n6)
-                r0 = n0
-                r1 = n1
-                r2 = n2
-                r3 = n3
-                r4 = n4
-                r5 = n5
-                r6 = n6
-                r7 = n7
-                diag = up
-                exch[parity * half + me] = r7
-                if b_raw < B and lane == W - 1 and p + 1 < n_pass:
-                    work[j, b] = r7
-                if b_raw < B and p == out_pass and lane == out_lane and j == m - 1:
-                    res = r0
-                    if out_k == 1:
-                        res = r1
-                    elif out_k == 2:
-                        res = r2
-                    elif out_k == 3:
-                        res = r3
-                    elif out_k == 4:
-                        res = r4
-                    elif out_k == 5:
-                        res = r5
-                    elif out_k == 6:
-                        res = r6
-                    elif out_k == 7:
-                        res = r7
-                    out[b] = res
-            cuda.syncthreads()
+        (``dtw_wave``'s dynamic shared memory is two float64 values per thread).
+        """
+        exch = cuda.shared.array(0, float64)
+        W = cuda.blockDim.x
+        P = cuda.blockDim.y
+        lane = cuda.threadIdx.x
+        slot = cuda.threadIdx.y
+        B = x.shape[0]
+        b_raw = cuda.blockIdx.x * P + slot
+        b = min(b_raw, B - 1)
+        n = len_x[b]
+        m = len_y[b]
+        # the block's longest pair sets the loop counts (every thread meets every barrier)
+        n_blk = 1
+        m_blk = 1
+        for q in range(P):
+            bq = cuda.blockIdx.x * P + q
+            if bq < B:
+                n_blk = max(n_blk, len_x[bq])
+                m_blk = max(m_blk, len_y[bq])
+        rows_per_pass = STRIP * W
+        half = W * P  # one parity's half of the exchange buffer
+        me = slot * W + lane
+        last = n - 1
+        # the lane that holds row n-1, in which pass and register
+        out_pass = last // rows_per_pass
+        out_lane = (last - out_pass * rows_per_pass) // STRIP
+        out_k = last % STRIP
+        n_pass = (n_blk + rows_per_pass - 1) // rows_per_pass
+        for p in range(n_pass):
+            i0 = p * rows_per_pass + lane * STRIP
+            x0 = x[b, min(i0, last)]
+            x1 = x[b, min(i0 + 1, last)]
+            x2 = x[b, min(i0 + 2, last)]
+            x3 = x[b, min(i0 + 3, last)]
+            x4 = x[b, min(i0 + 4, last)]
+            x5 = x[b, min(i0 + 5, last)]
+            x6 = x[b, min(i0 + 6, last)]
+            x7 = x[b, min(i0 + 7, last)]
+            # left neighbours of column 0: outside the table
+            r0 = math.inf
+            r1 = math.inf
+            r2 = math.inf
+            r3 = math.inf
+            r4 = math.inf
+            r5 = math.inf
+            r6 = math.inf
+            r7 = math.inf
+            # the diagonal of column 0; g(0, 0) = c(0, 0) + 0
+            diag = 0.0 if i0 == 0 else math.inf
+            # prefetch of step 0's inputs (lane 0 only has a column at step 0)
+            yn = y[b, 0]
+            upn = math.inf
+            if lane == 0 and p > 0:
+                upn = work[0, b]
+            for s in range(m_blk + W - 1):
+                j = s - lane
+                yj = yn
+                up_top = upn
+                # the next step's column: its y value, and for lane 0 the row above the pass
+                jn = min(max(j + 1, 0), m - 1)
+                yn = y[b, jn]
+                if lane == 0 and p > 0 and s + 1 < m_blk:
+                    upn = work[s + 1, b]
+                parity = s % 2
+                if shuffle:
+                    # every lane takes part (a shuffle needs the whole warp): lane l gets
+                    # lane l-1's last row, computed in the previous step
+                    from_left = cuda.shfl_up_sync(_FULL_WARP, r7, 1)
+                else:
+                    from_left = exch[(1 - parity) * half + me - 1] if lane > 0 else up_top
+                up = up_top if lane == 0 else from_left
+                if j >= 0 and j < m_blk:
+                    n0 = _sq(x0, yj) + _min3(diag, r0, up)
+                    n1 = _sq(x1, yj) + _min3(r0, r1, n0)
+                    n2 = _sq(x2, yj) + _min3(r1, r2, n1)
+                    n3 = _sq(x3, yj) + _min3(r2, r3, n2)
+                    n4 = _sq(x4, yj) + _min3(r3, r4, n3)
+                    n5 = _sq(x5, yj) + _min3(r4, r5, n4)
+                    n6 = _sq(x6, yj) + _min3(r5, r6, n5)
+                    n7 = _sq(x7, yj) + _min3(r6, r7, n6)
+                    r0 = n0
+                    r1 = n1
+                    r2 = n2
+                    r3 = n3
+                    r4 = n4
+                    r5 = n5
+                    r6 = n6
+                    r7 = n7
+                    diag = up
+                    if not shuffle:
+                        exch[parity * half + me] = r7
+                    if b_raw < B and lane == W - 1 and p + 1 < n_pass:
+                        work[j, b] = r7
+                    if b_raw < B and p == out_pass and lane == out_lane and j == m - 1:
+                        res = r0
+                        if out_k == 1:
+                            res = r1
+                        elif out_k == 2:
+                            res = r2
+                        elif out_k == 3:
+                            res = r3
+                        elif out_k == 4:
+                            res = r4
+                        elif out_k == 5:
+                            res = r5
+                        elif out_k == 6:
+                            res = r6
+                        elif out_k == 7:
+                            res = r7
+                        out[b] = res
+                if not shuffle:
+                    cuda.syncthreads()
+            if shuffle:
+                # the last lane's work[] writes, read by lane 0 in the next pass
+                cuda.syncwarp(_FULL_WARP)
+
+    return dtw_wave
+
+
+#: shared-memory hand-off, one barrier a step (any W; the kernel the API launches)
+dtw_wave = _make_wave(False)
+#: warp-shuffle hand-off, no barrier (W = 32 exactly; one warp a pair)
+dtw_wave_shfl = _make_wave(True)

@@ -12,7 +12,7 @@ What it does, in order:
 
 1. Checks every CUDA kernel of ours against the CPU on fresh random inputs
    (several shapes, float32 and float64, variable lengths, a band): the batched
-   exact DTW (``align.kernels.dtw_cuda``: ``dtw_wave`` and ``dtw_batch``) against a Numba CPU loop
+   exact DTW (``align.kernels.dtw_cuda``: ``dtw_wave``, ``dtw_wave_shfl`` and ``dtw_batch``) against a Numba CPU loop
    written here; soft-DTW forward, backward and gradients
    (``align.kernels.softdtw_cuda``, shared-memory and global-memory variants)
    through ``align.softdtw`` with
@@ -367,11 +367,14 @@ def _sync_for(device):
 #: (lanes per pair, pairs per block) of the wavefront DTW kernel to time
 WAVE_SHAPES_QUICK = ((32, 4), (16, 8))
 WAVE_SHAPES = ((32, 2), (32, 4), (32, 8), (16, 4), (16, 8), (8, 16))
+#: pairs per block of the warp-shuffle build (32 lanes a pair)
+SHFL_PAIRS_QUICK = (4, 8)
+SHFL_PAIRS = (2, 4, 8, 16)
 
 
 def dtw_launchers(dx, dy, dlx, dly, work, out, quick):
     """``(label, launch)`` for every exact-DTW kernel and launch shape to time."""
-    from align.kernels.dtw_cuda import dtw_batch, dtw_wave, wave_shared_bytes
+    from align.kernels.dtw_cuda import dtw_batch, dtw_wave, dtw_wave_shfl, wave_shared_bytes
 
     B = dx.shape[0]
     runs = []
@@ -382,6 +385,13 @@ def dtw_launchers(dx, dy, dlx, dly, work, out, quick):
             dtw_wave[grid, block, 0, nbytes](dx, dy, dlx, dly, work, out)
 
         runs.append((f"ours CUDA dtw_wave, {lanes} lanes x {pairs} pairs/block", run))
+    for pairs in (SHFL_PAIRS_QUICK if quick else SHFL_PAIRS):
+        grid = (B + pairs - 1) // pairs
+
+        def run(grid=grid, pairs=pairs):
+            dtw_wave_shfl[grid, (32, pairs)](dx, dy, dlx, dly, work, out)
+
+        runs.append((f"ours CUDA dtw_wave_shfl, 32 lanes x {pairs} pairs/block", run))
     for threads in ((32,) if quick else (32, 64)):
         blocks = (B + threads - 1) // threads
 
@@ -591,6 +601,8 @@ def run_checks(has_torch_cuda):
         finally:
             _config._reset()
         results.append((ok, f"{msg} [{lanes} lanes x {pairs} pairs]"))
+    for args in [(4096, 256, 256, np.float32), (777, 300, 41, np.float64), (64, 1000, 1200, np.float64)]:
+        results.append(check_dtw(*args, seed=len(results), vary=True, kernel="shfl"))
     results.append(check_dtw(2048, 256, 256, np.float32, seed=9, vary=False, threads=64, kernel="thread"))
     results.append(check_dtw(777, 300, 41, np.float64, seed=10, vary=True, kernel="thread"))
     for args, radius in [((16, 128, 128, 13, np.float64), None), ((16, 128, 100, 13, np.float32), None),

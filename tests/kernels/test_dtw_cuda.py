@@ -13,12 +13,47 @@ pytestmark = pytest.mark.skipif(not cuda.is_available(), reason="no CUDA device 
 
 #: the kernels under test: one thread per pair, and the wavefront kernel with
 #: (lanes per pair, pairs per block) small enough that the tables below take
-#: several 8-row-per-lane passes and a block holds pairs of different lengths
-KERNELS = {"thread": None, "wave-2x3": (2, 3), "wave-1x2": (1, 2)}
+#: several 8-row-per-lane passes and a block holds pairs of different lengths;
+#: its warp-shuffle build needs 32 lanes (one warp a pair)
+KERNELS = {"thread": None, "wave-2x3": (2, 3), "wave-1x2": (1, 2), "wave-shfl": (32, 2)}
+
+
+def _fake_shfl_up_sync(self, mask, value, delta):
+    # the simulator has no warp shuffles: a stand-in with the same result, built
+    # on its block barrier (the kernel's loops are uniform over the block, so
+    # every thread arrives); lanes below ``delta`` keep their own value, as on a device
+    import threading
+
+    thread = threading.current_thread()
+    board = thread._manager.__dict__.setdefault("_fake_shuffle_board", {})
+    thread.syncthreads()  # everyone has read the previous exchange
+    board[thread.thread_id] = value
+    thread.syncthreads()
+    lane = thread.thread_id % 32
+    return board[thread.thread_id - delta] if lane >= delta else value
+
+
+def _fake_syncwarp(self, mask=0xFFFFFFFF):
+    import threading
+
+    threading.current_thread().syncthreads()
+
+
+@pytest.fixture(scope="module")
+def simulated_shuffles():
+    """Give the simulator warp shuffles (``shfl_up_sync``, ``syncwarp``) for the module's tests."""
+    from numba.cuda.simulator import kernelapi
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(kernelapi.FakeCUDAModule, "shfl_up_sync", _fake_shfl_up_sync, raising=False)
+        mp.setattr(kernelapi.FakeCUDAModule, "syncwarp", _fake_syncwarp, raising=False)
+        yield
 
 
 @pytest.fixture(scope="module", params=list(KERNELS))
 def kernel(request):
+    if request.param == "wave-shfl":
+        request.getfixturevalue("simulated_shuffles")
     return request.param
 
 
@@ -32,11 +67,24 @@ def launch(kernel, x, y, lx, ly, threads=3):
     args = [cuda.to_device(np.ascontiguousarray(a)) for a in (x, y, np.asarray(lx, np.int64), np.asarray(ly, np.int64))]
     if KERNELS[kernel] is None:
         dtw_cuda.dtw_batch[(B + threads - 1) // threads, threads](*args, work, out)
+    elif kernel == "wave-shfl":
+        lanes, pairs = KERNELS[kernel]
+        dtw_cuda.dtw_wave_shfl[(B + pairs - 1) // pairs, (lanes, pairs)](*args, work, out)
     else:
         lanes, pairs = KERNELS[kernel]
         nbytes = dtw_cuda.wave_shared_bytes(lanes, pairs)
         dtw_cuda.dtw_wave[(B + pairs - 1) // pairs, (lanes, pairs), 0, nbytes](*args, work, out)
     return out.copy_to_host()
+
+
+@pytest.mark.parametrize("which", ["wave-shfl", "wave-1x2"])
+def test_wave_kernels_over_several_passes_of_32_lanes(rng, simulated_shuffles, which):
+    # 32 lanes cover 256 rows a pass: 300 rows take two passes, 256 exactly one
+    x = rng.normal(size=(3, 300))
+    y = rng.normal(size=(3, 5))
+    lx, ly = [300, 256, 257], [5, 3, 1]
+    got = launch(which if which == "wave-shfl" else "wave-1x2", x, y, lx, ly)
+    np.testing.assert_array_equal(got, [dtw_1d(x[b, : lx[b]], y[b, : ly[b]]) for b in range(3)])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -82,8 +130,8 @@ def test_agrees_with_cpu_dtw(kernel, rng, dtype):
         np.testing.assert_allclose(got, want, rtol=1e-15)
 
 
-@pytest.mark.parametrize("which", ["wave", "thread"])
-def test_host_launcher(rng, monkeypatch, which):
+@pytest.mark.parametrize("which", ["wave", "shfl", "thread"])
+def test_host_launcher(rng, monkeypatch, simulated_shuffles, which):
     from align import _cuda
     from align.kernels import _config
 
@@ -101,7 +149,7 @@ def test_host_launcher(rng, monkeypatch, which):
 def test_host_launcher_rejects_unknown_kernel():
     from align import _cuda
 
-    with pytest.raises(ValueError, match="kernel must be 'wave' or 'thread', got 'warp'"):
+    with pytest.raises(ValueError, match="kernel must be 'wave', 'shfl' or 'thread', got 'warp'"):
         _cuda.dtw_batch(np.zeros((1, 4)), np.zeros((1, 3)), kernel="warp")
 
 
@@ -139,12 +187,12 @@ def gpu_script():
     return module
 
 
-def test_gpu_script_checks_pass_on_tiny_inputs(gpu_script, monkeypatch):
+def test_gpu_script_checks_pass_on_tiny_inputs(gpu_script, monkeypatch, simulated_shuffles):
     from align.kernels import _config
 
     monkeypatch.setattr(_config, "THREADS_PER_BLOCK", 3)
     for dtype in (np.float32, np.float64):
-        for kernel in ("wave", "thread"):
+        for kernel in ("wave", "thread", "shfl") if dtype == np.float64 else ("wave", "thread"):
             ok, msg = gpu_script.check_dtw(5, 9, 10, dtype, seed=1, threads=2, kernel=kernel)
             assert ok and "bit-identical 5/5" in msg and f"dtw {kernel} kernel" in msg, msg
     ok, msg = gpu_script.check_softdtw(2, 4, 5, 2, np.float64, seed=2, radius=1)
@@ -183,6 +231,26 @@ def test_gpu_script_cpu_reference_and_torch_peers(gpu_script, rng):
     assert ok, msg
 
 
+def test_gpu_script_dtw_launchers(gpu_script, rng, monkeypatch, simulated_shuffles):
+    monkeypatch.setattr(gpu_script, "WAVE_SHAPES_QUICK", ((2, 2),))
+    monkeypatch.setattr(gpu_script, "SHFL_PAIRS_QUICK", (1,))
+    x = rng.normal(size=(3, 9))
+    y = rng.normal(size=(3, 4))
+    lx, ly = np.array([9, 2, 5]), np.array([4, 4, 1])
+    args = [cuda.to_device(a) for a in (x, y, lx, ly)]
+    work = cuda.to_device(np.zeros((4, 3)))
+    out = cuda.to_device(np.zeros(3))
+    want = [dtw_1d(x[b, : lx[b]], y[b, : ly[b]]) for b in range(3)]
+    labels = []
+    for label, run in gpu_script.dtw_launchers(*args, work, out, quick=True):
+        out.copy_to_device(np.full(3, np.nan))
+        run()
+        np.testing.assert_array_equal(out.copy_to_host(), want, err_msg=label)
+        labels.append(label)
+    assert labels == ["ours CUDA dtw_wave, 2 lanes x 2 pairs/block", "ours CUDA dtw_wave_shfl, 32 lanes x 1 pairs/block",
+                      "ours CUDA dtw_batch, 32 threads/block"]
+
+
 def test_gpu_script_table_ratios(gpu_script, capsys):
     table = gpu_script.Table()
     table.add("w", "ours", 0.002, 4e9, ours=True)
@@ -193,17 +261,22 @@ def test_gpu_script_table_ratios(gpu_script, capsys):
     assert gpu_script.median_time(lambda: None, lambda: None, repeat=3) >= 0.0
 
 
-def test_gpu_script_benchmarks_smoke(gpu_script, capsys):
+def test_gpu_script_benchmarks_smoke(gpu_script, capsys, monkeypatch, simulated_shuffles):
     """The timing code paths at toy sizes (simulated CUDA kernels, torch on the CPU)."""
     pytest.importorskip("torch")
+    # small launch shapes keep the simulator quick
+    monkeypatch.setattr(gpu_script, "WAVE_SHAPES_QUICK", ((2, 2), (1, 4)))
+    monkeypatch.setattr(gpu_script, "SHFL_PAIRS_QUICK", ())  # its label: see the launcher test below
+    monkeypatch.setattr(gpu_script, "SOFTDTW_SHAPES_QUICK", ((2, 2),))
+    monkeypatch.setattr(gpu_script, "LONG_SHAPES", ((2, 1),))
     table = gpu_script.Table()
     gpu_script.bench_dtw(table, True, B=6, N=5, M=4, device="cpu", repeat=1)
     gpu_script.bench_softdtw(table, True, B=2, N=5, d=2, long_n=6, device="cpu", repeat=1)
     table.print()
     out = capsys.readouterr().out
     assert "| dtw 6x(5,4) float32 | ours CUDA dtw_batch, 32 threads/block |" in out
-    assert "| dtw 6x(5,4) float64 | ours CUDA dtw_wave, 32 lanes x 4 pairs/block |" in out
-    assert "| dtw 6x(<=5,<=4) float32 var-len | ours CUDA dtw_wave, 16 lanes x 8 pairs/block |" in out
+    assert "| dtw 6x(5,4) float64 | ours CUDA dtw_wave, 2 lanes x 2 pairs/block |" in out
+    assert "| dtw 6x(<=5,<=4) float32 var-len | ours CUDA dtw_wave, 1 lanes x 4 pairs/block |" in out
     assert "FAILED" not in out
     assert "peer: plain torch anti-diagonal soft-DTW + autograd on cpu" in out
     assert "softdtw fwd+bwd 1x(6,6,d=2) float32" in out
@@ -252,6 +325,8 @@ def test_gpu_script_maps_kernels_without_install():
     small_ints=st.booleans(),
 )
 def test_property_equals_reference(kernel, lens, seed, small_ints):
+    if kernel == "wave-shfl":
+        pytest.skip("the simulated shuffle is slow; the shared-memory build runs the same source")
     r = np.random.default_rng(seed)
     B = len(lens)
     if small_ints:  # few distinct values: many exact ties between predecessors

@@ -112,6 +112,9 @@ def test_ties_and_repeated_values(kernel):
 def test_agrees_with_cpu_dtw(kernel, rng, dtype):
     import align
 
+    if kernel == "wave-shfl":
+        pytest.skip("the simulated shuffle is slow; the bit-for-bit test covers this build")
+
     B, N, M = 5, 10, 9
     x = rng.normal(size=(B, N)).astype(dtype)
     y = rng.normal(size=(B, M)).astype(dtype)

@@ -77,12 +77,15 @@ class _SoftDTWFunction(torch.autograd.Function):
             from .kernels import softdtw as k
 
             k.softdtw_backward(_np(D), _np(R), _np(len_x), _np(len_y), ctx.gamma, _np(E))
-        W = E[:, 1:, 1:] * grad_out.to(x.dtype)[:, None, None]
+        # E[:, 1:, 1:] is a view (bmm takes its row stride M + 1); the incoming
+        # gradient scales the (B, N, d) results, not a (B, N, M) copy of E
+        W = E[:, 1:, 1:]
+        scale = 2.0 * grad_out.to(x.dtype)[:, None, None]
         gx = gy = None
         if ctx.needs_input_grad[0]:
-            gx = 2.0 * (x * W.sum(dim=2, keepdim=True) - torch.bmm(W, y))
+            gx = scale * (x * W.sum(dim=2, keepdim=True) - torch.bmm(W, y))
         if ctx.needs_input_grad[1]:
-            gy = 2.0 * (y * W.sum(dim=1).unsqueeze(2) - torch.bmm(W.transpose(1, 2), x))
+            gy = scale * (y * W.sum(dim=1).unsqueeze(2) - torch.bmm(W.transpose(1, 2), x))
         return gx, gy, None, None, None, None
 
 

@@ -135,12 +135,10 @@ def _run(x, y, lx, ly, gamma, metric, radius, backend, need_grad):
         from .kernels import softdtw as k
         from .kernels import softdtw_cuda as kc
 
-        tpb = _cuda.threads_per_block()
         dx, dy = _cuda.as_device(x), _cuda.as_device(y)
         dlx, dly = _cuda.as_device(lx), _cuda.as_device(ly)
         _, dD = _cuda.empty((B, N, M), dt)
-        blocks = min(65535, (B * N * M + tpb - 1) // tpb)
-        kc.pairwise_cost[blocks, tpb](dx, dy, dlx, dly, metric, dD)
+        kc.cost_launch(B, N, M)(dx, dy, dlx, dly, metric, dD)
         _, dR = _cuda.empty((B, N + 1, M + 1), dt)
         _, dout = _cuda.empty((B,), dt)
         kc.launch("forward", B, N, dt)(dD, dlx, dly, g, r, dR, dout)

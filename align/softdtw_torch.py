@@ -44,11 +44,9 @@ class _SoftDTWFunction(torch.autograd.Function):
         if x.is_cuda:
             from .kernels import softdtw_cuda as kc
 
-            tpb = _cuda.threads_per_block()
             stream = _cuda.stream_for(x)
             dv = _cuda.as_device
-            blocks = max(1, min(65535, (B * N * M + tpb - 1) // tpb))
-            kc.pairwise_cost[blocks, tpb, stream](dv(x), dv(y), dv(len_x), dv(len_y), 0, dv(D))
+            kc.cost_launch(B, N, M, stream)(dv(x), dv(y), dv(len_x), dv(len_y), 0, dv(D))
             kc.launch("forward", B, N, np.dtype(type(g)), stream)(dv(D), dv(len_x), dv(len_y), g, radius, dv(R), dv(out))
         else:
             from .kernels import softdtw as k

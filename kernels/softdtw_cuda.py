@@ -76,7 +76,7 @@ Launch::
     softdtw_backward[B, threads](D, R, len_x, len_y, gamma, E)
     forward_shared(dtype)[B, threads, stream, shared_bytes("forward", N, itemsize)](same args)
     backward_shared(dtype)[B, threads, stream, shared_bytes("backward", N, itemsize)](same args)
-    pairwise_cost[blocks, threads](x, y, len_x, len_y, metric, D)   # any grid
+    cost_launch(B, N, M, stream)(x, y, len_x, len_y, metric, D)      # pairwise_cost, any grid
 
 ``gamma`` must be a scalar of the tables' dtype (``np.float32(g)`` for float32),
 otherwise the float32 kernels would compute in float64.
@@ -99,6 +99,7 @@ __all__ = [
     "MAX_THREADS",
     "softmin3_gpu",
     "pairwise_cost",
+    "cost_launch",
     "softdtw_forward",
     "softdtw_backward",
     "forward_shared",
@@ -133,19 +134,41 @@ _backward_value_gpu = cuda.jit(device=True)(_steps.backward_value)
 
 @cuda.jit(**_KERNEL_OPTS)
 def pairwise_cost(x, y, len_x, len_y, metric, D):
-    """``D[b, i, j] = cost(x[b, i], y[b, j])`` inside the lengths; a grid-stride loop over cells."""
+    """``D[b, i, j] = cost(x[b, i], y[b, j])`` inside the lengths; grid-stride loops over rows and columns.
+
+    The grid's x dimension runs along the columns ``j`` (consecutive threads
+    write consecutive cells) and its y dimension over the ``B * N`` rows, so the
+    pair and row of a cell cost one integer division per row, not two per cell.
+    Any grid is correct (a 1-D grid strides over the columns of every row);
+    :func:`cost_launch` picks a 2-D one.
+    """
     B = D.shape[0]
     N = D.shape[1]
-    M = D.shape[2]
-    start = cuda.grid(1)
-    stride = cuda.gridsize(1)
-    for flat in range(start, B * N * M, stride):
-        b = flat // (N * M)
-        rest = flat - b * (N * M)
-        i = rest // M
-        j = rest - i * M
-        if i < len_x[b] and j < len_y[b]:
-            D[b, i, j] = _local_cost_gpu(x, y, b, i, j, metric)
+    j0, r0 = cuda.grid(2)
+    sj, sr = cuda.gridsize(2)
+    for r in range(r0, B * N, sr):
+        b = r // N
+        i = r - b * N
+        if i < len_x[b]:
+            for j in range(j0, len_y[b], sj):
+                D[b, i, j] = _local_cost_gpu(x, y, b, i, j, metric)
+
+
+def cost_launch(B, N, M, stream=0):
+    """:func:`pairwise_cost` configured for ``(B, N, M)`` tables: ``cost_launch(...)(x, y, len_x, len_y, metric, D)``.
+
+    Blocks of ``(32, 8)`` threads (32 columns of 8 rows), read from
+    ``THREADS_PER_BLOCK`` when that is smaller (the simulator's tests shrink
+    it); the grid covers the columns once and the rows up to the 65,535 blocks
+    a y dimension allows (grid-stride beyond).
+    """
+    from . import _config
+
+    threads = max(1, min(int(_config.THREADS_PER_BLOCK), MAX_THREADS))
+    cols = min(32, threads)
+    rows = max(1, min(8, threads // cols))
+    grid = (max(1, (M + cols - 1) // cols), max(1, min(65535, (B * N + rows - 1) // rows)))
+    return pairwise_cost[grid, (cols, rows), stream]
 
 
 @cuda.jit(**_KERNEL_OPTS)

@@ -29,7 +29,7 @@ def run_gpu(kgpu, x, y, gamma, radius=None, lx=None, ly=None, metric=0, shared=F
     dt = x.dtype
     dx, dy, dlx, dly = (cuda.to_device(a) for a in (x, y, lx, ly))
     dD = cuda.to_device(np.zeros((B, N, M), dt))
-    kgpu.pairwise_cost[2, THREADS](dx, dy, dlx, dly, metric, dD)
+    kgpu.pairwise_cost[2, THREADS](dx, dy, dlx, dly, metric, dD)  # a 1-D grid: columns stride, every row
     dR = cuda.to_device(np.zeros((B, N + 1, M + 1), dt))
     dout = cuda.to_device(np.zeros(B, dt))
     r = -1 if radius is None else radius
@@ -60,6 +60,24 @@ def run_cpu(x, y, gamma, radius=None, lx=None, ly=None, metric=0):
     E = np.zeros((B, N + 1, M + 1), dt)
     kcpu.softdtw_backward(D, R, lx, ly, dt.type(gamma), E)
     return D, R, out, E
+
+
+@pytest.mark.parametrize("threads", [1, 3, 64])
+def test_cost_launch_fills_exactly_the_valid_cells(kgpu, rng, monkeypatch, threads):
+    from align.kernels import _config
+
+    monkeypatch.setattr(_config, "THREADS_PER_BLOCK", threads)
+    x = rng.normal(size=(3, 6, 2))
+    y = rng.normal(size=(3, 5, 2))
+    lx, ly = np.array([6, 1, 4]), np.array([5, 5, 2])
+    dD = cuda.to_device(np.full((3, 6, 5), SENTINEL))
+    args = [cuda.to_device(a) for a in (x, y, lx, ly)]
+    kgpu.cost_launch(3, 6, 5)(*args, 0, dD)
+    got = dD.copy_to_host()
+    for b in range(3):
+        want = np.full((6, 5), SENTINEL)
+        want[: lx[b], : ly[b]] = cost_matrix(x[b, : lx[b]], y[b, : ly[b]])
+        np.testing.assert_allclose(got[b], want, rtol=1e-14)
 
 
 def test_same_signatures_as_cpu(kgpu):

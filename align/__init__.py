@@ -19,7 +19,7 @@ from .exceptions import (
 
 # Imported eagerly: the function ``dtw`` shares its name with the module
 # ``align/dtw.py``; importing it here makes the package attribute the function.
-from .dtw import DTWResult, dtw, dtw_distance, dtw_pairwise
+from .dtw import DTWResult, dtw, dtw_batch, dtw_distance, dtw_pairwise
 
 __version__ = "0.1.0"
 
@@ -58,6 +58,7 @@ __all__ = [
     "dtw",
     "dtw_distance",
     "dtw_pairwise",
+    "dtw_batch",
     *_LAZY,
 ]
 

@@ -11,6 +11,7 @@
   :mod:`align.kernels._config` at call time (kernels never read it).
 - :func:`stream_for`: the numba stream that matches torch's current stream.
 - :func:`dtw_batch`: launch a batched exact-DTW kernel (for the DTW API layer).
+- :func:`dtw_batch_path`: the same with the optimal paths.
 
 numba.cuda is imported lazily, so CPU-only use never needs numba-cuda.
 """
@@ -33,6 +34,7 @@ __all__ = [
     "threads_per_block",
     "stream_for",
     "dtw_batch",
+    "dtw_batch_path",
 ]
 
 
@@ -179,14 +181,15 @@ def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None, kernel="wave"):
     out, dout = empty((B,), np.float64, like=x)
     stream = stream_for(x)
     args = (as_device(x), as_device(y), as_device(len_x), as_device(len_y), work, dout)
+    no_dirs = _cuda().device_array((1, 1, 1), dtype=np.uint8)  # only the path build writes them
     if kernel == "wave":
         lanes, pairs = int(_config.WAVE_LANES), int(_config.WAVE_PAIRS)
         blocks = (B + pairs - 1) // pairs
         nbytes = dtw_cuda.wave_shared_bytes(lanes, pairs)
-        dtw_cuda.dtw_wave[blocks, (lanes, pairs), stream, nbytes](*args)
+        dtw_cuda.dtw_wave[blocks, (lanes, pairs), stream, nbytes](*args, no_dirs)
     elif kernel == "shfl":
         pairs = int(_config.WAVE_PAIRS)
-        dtw_cuda.dtw_wave_shfl[(B + pairs - 1) // pairs, (32, pairs), stream](*args)
+        dtw_cuda.dtw_wave_shfl[(B + pairs - 1) // pairs, (32, pairs), stream](*args, no_dirs)
     elif kernel == "thread":
         if threads is None:
             threads = min(threads_per_block(), 32)
@@ -197,3 +200,58 @@ def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None, kernel="wave"):
     if is_torch_tensor(x) and x.is_cuda:
         return out
     return dout.copy_to_host()
+
+
+def dtw_batch_path(x, y, len_x=None, len_y=None, *, threads=None):
+    """Distances and optimal paths of a batch of 1-D pairs on the GPU (no validation).
+
+    Launches :data:`align.kernels.dtw_cuda.dtw_wave_path` (the wave kernel that
+    also stores each cell's direction code, one byte a cell) and then
+    :func:`align.kernels.dtw_cuda.dtw_traceback` (one thread a pair).
+
+    Parameters
+    ----------
+    x, y, len_x, len_y : as in :func:`dtw_batch`.
+    threads : int or None
+        Threads per block of the traceback (default ``THREADS_PER_BLOCK``).
+
+    Returns
+    -------
+    distances : np.ndarray [shape=(B,), float64]
+    paths : list of np.ndarray [shape=(K_b, 2), int64]
+        Pair ``b``'s path from ``(0, 0)`` to ``(len_x[b] - 1, len_y[b] - 1)``,
+        chosen by the tie-break every DTW kernel shares (diagonal, then
+        vertical, then horizontal).
+
+    Notes
+    -----
+    The direction table takes ``B * N * M`` bytes of GPU memory; the caller
+    checks that it fits.
+    """
+    from .kernels import _config, dtw_cuda
+
+    cuda = _cuda()
+    B, N = x.shape
+    M = y.shape[1]
+    if B == 0:
+        return np.empty(0, dtype=np.float64), []
+    if len_x is None:
+        len_x = np.full(B, N, dtype=np.int64)
+    if len_y is None:
+        len_y = np.full(B, M, dtype=np.int64)
+    dlx, dly = as_device(len_x), as_device(len_y)
+    work = cuda.device_array((M, B), dtype=np.float64)
+    dout = cuda.device_array((B,), dtype=np.float64)
+    dirs = cuda.device_array((B, N, M), dtype=np.uint8)
+    lanes, pairs = int(_config.WAVE_LANES), int(_config.WAVE_PAIRS)
+    nbytes = dtw_cuda.wave_shared_bytes(lanes, pairs)
+    dtw_cuda.dtw_wave_path[(B + pairs - 1) // pairs, (lanes, pairs), 0, nbytes](
+        as_device(x), as_device(y), dlx, dly, work, dout, dirs
+    )
+    dpath = cuda.device_array((B, N + M - 1, 2), dtype=np.int64)
+    dlen = cuda.device_array((B,), dtype=np.int64)
+    threads = threads or threads_per_block()
+    dtw_cuda.dtw_traceback[(B + threads - 1) // threads, threads](dirs, dlx, dly, dpath, dlen)
+    rev, lens = dpath.copy_to_host(), dlen.copy_to_host()
+    paths = [np.ascontiguousarray(rev[b, : lens[b]][::-1]) for b in range(B)]
+    return dout.copy_to_host(), paths

@@ -52,7 +52,7 @@ import numpy as np
 from ._validation import as_float_array, check_finite, check_option, check_positive_int, is_torch_tensor
 from .exceptions import AlignError, InfeasibleAlignmentError, ParameterError
 
-__all__ = ["DTWResult", "dtw", "dtw_distance", "dtw_pairwise"]
+__all__ = ["DTWResult", "dtw", "dtw_distance", "dtw_pairwise", "dtw_batch"]
 
 _METRICS = ("sqeuclidean", "euclidean", "cityblock", "cosine")
 _STEPS = ("symmetric1", "symmetric2", "asymmetric")
@@ -754,3 +754,105 @@ def _pairwise_cuda(xs, ys, pi, pj, symmetric, dtype, metric_c, step_c, window_c,
     if symmetric:
         result[pj, pi] = out
     return result
+
+
+def dtw_batch(X, Y, *, metric="sqeuclidean", step_pattern="symmetric1", window=None, radius=None,
+              max_slope=None, subsequence=False, return_path=True, backend="auto"):
+    """Exact DTW of many pairs ``(X[b], Y[b])`` at once, with their optimal paths.
+
+    The batched form of :func:`dtw` (the pairs are matched by position, not all
+    against all as in :func:`dtw_pairwise`), for aligning every item of a
+    training batch or a corpus in one call.
+
+    Parameters
+    ----------
+    X, Y : list of np.ndarray [shape=(n_b,) or (n_b, d)] or np.ndarray [shape=(B, T) or (B, T, d)]
+        The pairs' first and second sequences; the same number of each, any lengths.
+    metric, step_pattern, window, radius, max_slope, subsequence, return_path
+        As in :func:`dtw`.
+    backend : {"auto", "cpu", "cuda"}
+        ``"cuda"`` runs the whole batch on the GPU
+        (:data:`align.kernels.dtw_cuda.dtw_wave_path` and ``dtw_traceback``): 1-D
+        sequences, symmetric1, sqeuclidean, no window, no subsequence; it needs
+        ``B * max(n) * max(m)`` bytes of GPU memory for the direction codes.
+        Without a GPU it raises :class:`align.BackendUnavailableError`. ``"auto"``
+        picks it when ``X`` is a torch CUDA tensor and the options allow it.
+
+    Returns
+    -------
+    list of DTWResult
+        One per pair, equal to ``dtw(X[b], Y[b], ...)`` on either backend (the
+        same tie-break, so the same paths, ties included).
+
+    Raises
+    ------
+    ParameterError
+        As :func:`dtw` for each pair (the message names the pair), different
+        numbers of sequences in X and Y, or options the CUDA backend does not take.
+    InfeasibleAlignmentError
+        A band admits no path for some pair.
+
+    See Also
+    --------
+    dtw : one pair.
+    dtw_pairwise : distances of all pairs of two collections.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from align import dtw_batch
+    >>> res = dtw_batch([np.array([0.0, 1.0, 2.0]), np.array([5.0, 5.0])],
+    ...                 [np.array([0.0, 1.0, 1.0, 2.0]), np.array([4.0])])
+    >>> [r.distance for r in res]
+    [0.0, 2.0]
+    >>> res[0].path.tolist()
+    [[0, 0], [1, 1], [1, 2], [2, 3]]
+    """
+    from ._backend import resolve_backend
+
+    metric_c, step_c, window_c, _, _ = _check_options(metric, step_pattern, window, radius, max_slope,
+                                                      subsequence)
+    if not isinstance(return_path, (bool, np.bool_)):
+        raise ParameterError(f"return_path must be True or False, got {return_path!r}")
+    cuda_ok = step_c == 0 and metric_c == 0 and window_c == 0 and not subsequence
+    on_gpu = any(is_torch_tensor(z) and z.is_cuda for z in (X, Y))
+    use = resolve_backend(backend, on_gpu=on_gpu and backend == "auto" and cuda_ok)
+    xs = _as_collection(X, "X")
+    ys = _as_collection(Y, "Y")
+    if len(xs) != len(ys):
+        raise ParameterError(f"X and Y must hold the same number of sequences (pairs), got {len(xs)} and {len(ys)}")
+    for k, (a, b) in enumerate(zip(xs, ys)):
+        _check_pair(a, b, f"X[{k}]", f"Y[{k}]")
+    opts = dict(metric=metric, step_pattern=step_pattern, window=window, radius=radius,
+                max_slope=max_slope, subsequence=subsequence)
+    if use != "cuda":
+        return [dtw(a, b, return_path=return_path, **opts) for a, b in zip(xs, ys)]
+    if not cuda_ok or any(a.ndim != 1 or b.ndim != 1 for a, b in zip(xs, ys)):
+        raise ParameterError(
+            "backend='cuda' supports 1-D sequences with step_pattern='symmetric1', "
+            "metric='sqeuclidean', no window and no subsequence; use backend='cpu' for these options"
+        )
+    return _batch_cuda(xs, ys, _common_dtype(xs + ys), return_path)
+
+
+def _batch_cuda(xs, ys, dtype, return_path):
+    """dtw_batch on the GPU: pad, run the path kernel, one DTWResult per pair."""
+    from . import _cuda
+
+    lx = np.array([len(q) for q in xs], dtype=np.int64)
+    ly = np.array([len(q) for q in ys], dtype=np.int64)
+    xpad = np.zeros((len(xs), int(lx.max())), dtype=dtype)
+    ypad = np.zeros((len(ys), int(ly.max())), dtype=dtype)
+    for k, (a, b) in enumerate(zip(xs, ys)):
+        xpad[k, : len(a)] = a
+        ypad[k, : len(b)] = b
+    # the path length is the symmetric1 normaliser, so the paths are computed either way
+    distances, paths = _cuda.dtw_batch_path(xpad, ypad, lx, ly)
+    results = []
+    for k, path in enumerate(paths):
+        distance = float(distances[k])
+        if not math.isfinite(distance):
+            raise AlignError(f"internal error: DTW distance of pair {k} is {distance}")
+        norm = _normalize(distance, 0, int(lx[k]), int(ly[k]), path.shape[0], 0, int(ly[k]) - 1, False)
+        results.append(DTWResult(distance=distance, path=path if return_path else None, normalized_distance=norm))
+    return results

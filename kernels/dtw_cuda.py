@@ -47,7 +47,7 @@ finite values that nothing reads.
 Launch::
 
     dtw_batch[ceil(B / threads), threads](x, y, len_x, len_y, work, out)
-    dtw_wave[ceil(B / P), (W, P), stream, wave_shared_bytes(W, P)](x, y, len_x, len_y, work, out)
+    dtw_wave[ceil(B / P), (W, P), stream, wave_shared_bytes(W, P)](x, y, len_x, len_y, work, out, dirs)
 
 See Also
 --------
@@ -59,13 +59,18 @@ import math
 
 from numba import cuda, float64
 
-__all__ = ["dtw_batch", "dtw_wave", "dtw_wave_shfl", "STRIP", "wave_shared_bytes"]
+from . import _steps
+
+__all__ = ["dtw_batch", "dtw_wave", "dtw_wave_shfl", "dtw_wave_path", "dtw_traceback", "STRIP", "wave_shared_bytes"]
 
 #: rows per strip (the number of register-held cells per column)
 STRIP = 8
 
 #: every lane of a warp takes part in the shuffles of dtw_wave_shfl
 _FULL_WARP = 0xFFFFFFFF
+
+# the tie-break of every DTW kernel (CPU and GPU), compiled for the device
+_choose = cuda.jit(device=True)(_steps.choose)
 
 
 @cuda.jit(device=True)
@@ -184,11 +189,11 @@ def wave_shared_bytes(lanes, pairs):
     return 2 * 8 * lanes * pairs
 
 
-def _make_wave(shuffle):
-    # one source for both hand-offs: ``shuffle`` is a compile-time constant, so
-    # each build keeps only its own branch
+def _make_wave(shuffle, path):
+    # one source for every build: ``shuffle`` and ``path`` are compile-time
+    # constants, so each build keeps only its own branches
     @cuda.jit
-    def dtw_wave(x, y, len_x, len_y, work, out):
+    def dtw_wave(x, y, len_x, len_y, work, out, dirs):
         """DTW distance of every pair, several threads per pair sweeping a wavefront.
 
         Same recurrence, arguments and results as :func:`dtw_batch` (values
@@ -230,11 +235,18 @@ def _make_wave(shuffle):
         x, y, len_x, len_y, out : as in :func:`dtw_batch`.
         work : device array [shape=(M, B), float64]
             The row joining two passes (read only when ``max(len_x) > 8 W``).
+        dirs : device array [shape=(B, N, M), uint8]
+            ``dtw_wave_path`` writes the direction code of every cell inside the
+            lengths (the tie-break of :func:`align.kernels._steps.choose`:
+            diagonal, then vertical, then horizontal); the other builds never
+            touch it and take any uint8 array, e.g. ``(1, 1, 1)``.
 
         Launch::
 
-            dtw_wave[ceil(B / P), (W, P), stream, 16 * W * P](x, y, len_x, len_y, work, out)
-            dtw_wave_shfl[ceil(B / P), (32, P), stream](x, y, len_x, len_y, work, out)
+            dtw_wave[ceil(B / P), (W, P), stream, 16 * W * P](x, y, len_x, len_y, work, out, dirs)
+            dtw_wave_shfl[ceil(B / P), (32, P), stream](x, y, len_x, len_y, work, out, dirs)
+            dtw_wave_path[ceil(B / P), (W, P), stream, 16 * W * P](x, y, len_x, len_y, work, out, dirs)
+            dtw_traceback[ceil(B / threads), threads, stream](dirs, len_x, len_y, path, path_len)
 
         (``dtw_wave``'s dynamic shared memory is two float64 values per thread).
         """
@@ -309,14 +321,44 @@ def _make_wave(shuffle):
                     from_left = exch[(1 - parity) * half + me - 1] if lane > 0 else up_top
                 up = up_top if lane == 0 else from_left
                 if j >= 0 and j < m_blk:
-                    n0 = _sq(x0, yj) + _min3(diag, r0, up)
-                    n1 = _sq(x1, yj) + _min3(r0, r1, n0)
-                    n2 = _sq(x2, yj) + _min3(r1, r2, n1)
-                    n3 = _sq(x3, yj) + _min3(r2, r3, n2)
-                    n4 = _sq(x4, yj) + _min3(r3, r4, n3)
-                    n5 = _sq(x5, yj) + _min3(r4, r5, n4)
-                    n6 = _sq(x6, yj) + _min3(r5, r6, n5)
-                    n7 = _sq(x7, yj) + _min3(r6, r7, n6)
+                    if path:
+                        # the shared tie-break on (diagonal, vertical, horizontal); the
+                        # value is the same as below (rounding is monotone)
+                        n0, d0 = _choose(0, False, diag, up, r0, _sq(x0, yj))
+                        n1, d1 = _choose(0, False, r0, n0, r1, _sq(x1, yj))
+                        n2, d2 = _choose(0, False, r1, n1, r2, _sq(x2, yj))
+                        n3, d3 = _choose(0, False, r2, n2, r3, _sq(x3, yj))
+                        n4, d4 = _choose(0, False, r3, n3, r4, _sq(x4, yj))
+                        n5, d5 = _choose(0, False, r4, n4, r5, _sq(x5, yj))
+                        n6, d6 = _choose(0, False, r5, n5, r6, _sq(x6, yj))
+                        n7, d7 = _choose(0, False, r6, n6, r7, _sq(x7, yj))
+                        if b_raw < B and j < m:
+                            i = i0
+                            if i < n:
+                                dirs[b, i, j] = d0
+                            if i + 1 < n:
+                                dirs[b, i + 1, j] = d1
+                            if i + 2 < n:
+                                dirs[b, i + 2, j] = d2
+                            if i + 3 < n:
+                                dirs[b, i + 3, j] = d3
+                            if i + 4 < n:
+                                dirs[b, i + 4, j] = d4
+                            if i + 5 < n:
+                                dirs[b, i + 5, j] = d5
+                            if i + 6 < n:
+                                dirs[b, i + 6, j] = d6
+                            if i + 7 < n:
+                                dirs[b, i + 7, j] = d7
+                    else:
+                        n0 = _sq(x0, yj) + _min3(diag, r0, up)
+                        n1 = _sq(x1, yj) + _min3(r0, r1, n0)
+                        n2 = _sq(x2, yj) + _min3(r1, r2, n1)
+                        n3 = _sq(x3, yj) + _min3(r2, r3, n2)
+                        n4 = _sq(x4, yj) + _min3(r3, r4, n3)
+                        n5 = _sq(x5, yj) + _min3(r4, r5, n4)
+                        n6 = _sq(x6, yj) + _min3(r5, r6, n5)
+                        n7 = _sq(x7, yj) + _min3(r6, r7, n6)
                     r0 = n0
                     r1 = n1
                     r2 = n2
@@ -357,6 +399,51 @@ def _make_wave(shuffle):
 
 
 #: shared-memory hand-off, one barrier a step (any W; the kernel the API launches)
-dtw_wave = _make_wave(False)
+dtw_wave = _make_wave(False, False)
 #: warp-shuffle hand-off, no barrier (W = 32 exactly; one warp a pair)
-dtw_wave_shfl = _make_wave(True)
+dtw_wave_shfl = _make_wave(True, False)
+#: dtw_wave that also writes every cell's direction code to ``dirs`` (for dtw_traceback)
+dtw_wave_path = _make_wave(False, True)
+
+
+@cuda.jit
+def dtw_traceback(dirs, len_x, len_y, path, path_len):
+    """Walk every pair's direction codes back from ``(n-1, m-1)`` to ``(0, 0)``; one thread a pair.
+
+    Parameters
+    ----------
+    dirs : device array [shape=(B, N, M), uint8]
+        Direction codes written by :data:`dtw_wave_path` (``DIR_DIAG`` 0,
+        ``DIR_VERT`` 1, ``DIR_HORZ`` 2 of :mod:`align.kernels._steps`).
+    len_x, len_y : device array [shape=(B,), int64]
+    path : device array [shape=(B, N + M - 1, 2), int64]
+        Output: pair ``b``'s path from its END, ``path[b, :path_len[b]]`` is
+        ``(n-1, m-1), ..., (0, 0)`` (the caller reverses it).
+    path_len : device array [shape=(B,), int64]
+        Output: the number of cells on each path.
+
+    The walk is serial (each step needs the previous one's cell), so a thread
+    takes a pair; it reads ``N + M`` bytes at most, a small part of what the
+    sweep wrote.
+    """
+    b = cuda.grid(1)
+    if b >= dirs.shape[0]:
+        return
+    i = len_x[b] - 1
+    j = len_y[b] - 1
+    k = 0
+    while True:
+        path[b, k, 0] = i
+        path[b, k, 1] = j
+        k += 1
+        if i == 0 and j == 0:
+            break
+        code = dirs[b, i, j]
+        if code == 0:
+            i -= 1
+            j -= 1
+        elif code == 1:
+            i -= 1
+        else:
+            j -= 1
+    path_len[b] = k

@@ -151,6 +151,38 @@ def check_dtw(B, N, M, dtype, seed=0, vary=True, threads=None, kernel="wave"):
                 f"max rel diff {rel:.2e}, bit-identical {same}/{B}")
 
 
+def check_dtw_path(B, N, M, dtype, seed=0, exact_pairs=64):
+    """CUDA exact-DTW paths (dtw_wave_path + dtw_traceback) vs the CPU. Returns (ok, message).
+
+    Small-integer inputs, so that tied predecessors are common: every distance must
+    equal the CPU loop's, every path must be a valid warping path whose cost is the
+    distance, and the first ``exact_pairs`` paths must equal ``align.dtw``'s (same
+    tie-break) cell for cell.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 4, size=(B, N)).astype(dtype)
+    y = rng.integers(0, 4, size=(B, M)).astype(dtype)
+    lx = random_lengths(rng, B, N, True)
+    ly = random_lengths(rng, B, M, True)
+    got, paths = _cuda.dtw_batch_path(x, y, lx, ly)
+    want = np.empty(B)
+    cpu_dtw_batch(x, y, lx, ly, want)
+    bad = 0
+    for b, p in enumerate(paths):
+        steps = np.diff(p, axis=0)
+        valid = (p[0].tolist() == [0, 0] and p[-1].tolist() == [lx[b] - 1, ly[b] - 1]
+                 and np.all((steps >= 0) & (steps <= 1)) and np.all(steps.sum(axis=1) >= 1))
+        diff = x[b, p[:, 0]] - y[b, p[:, 1]]
+        cost = float(np.sum((diff * diff).astype(np.float64)))
+        if not valid or abs(cost - want[b]) > 1e-9 * max(1.0, want[b]):
+            bad += 1
+    same = sum(np.array_equal(paths[b], align.dtw(x[b, :lx[b]], y[b, :ly[b]]).path) for b in range(min(B, exact_pairs)))
+    ok = bool(np.array_equal(got, want) and bad == 0 and same == min(B, exact_pairs))
+    return ok, (f"dtw path kernel {B}x({N},{M}) {np.dtype(dtype).name}: distances bit-identical "
+                f"{int(np.sum(got == want))}/{B}, invalid or costly paths {bad}, "
+                f"paths equal to align.dtw {same}/{min(B, exact_pairs)}")
+
+
 def check_softdtw(B, N, M, d, dtype, seed=0, radius=None, gamma=0.5, vary=True):
     """soft-DTW values and gradients, backend="cuda" vs "cpu" (numpy path). Returns (ok, message).
 
@@ -377,19 +409,20 @@ def dtw_launchers(dx, dy, dlx, dly, work, out, quick):
     from align.kernels.dtw_cuda import dtw_batch, dtw_wave, dtw_wave_shfl, wave_shared_bytes
 
     B = dx.shape[0]
+    no_dirs = cuda.device_array((1, 1, 1), dtype=np.uint8)  # only the path build writes them
     runs = []
     for lanes, pairs in (WAVE_SHAPES_QUICK if quick else WAVE_SHAPES):
         grid, block, nbytes = (B + pairs - 1) // pairs, (lanes, pairs), wave_shared_bytes(lanes, pairs)
 
         def run(grid=grid, block=block, nbytes=nbytes):
-            dtw_wave[grid, block, 0, nbytes](dx, dy, dlx, dly, work, out)
+            dtw_wave[grid, block, 0, nbytes](dx, dy, dlx, dly, work, out, no_dirs)
 
         runs.append((f"ours CUDA dtw_wave, {lanes} lanes x {pairs} pairs/block", run))
     for pairs in (SHFL_PAIRS_QUICK if quick else SHFL_PAIRS):
         grid = (B + pairs - 1) // pairs
 
         def run(grid=grid, pairs=pairs):
-            dtw_wave_shfl[grid, (32, pairs)](dx, dy, dlx, dly, work, out)
+            dtw_wave_shfl[grid, (32, pairs)](dx, dy, dlx, dly, work, out, no_dirs)
 
         runs.append((f"ours CUDA dtw_wave_shfl, 32 lanes x {pairs} pairs/block", run))
     for threads in ((32,) if quick else (32, 64)):
@@ -400,6 +433,29 @@ def dtw_launchers(dx, dy, dlx, dly, work, out, quick):
 
         runs.append((f"ours CUDA dtw_batch, {threads} threads/block", run))
     return runs
+
+
+def time_dtw_path(dx, dy, dlx, dly, ref, repeat):
+    """Median time of the path build and the traceback (device arrays in and out, no copies back)."""
+    from align.kernels.dtw_cuda import dtw_traceback, dtw_wave_path, wave_shared_bytes
+
+    B, N = dx.shape
+    M = dy.shape[1]
+    lanes, pairs = _config.WAVE_LANES, _config.WAVE_PAIRS
+    work = cuda.device_array((M, B), dtype=np.float64)
+    out = cuda.device_array(B, dtype=np.float64)
+    dirs = cuda.device_array((B, N, M), dtype=np.uint8)
+    path = cuda.device_array((B, N + M - 1, 2), dtype=np.int64)
+    plen = cuda.device_array(B, dtype=np.int64)
+
+    def run():
+        dtw_wave_path[(B + pairs - 1) // pairs, (lanes, pairs), 0, wave_shared_bytes(lanes, pairs)](
+            dx, dy, dlx, dly, work, out, dirs)
+        dtw_traceback[(B + 127) // 128, 128](dirs, dlx, dly, path, plen)
+
+    sec = median_time(run, cuda.synchronize, repeat=repeat)
+    assert np.allclose(out.copy_to_host(), ref, rtol=1e-12), "CUDA DTW path kernel disagrees with the CPU"
+    return sec
 
 
 def bench_dtw(table, quick, B=16384, N=256, M=256, device="cuda", repeat=10):
@@ -431,6 +487,8 @@ def bench_dtw(table, quick, B=16384, N=256, M=256, device="cuda", repeat=10):
 
             table.attempt(w, label, timed, B * N * M, ours=True)
         if dtype == np.float32:
+            table.attempt(w.replace("dtw ", "dtw path "), "ours CUDA dtw_wave_path + dtw_traceback (distance and path)",
+                          lambda: time_dtw_path(dx, dy, dl, dly, ref, repeat), B * N * M, ours=True)
             tx, ty = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
             sec = median_time(lambda: torch_dtw_antidiag(tx, ty), _sync_for(device), repeat=max(1, repeat // 3))
             peer = torch_dtw_antidiag(tx, ty).double().cpu().numpy()
@@ -603,6 +661,8 @@ def run_checks(has_torch_cuda):
         results.append((ok, f"{msg} [{lanes} lanes x {pairs} pairs]"))
     for args in [(4096, 256, 256, np.float32), (777, 300, 41, np.float64), (64, 1000, 1200, np.float64)]:
         results.append(check_dtw(*args, seed=len(results), vary=True, kernel="shfl"))
+    results.append(check_dtw_path(2048, 256, 256, np.float32, seed=len(results)))
+    results.append(check_dtw_path(300, 700, 90, np.float64, seed=len(results)))
     results.append(check_dtw(2048, 256, 256, np.float32, seed=9, vary=False, threads=64, kernel="thread"))
     results.append(check_dtw(777, 300, 41, np.float64, seed=10, vary=True, kernel="thread"))
     for args, radius in [((16, 128, 128, 13, np.float64), None), ((16, 128, 100, 13, np.float32), None),

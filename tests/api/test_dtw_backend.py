@@ -40,3 +40,55 @@ def test_pairwise_cuda_unavailable(monkeypatch):
     monkeypatch.setattr(align._backend, "cuda_available", lambda: False)
     with pytest.raises(BackendUnavailableError, match="backend='cuda' was requested"):
         align.dtw_pairwise([np.zeros(3), np.ones(4)], backend="cuda")
+
+
+# ---------------------------------------------------------------- dtw_batch
+
+
+def _same_results(got, want):
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.distance == w.distance
+        assert g.normalized_distance == w.normalized_distance
+        if w.path is None:
+            assert g.path is None
+        else:
+            np.testing.assert_array_equal(g.path, w.path)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_cuda_equals_cpu_and_dtw(rng, small_blocks, dtype):
+    # integer values (ties); ragged lengths, a length-1 pair; 9+ rows take two passes
+    X = [rng.integers(-2, 3, size=n).astype(dtype) for n in (7, 1, 12, 9, 5)]
+    Y = [rng.integers(-2, 3, size=n).astype(dtype) for n in (6, 8, 3, 1, 5)]
+    X.append(np.array([0.0, 0.0, 1.0, 2.0, 0.0], dtype))  # vertical/horizontal tie on the path
+    Y.append(np.array([1.0, 1.0, 0.0, 1.0], dtype))
+    cpu = align.dtw_batch(X, Y, backend="cpu")
+    gpu = align.dtw_batch(X, Y, backend="cuda")
+    _same_results(gpu, cpu)
+    _same_results(cpu, [align.dtw(x, y) for x, y in zip(X, Y)])
+    _same_results(align.dtw_batch(X, Y, backend="cuda", return_path=False),
+                  [align.dtw(x, y, return_path=False) for x, y in zip(X, Y)])
+
+
+def test_batch_cpu_takes_every_option(rng):
+    X = rng.normal(size=(3, 8, 2))
+    Y = rng.normal(size=(3, 10, 2))
+    opts = dict(metric="cityblock", step_pattern="symmetric2", window="sakoe_chiba", radius=2)
+    _same_results(align.dtw_batch(X, Y, **opts), [align.dtw(x, y, **opts) for x, y in zip(X, Y)])
+
+
+def test_batch_errors(monkeypatch):
+    with pytest.raises(ParameterError, match="X and Y must hold the same number of sequences \\(pairs\\), got 2 and 1"):
+        align.dtw_batch([np.zeros(3), np.ones(4)], [np.zeros(2)])
+    with pytest.raises(ParameterError, match="X\\[1\\] and Y\\[1\\]"):
+        align.dtw_batch([np.zeros(3), np.ones((4, 2))], [np.zeros(2), np.ones((3, 3))])
+    with pytest.raises(ParameterError, match="backend='cuda' supports 1-D sequences with step_pattern='symmetric1'"):
+        align.dtw_batch([np.zeros((3, 2))], [np.ones((4, 2))], backend="cuda")
+    with pytest.raises(ParameterError, match="return_path must be True or False"):
+        align.dtw_batch([np.zeros(3)], [np.ones(4)], return_path="yes")
+    with pytest.raises(ParameterError, match="Y\\[0\\]"):
+        align.dtw_batch([np.zeros(3)], [np.array([1.0, np.nan])])
+    monkeypatch.setattr(align._backend, "cuda_available", lambda: False)
+    with pytest.raises(BackendUnavailableError, match="backend='cuda' was requested"):
+        align.dtw_batch([np.zeros(3)], [np.ones(4)], backend="cuda")

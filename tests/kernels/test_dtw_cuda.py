@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import cuda
 
+from tests.reference.dtw import dtw_brute_force, dtw_full
 from tests.reference.softdtw import dtw_1d
 
 pytestmark = pytest.mark.skipif(not cuda.is_available(), reason="no CUDA device or simulator")
@@ -15,6 +16,9 @@ pytestmark = pytest.mark.skipif(not cuda.is_available(), reason="no CUDA device 
 #: (lanes per pair, pairs per block) small enough that the tables below take
 #: several 8-row-per-lane passes and a block holds pairs of different lengths;
 #: its warp-shuffle build needs 32 lanes (one warp a pair)
+#: the distance builds of the wave kernel never touch their ``dirs`` argument
+NO_DIRS = np.zeros((1, 1, 1), np.uint8)
+
 KERNELS = {"thread": None, "wave-2x3": (2, 3), "wave-1x2": (1, 2), "wave-shfl": (32, 2)}
 
 
@@ -74,11 +78,11 @@ def launch(kernel, x, y, lx, ly, threads=3):
         dtw_cuda.dtw_batch[(B + threads - 1) // threads, threads](*args, work, out)
     elif kernel == "wave-shfl":
         lanes, pairs = KERNELS[kernel]
-        dtw_cuda.dtw_wave_shfl[(B + pairs - 1) // pairs, (lanes, pairs)](*args, work, out)
+        dtw_cuda.dtw_wave_shfl[(B + pairs - 1) // pairs, (lanes, pairs)](*args, work, out, NO_DIRS)
     else:
         lanes, pairs = KERNELS[kernel]
         nbytes = dtw_cuda.wave_shared_bytes(lanes, pairs)
-        dtw_cuda.dtw_wave[(B + pairs - 1) // pairs, (lanes, pairs), 0, nbytes](*args, work, out)
+        dtw_cuda.dtw_wave[(B + pairs - 1) // pairs, (lanes, pairs), 0, nbytes](*args, work, out, NO_DIRS)
     return out.copy_to_host()
 
 
@@ -174,7 +178,7 @@ def test_wave_kernel_leaves_padding_and_other_pairs_alone(rng):
     want[0] = dtw_1d(x[0], y[0])
     out = cuda.to_device(np.full(6, -1.0))  # ...and nothing is written past the batch
     args = [cuda.to_device(a) for a in (x, y, lx, ly, np.zeros((7, 5)))]
-    dtw_cuda.dtw_wave[3, (1, 2), 0, dtw_cuda.wave_shared_bytes(1, 2)](*args, out[:5])
+    dtw_cuda.dtw_wave[3, (1, 2), 0, dtw_cuda.wave_shared_bytes(1, 2)](*args, out[:5], NO_DIRS)
     got = out.copy_to_host()
     np.testing.assert_array_equal(got[:5], want)
     assert got[5] == -1.0
@@ -203,6 +207,12 @@ def test_gpu_script_checks_pass_on_tiny_inputs(gpu_script, monkeypatch, simulate
         for kernel in ("wave", "thread", "shfl") if dtype == np.float64 else ("wave", "thread"):
             ok, msg = gpu_script.check_dtw(5, 9, 10, dtype, seed=1, threads=2, kernel=kernel)
             assert ok and "bit-identical 5/5" in msg and f"dtw {kernel} kernel" in msg, msg
+    monkeypatch.setattr(_config, "WAVE_LANES", 1)
+    monkeypatch.setattr(_config, "WAVE_PAIRS", 2)
+    ok, msg = gpu_script.check_dtw_path(5, 11, 6, np.float32, seed=3, exact_pairs=5)
+    assert ok and "paths equal to align.dtw 5/5" in msg, msg
+    monkeypatch.setattr(_config, "WAVE_LANES", 32)
+    monkeypatch.setattr(_config, "WAVE_PAIRS", 4)
     ok, msg = gpu_script.check_softdtw(2, 4, 5, 2, np.float64, seed=2, radius=1)
     assert ok, msg
     ok, msg = gpu_script.check_softdtw(2, 5, 3, 1, np.float32, seed=3)
@@ -283,6 +293,7 @@ def test_gpu_script_benchmarks_smoke(gpu_script, capsys, monkeypatch, simulated_
     table.print()
     out = capsys.readouterr().out
     assert "| dtw 6x(5,4) float32 | ours CUDA dtw_batch, 32 threads/block |" in out
+    assert "| dtw path 6x(5,4) float32 | ours CUDA dtw_wave_path + dtw_traceback (distance and path) |" in out
     assert "| dtw 6x(5,4) float64 | ours CUDA dtw_wave, 2 lanes x 2 pairs/block |" in out
     assert "| dtw 6x(<=5,<=4) float32 var-len | ours CUDA dtw_wave, 1 lanes x 4 pairs/block |" in out
     assert "FAILED" not in out
@@ -359,3 +370,84 @@ def test_gpu_script_table_counts_failures(gpu_script, capsys):
     table.attempt("w", "ours, 256 threads/block", lambda: 0.5, 10, ours=True)
     assert table.failures == 1 and len(table.rows) == 1
     assert "FAILED: RuntimeError('CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES')" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- paths: dtw_wave_path + dtw_traceback
+
+
+def launch_path(x, y, lx, ly, lanes=2, pairs=3, threads=2):
+    from align.kernels import dtw_cuda
+
+    B, N = x.shape
+    M = y.shape[1]
+    args = [cuda.to_device(np.ascontiguousarray(a)) for a in (x, y, np.asarray(lx, np.int64), np.asarray(ly, np.int64))]
+    work = cuda.to_device(np.full((M, B), np.nan))
+    out = cuda.to_device(np.full(B, -1.0))
+    dirs = cuda.to_device(np.full((B, N, M), 9, np.uint8))  # 9: no direction code
+    dtw_cuda.dtw_wave_path[(B + pairs - 1) // pairs, (lanes, pairs), 0, dtw_cuda.wave_shared_bytes(lanes, pairs)](
+        *args, work, out, dirs
+    )
+    path = cuda.to_device(np.full((B, N + M - 1, 2), -1, np.int64))
+    plen = cuda.to_device(np.zeros(B, np.int64))
+    dtw_cuda.dtw_traceback[(B + threads - 1) // threads, threads](dirs, args[2], args[3], path, plen)
+    rev, k = path.copy_to_host(), plen.copy_to_host()
+    return out.copy_to_host(), [rev[b, : k[b]][::-1].tolist() for b in range(B)], dirs.copy_to_host()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_path_kernel_equals_reference_ties_included(rng, dtype):
+    # small integers: many exactly tied predecessors; 19 rows take three passes of 8
+    B = 5
+    x = rng.integers(0, 3, size=(B, 19)).astype(dtype)
+    y = rng.integers(0, 3, size=(B, 7)).astype(dtype)
+    lx, ly = [19, 1, 9, 17, 4], [7, 7, 1, 3, 5]
+    dist, paths, dirs = launch_path(x, y, lx, ly)
+    for b in range(B):
+        want_d, want_path, _ = dtw_full(x[b, : lx[b]], y[b, : ly[b]])
+        assert dist[b] == want_d
+        assert paths[b] == [list(c) for c in want_path], b
+        # direction codes inside the lengths only
+        assert np.all(dirs[b, : lx[b], : ly[b]] < 3) and np.all(dirs[b, lx[b]:, :] == 9)
+        assert np.all(dirs[b, :, ly[b]:] == 9)
+
+
+def test_path_kernel_optimal_by_brute_force(rng):
+    x = rng.normal(size=(4, 5))
+    y = rng.normal(size=(4, 4))
+    lx, ly = [5, 4, 3, 1], [4, 4, 2, 3]
+    dist, paths, _ = launch_path(x, y, lx, ly, lanes=1, pairs=2)
+    for b in range(4):
+        best = dtw_brute_force(x[b, : lx[b]], y[b, : ly[b]])
+        np.testing.assert_allclose(dist[b], best, rtol=1e-12)
+        cost = sum((x[b, i] - y[b, j]) ** 2 for i, j in paths[b])
+        np.testing.assert_allclose(cost, best, rtol=1e-12)
+
+
+def test_host_path_launcher_equals_cpu_dtw(rng, monkeypatch):
+    import align
+    from align import _cuda
+    from align.kernels import _config
+
+    monkeypatch.setattr(_config, "WAVE_LANES", 1)
+    monkeypatch.setattr(_config, "WAVE_PAIRS", 2)
+    monkeypatch.setattr(_config, "THREADS_PER_BLOCK", 2)
+    x = rng.integers(-1, 2, size=(3, 12)).astype(np.float32)
+    y = rng.integers(-1, 2, size=(3, 6)).astype(np.float32)
+    lx, ly = np.array([12, 2, 9]), np.array([6, 6, 1])
+    dist, paths = _cuda.dtw_batch_path(x, y, lx, ly)
+    for b in range(3):
+        r = align.dtw(x[b, : lx[b]], y[b, : ly[b]])
+        assert dist[b] == r.distance
+        np.testing.assert_array_equal(paths[b], r.path)
+    assert _cuda.dtw_batch_path(np.zeros((0, 4)), np.zeros((0, 3)))[1] == []
+
+
+def test_path_kernel_prefers_vertical_to_horizontal_on_ties():
+    # here the vertical and horizontal candidates tie below the diagonal on the best
+    # path; swapping their order would give [[0,0],[1,0],[2,0],[3,1],[4,2],[4,3]]
+    x = np.array([[0.0, 0.0, 1.0, 2.0, 0.0]])
+    y = np.array([[1.0, 1.0, 0.0, 1.0]])
+    dist, paths, _ = launch_path(x, y, [5], [4], lanes=1, pairs=1)
+    want_d, want_path, _ = dtw_full(x[0], y[0])
+    assert paths[0] == [list(c) for c in want_path] == [[0, 0], [0, 1], [1, 2], [2, 3], [3, 3], [4, 3]]
+    assert dist[0] == want_d

@@ -177,8 +177,9 @@ for dt in ("float32", "float64"):
     A3 = dt + "[:, :, ::1]"
     sigs = [
         (dtw_cuda.dtw_batch, f"void({dt}[:, ::1], {dt}[:, ::1], int64[::1], int64[::1], float64[:, ::1], float64[::1])"),
-        (dtw_cuda.dtw_wave, f"void({dt}[:, ::1], {dt}[:, ::1], int64[::1], int64[::1], float64[:, ::1], float64[::1])"),
-        (dtw_cuda.dtw_wave_shfl, f"void({dt}[:, ::1], {dt}[:, ::1], int64[::1], int64[::1], float64[:, ::1], float64[::1])"),
+        (dtw_cuda.dtw_wave, f"void({dt}[:, ::1], {dt}[:, ::1], int64[::1], int64[::1], float64[:, ::1], float64[::1], uint8[:, :, ::1])"),
+        (dtw_cuda.dtw_wave_shfl, f"void({dt}[:, ::1], {dt}[:, ::1], int64[::1], int64[::1], float64[:, ::1], float64[::1], uint8[:, :, ::1])"),
+        (dtw_cuda.dtw_wave_path, f"void({dt}[:, ::1], {dt}[:, ::1], int64[::1], int64[::1], float64[:, ::1], float64[::1], uint8[:, :, ::1])"),
         (s.pairwise_cost, f"void({A3}, {A3}, int64[::1], int64[::1], int64, {A3})"),
         (s.softdtw_forward, f"void({A3}, int64[::1], int64[::1], {dt}, int64, {A3}, {dt}[::1])"),
         (s.softdtw_backward, f"void({A3}, {A3}, int64[::1], int64[::1], {dt}, {A3})"),
@@ -191,7 +192,7 @@ for dt in ("float32", "float64"):
     for kernel, sig in sigs:
         # the launch bounds the real build uses (none for dtw_batch)
         bounds = kernel.targetoptions.get("launch_bounds") if hasattr(kernel, "targetoptions") else None
-        if kernel not in (dtw_cuda.dtw_batch, dtw_cuda.dtw_wave, dtw_cuda.dtw_wave_shfl):
+        if kernel not in (dtw_cuda.dtw_batch, dtw_cuda.dtw_wave, dtw_cuda.dtw_wave_shfl, dtw_cuda.dtw_wave_path):
             bounds = s.WAVE_MAX_THREADS if kernel in wave else s.MAX_THREADS
         ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0), launch_bounds=bounds)
         name = kernel.py_func.__name__
@@ -227,7 +228,7 @@ def test_kernels_compile_to_ptx_for_sm90():
     if proc.stdout.startswith("SKIP"):
         pytest.skip(proc.stdout)
     lines = [line.split() for line in proc.stdout.splitlines() if line.startswith("PTX")]
-    assert len(lines) == 20, proc.stdout
+    assert len(lines) == 22, proc.stdout
     for _, dt, name, _, _, spills, _, f64 in lines:
         # local memory in the PTX itself (local arrays); register spills under the
         # launch bounds are decided later by ptxas (see benchmarks/results/softdtw.md)

@@ -138,15 +138,28 @@ def stream_for(tensor=None):
     return _cuda().external_stream(torch.cuda.current_stream(tensor.device).cuda_stream)
 
 
-def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None, kernel="wave"):
-    """Launch a batched exact-DTW kernel of :mod:`align.kernels.dtw_cuda` on 1-D pairs (no validation).
+def _feature_form(x, y, metric, kernel):
+    """``(x, y, feature_dtype)``: 3-D views and the dtype for the feature builds, or ``(x, y, None)``."""
+    if x.ndim == 2 and metric == 0:
+        return x, y, None
+    if kernel != "wave":
+        raise ValueError(f"kernel {kernel!r} takes 1-D sequences with metric 0 only")
+    if x.ndim == 2:
+        x = x.reshape(x.shape[0], x.shape[1], 1)
+        y = y.reshape(y.shape[0], y.shape[1], 1)
+    dtype = np.dtype(str(x.dtype).replace("torch.", ""))
+    return x, y, dtype
+
+
+def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None, kernel="wave", metric=0):
+    """Launch a batched exact-DTW kernel of :mod:`align.kernels.dtw_cuda` (no validation).
 
     The DTW API layer validates (finite values, lengths in range) and then calls this.
 
     Parameters
     ----------
-    x : np.ndarray, numba device array or torch CUDA tensor [shape=(B, N), float32 or float64]
-    y : same kind [shape=(B, M), same dtype]
+    x : np.ndarray, numba device array or torch CUDA tensor [shape=(B, N) or (B, N, d), float32 or float64]
+    y : same kind [shape=(B, M) or (B, M, d), same dtype]
     len_x, len_y : same kind [shape=(B,), int64] or None
         Valid lengths (default N and M).
     threads : int or None
@@ -160,7 +173,10 @@ def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None, kernel="wave"):
         ``dtw_wave_shfl``, 32 lanes (one warp) per pair, ``WAVE_PAIRS`` pairs
         per block. ``"thread"``: :func:`~align.kernels.dtw_cuda.dtw_batch`, one
         thread per pair. All give the same values; ``benchmarks/gpu/run.py``
-        times them.
+        times them. Feature sequences and metrics other than 0 take ``"wave"``
+        only (:func:`~align.kernels.dtw_cuda.feature_wave`).
+    metric : int
+        0 sqeuclidean, 1 euclidean, 2 cityblock (codes of :mod:`align.kernels._steps`).
 
     Returns
     -------
@@ -169,7 +185,8 @@ def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None, kernel="wave"):
     """
     from .kernels import _config, dtw_cuda
 
-    B, N = x.shape
+    x, y, feature_dtype = _feature_form(x, y, metric, kernel)
+    B, N = x.shape[:2]
     M = y.shape[1]
     if B == 0:  # a launch needs at least one block
         return np.empty(0, dtype=np.float64)
@@ -186,7 +203,8 @@ def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None, kernel="wave"):
         lanes, pairs = int(_config.WAVE_LANES), int(_config.WAVE_PAIRS)
         blocks = (B + pairs - 1) // pairs
         nbytes = dtw_cuda.wave_shared_bytes(lanes, pairs)
-        dtw_cuda.dtw_wave[blocks, (lanes, pairs), stream, nbytes](*args, no_dirs)
+        build = dtw_cuda.dtw_wave if feature_dtype is None else dtw_cuda.feature_wave(feature_dtype, metric)
+        build[blocks, (lanes, pairs), stream, nbytes](*args, no_dirs)
     elif kernel == "shfl":
         pairs = int(_config.WAVE_PAIRS)
         dtw_cuda.dtw_wave_shfl[(B + pairs - 1) // pairs, (32, pairs), stream](*args, no_dirs)
@@ -202,7 +220,7 @@ def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None, kernel="wave"):
     return dout.copy_to_host()
 
 
-def dtw_batch_path(x, y, len_x=None, len_y=None, *, threads=None):
+def dtw_batch_path(x, y, len_x=None, len_y=None, *, threads=None, metric=0):
     """Distances and optimal paths of a batch of 1-D pairs on the GPU (no validation).
 
     Launches :data:`align.kernels.dtw_cuda.dtw_wave_path` (the wave kernel that
@@ -211,7 +229,7 @@ def dtw_batch_path(x, y, len_x=None, len_y=None, *, threads=None):
 
     Parameters
     ----------
-    x, y, len_x, len_y : as in :func:`dtw_batch`.
+    x, y, len_x, len_y, metric : as in :func:`dtw_batch`.
     threads : int or None
         Threads per block of the traceback (default ``THREADS_PER_BLOCK``).
 
@@ -231,7 +249,8 @@ def dtw_batch_path(x, y, len_x=None, len_y=None, *, threads=None):
     from .kernels import _config, dtw_cuda
 
     cuda = _cuda()
-    B, N = x.shape
+    x, y, feature_dtype = _feature_form(x, y, metric, "wave")
+    B, N = x.shape[:2]
     M = y.shape[1]
     if B == 0:
         return np.empty(0, dtype=np.float64), []
@@ -245,7 +264,8 @@ def dtw_batch_path(x, y, len_x=None, len_y=None, *, threads=None):
     dirs = cuda.device_array((B, N, M), dtype=np.uint8)
     lanes, pairs = int(_config.WAVE_LANES), int(_config.WAVE_PAIRS)
     nbytes = dtw_cuda.wave_shared_bytes(lanes, pairs)
-    dtw_cuda.dtw_wave_path[(B + pairs - 1) // pairs, (lanes, pairs), 0, nbytes](
+    build = dtw_cuda.dtw_wave_path if feature_dtype is None else dtw_cuda.feature_wave(feature_dtype, metric, path=True)
+    build[(B + pairs - 1) // pairs, (lanes, pairs), 0, nbytes](
         as_device(x), as_device(y), dlx, dly, work, dout, dirs
     )
     dpath = cuda.device_array((B, N + M - 1, 2), dtype=np.int64)

@@ -607,8 +607,8 @@ def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="
         See :func:`dtw`.
     backend : {"auto", "cpu", "cuda"}
         ``"cuda"`` runs every pair on the GPU (:mod:`align.kernels.dtw_cuda`,
-        a wavefront of threads per pair; 1-D sequences, symmetric1, sqeuclidean, no band,
-        no subsequence); without a GPU it raises
+        a wavefront of threads per pair; symmetric1 with sqeuclidean, euclidean or
+        cityblock, any number of features, no band, no subsequence); without a GPU it raises
         :class:`align.BackendUnavailableError`. ``"auto"`` picks it when
         ``X`` is a torch CUDA tensor and the options allow it.
 
@@ -650,8 +650,8 @@ def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="
         metric, step_pattern, window, radius, max_slope, subsequence
     )
     on_gpu = any(is_torch_tensor(z) and z.is_cuda for z in (X, Y))
-    use = resolve_backend(backend, on_gpu=on_gpu and backend == "auto" and step_c == 0
-                          and metric_c == 0 and window_c == 0 and not subsequence)
+    use = resolve_backend(backend, on_gpu=on_gpu and backend == "auto"
+                          and _cuda_takes(step_c, metric_c, window_c, subsequence))
     if n_jobs is not None and n_jobs != -1:
         n_jobs = check_positive_int("n_jobs", n_jobs)
     xs = _as_collection(X, "X")
@@ -729,27 +729,36 @@ def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="
     return result
 
 
+_CUDA_OPTIONS = ("backend='cuda' supports step_pattern='symmetric1' with metric 'sqeuclidean', 'euclidean' "
+                 "or 'cityblock', no window and no subsequence; use backend='cpu' for these options")
+
+
+def _cuda_takes(step_c, metric_c, window_c, subsequence):
+    """Whether the CUDA kernels take these options (any number of features)."""
+    return step_c == 0 and metric_c in (0, 1, 2) and window_c == 0 and not subsequence
+
+
+def _pad(seqs, dtype):
+    """``(padded, lengths)``: ``(B, T)`` for 1-D sequences, ``(B, T, d)`` otherwise; zeros past a length."""
+    lengths = np.array([len(q) for q in seqs], dtype=np.int64)
+    shape = (len(seqs), int(lengths.max())) + seqs[0].shape[1:]
+    padded = np.zeros(shape, dtype=dtype)
+    for k, q in enumerate(seqs):
+        padded[k, : len(q)] = q
+    return padded, lengths
+
+
 def _pairwise_cuda(xs, ys, pi, pj, symmetric, dtype, metric_c, step_c, window_c, subsequence):
     """dtw_pairwise on the GPU: the pairs padded into (B, N) and (B, M) batches."""
     from . import _cuda
 
-    if step_c != 0 or metric_c != 0 or window_c != 0 or subsequence or xs[0].ndim != 1:
-        raise ParameterError(
-            "backend='cuda' supports 1-D sequences with step_pattern='symmetric1', "
-            "metric='sqeuclidean', no window and no subsequence; use backend='cpu' for these options"
-        )
-    nx, ny = len(xs), len(ys)
-    lx = np.array([len(q) for q in xs], dtype=np.int64)
-    ly = np.array([len(q) for q in ys], dtype=np.int64)
-    xpad = np.zeros((nx, int(lx.max())), dtype=dtype)
-    ypad = np.zeros((ny, int(ly.max())), dtype=dtype)
-    for k, q in enumerate(xs):
-        xpad[k, :len(q)] = q
-    for k, q in enumerate(ys):
-        ypad[k, :len(q)] = q
-    out = _cuda.dtw_batch(xpad[pi], ypad[pj], lx[pi], ly[pj])
+    if not _cuda_takes(step_c, metric_c, window_c, subsequence):
+        raise ParameterError(_CUDA_OPTIONS)
+    xpad, lx = _pad(xs, dtype)
+    ypad, ly = _pad(ys, dtype)
+    out = _cuda.dtw_batch(xpad[pi], ypad[pj], lx[pi], ly[pj], metric=metric_c)
     out = out.cpu().numpy() if is_torch_tensor(out) else np.asarray(out)
-    result = np.zeros((nx, ny))
+    result = np.zeros((len(xs), len(ys)))
     result[pi, pj] = out
     if symmetric:
         result[pj, pi] = out
@@ -772,9 +781,10 @@ def dtw_batch(X, Y, *, metric="sqeuclidean", step_pattern="symmetric1", window=N
         As in :func:`dtw`.
     backend : {"auto", "cpu", "cuda"}
         ``"cuda"`` runs the whole batch on the GPU
-        (:data:`align.kernels.dtw_cuda.dtw_wave_path` and ``dtw_traceback``): 1-D
-        sequences, symmetric1, sqeuclidean, no window, no subsequence; it needs
-        ``B * max(n) * max(m)`` bytes of GPU memory for the direction codes.
+        (:mod:`align.kernels.dtw_cuda`'s wave kernels and ``dtw_traceback``):
+        symmetric1 with sqeuclidean, euclidean or cityblock, no window, no
+        subsequence, any number of features; it needs ``B * max(n) * max(m)``
+        bytes of GPU memory for the direction codes.
         Without a GPU it raises :class:`align.BackendUnavailableError`. ``"auto"``
         picks it when ``X`` is a torch CUDA tensor and the options allow it.
 
@@ -814,7 +824,7 @@ def dtw_batch(X, Y, *, metric="sqeuclidean", step_pattern="symmetric1", window=N
                                                       subsequence)
     if not isinstance(return_path, (bool, np.bool_)):
         raise ParameterError(f"return_path must be True or False, got {return_path!r}")
-    cuda_ok = step_c == 0 and metric_c == 0 and window_c == 0 and not subsequence
+    cuda_ok = _cuda_takes(step_c, metric_c, window_c, subsequence)
     on_gpu = any(is_torch_tensor(z) and z.is_cuda for z in (X, Y))
     use = resolve_backend(backend, on_gpu=on_gpu and backend == "auto" and cuda_ok)
     xs = _as_collection(X, "X")
@@ -827,27 +837,19 @@ def dtw_batch(X, Y, *, metric="sqeuclidean", step_pattern="symmetric1", window=N
                 max_slope=max_slope, subsequence=subsequence)
     if use != "cuda":
         return [dtw(a, b, return_path=return_path, **opts) for a, b in zip(xs, ys)]
-    if not cuda_ok or any(a.ndim != 1 or b.ndim != 1 for a, b in zip(xs, ys)):
-        raise ParameterError(
-            "backend='cuda' supports 1-D sequences with step_pattern='symmetric1', "
-            "metric='sqeuclidean', no window and no subsequence; use backend='cpu' for these options"
-        )
-    return _batch_cuda(xs, ys, _common_dtype(xs + ys), return_path)
+    if not cuda_ok:
+        raise ParameterError(_CUDA_OPTIONS)
+    return _batch_cuda(xs, ys, _common_dtype(xs + ys), metric_c, return_path)
 
 
-def _batch_cuda(xs, ys, dtype, return_path):
+def _batch_cuda(xs, ys, dtype, metric_c, return_path):
     """dtw_batch on the GPU: pad, run the path kernel, one DTWResult per pair."""
     from . import _cuda
 
-    lx = np.array([len(q) for q in xs], dtype=np.int64)
-    ly = np.array([len(q) for q in ys], dtype=np.int64)
-    xpad = np.zeros((len(xs), int(lx.max())), dtype=dtype)
-    ypad = np.zeros((len(ys), int(ly.max())), dtype=dtype)
-    for k, (a, b) in enumerate(zip(xs, ys)):
-        xpad[k, : len(a)] = a
-        ypad[k, : len(b)] = b
+    xpad, lx = _pad(xs, dtype)
+    ypad, ly = _pad(ys, dtype)
     # the path length is the symmetric1 normaliser, so the paths are computed either way
-    distances, paths = _cuda.dtw_batch_path(xpad, ypad, lx, ly)
+    distances, paths = _cuda.dtw_batch_path(xpad, ypad, lx, ly, metric=metric_c)
     results = []
     for k, path in enumerate(paths):
         distance = float(distances[k])

@@ -57,11 +57,21 @@ align.dtw_pairwise : the public entry point.
 
 import math
 
-from numba import cuda, float64
+import numpy as np
+from numba import cuda, float64, from_dtype
 
 from . import _steps
 
-__all__ = ["dtw_batch", "dtw_wave", "dtw_wave_shfl", "dtw_wave_path", "dtw_traceback", "STRIP", "wave_shared_bytes"]
+__all__ = [
+    "dtw_batch",
+    "dtw_wave",
+    "dtw_wave_shfl",
+    "dtw_wave_path",
+    "feature_wave",
+    "dtw_traceback",
+    "STRIP",
+    "wave_shared_bytes",
+]
 
 #: rows per strip (the number of register-held cells per column)
 STRIP = 8
@@ -74,10 +84,18 @@ _choose = cuda.jit(device=True)(_steps.choose)
 
 
 @cuda.jit(device=True)
+def _square(d):
+    # d * d rounded once, as the CPU kernels round it: written as fma(d, d, +0)
+    # because NVVM would otherwise fuse the product into the add that follows
+    # (one rounding fewer than the CPU, whose DTW kernels compile without
+    # contraction), and a fused multiply-add is never fused again
+    return cuda.fma(d, d, d - d)
+
+
+@cuda.jit(device=True)
 def _sq(a, b):
     # the cost in the inputs' dtype, widened for the float64 accumulation
-    d = a - b
-    return float64(d * d)
+    return float64(_square(a - b))
 
 
 @cuda.jit(device=True)
@@ -189,9 +207,11 @@ def wave_shared_bytes(lanes, pairs):
     return 2 * 8 * lanes * pairs
 
 
-def _make_wave(shuffle, path):
+def _make_wave(shuffle, path, cost):
     # one source for every build: ``shuffle`` and ``path`` are compile-time
-    # constants, so each build keeps only its own branches
+    # constants, so each build keeps only its own branches; ``cost`` is the local
+    # cost device function, cost(x, y, b, i, j, x_i, y_j) (the 1-D builds use the
+    # register-held x_i, y_j; the feature builds read rows i and j of x[b], y[b])
     @cuda.jit
     def dtw_wave(x, y, len_x, len_y, work, out, dirs):
         """DTW distance of every pair, several threads per pair sweeping a wavefront.
@@ -279,14 +299,23 @@ def _make_wave(shuffle, path):
         n_pass = (n_blk + rows_per_pass - 1) // rows_per_pass
         for p in range(n_pass):
             i0 = p * rows_per_pass + lane * STRIP
-            x0 = x[b, min(i0, last)]
-            x1 = x[b, min(i0 + 1, last)]
-            x2 = x[b, min(i0 + 2, last)]
-            x3 = x[b, min(i0 + 3, last)]
-            x4 = x[b, min(i0 + 4, last)]
-            x5 = x[b, min(i0 + 5, last)]
-            x6 = x[b, min(i0 + 6, last)]
-            x7 = x[b, min(i0 + 7, last)]
+            # the lane's rows, clamped to the pair's last (rows past it compute unused values)
+            k0 = min(i0, last)
+            k1 = min(i0 + 1, last)
+            k2 = min(i0 + 2, last)
+            k3 = min(i0 + 3, last)
+            k4 = min(i0 + 4, last)
+            k5 = min(i0 + 5, last)
+            k6 = min(i0 + 6, last)
+            k7 = min(i0 + 7, last)
+            x0 = x[b, k0]
+            x1 = x[b, k1]
+            x2 = x[b, k2]
+            x3 = x[b, k3]
+            x4 = x[b, k4]
+            x5 = x[b, k5]
+            x6 = x[b, k6]
+            x7 = x[b, k7]
             # left neighbours of column 0: outside the table
             r0 = math.inf
             r1 = math.inf
@@ -299,6 +328,7 @@ def _make_wave(shuffle, path):
             # the diagonal of column 0; g(0, 0) = c(0, 0) + 0
             diag = 0.0 if i0 == 0 else math.inf
             # prefetch of step 0's inputs (lane 0 only has a column at step 0)
+            jn = 0
             yn = y[b, 0]
             upn = math.inf
             if lane == 0 and p > 0:
@@ -306,6 +336,7 @@ def _make_wave(shuffle, path):
             for s in range(m_blk + W - 1):
                 j = s - lane
                 yj = yn
+                jc = jn  # this step's column, clamped to the pair's last
                 up_top = upn
                 # the next step's column: its y value, and for lane 0 the row above the pass
                 jn = min(max(j + 1, 0), m - 1)
@@ -324,14 +355,14 @@ def _make_wave(shuffle, path):
                     if path:
                         # the shared tie-break on (diagonal, vertical, horizontal); the
                         # value is the same as below (rounding is monotone)
-                        n0, d0 = _choose(0, False, diag, up, r0, _sq(x0, yj))
-                        n1, d1 = _choose(0, False, r0, n0, r1, _sq(x1, yj))
-                        n2, d2 = _choose(0, False, r1, n1, r2, _sq(x2, yj))
-                        n3, d3 = _choose(0, False, r2, n2, r3, _sq(x3, yj))
-                        n4, d4 = _choose(0, False, r3, n3, r4, _sq(x4, yj))
-                        n5, d5 = _choose(0, False, r4, n4, r5, _sq(x5, yj))
-                        n6, d6 = _choose(0, False, r5, n5, r6, _sq(x6, yj))
-                        n7, d7 = _choose(0, False, r6, n6, r7, _sq(x7, yj))
+                        n0, d0 = _choose(0, False, diag, up, r0, cost(x, y, b, k0, jc, x0, yj))
+                        n1, d1 = _choose(0, False, r0, n0, r1, cost(x, y, b, k1, jc, x1, yj))
+                        n2, d2 = _choose(0, False, r1, n1, r2, cost(x, y, b, k2, jc, x2, yj))
+                        n3, d3 = _choose(0, False, r2, n2, r3, cost(x, y, b, k3, jc, x3, yj))
+                        n4, d4 = _choose(0, False, r3, n3, r4, cost(x, y, b, k4, jc, x4, yj))
+                        n5, d5 = _choose(0, False, r4, n4, r5, cost(x, y, b, k5, jc, x5, yj))
+                        n6, d6 = _choose(0, False, r5, n5, r6, cost(x, y, b, k6, jc, x6, yj))
+                        n7, d7 = _choose(0, False, r6, n6, r7, cost(x, y, b, k7, jc, x7, yj))
                         if b_raw < B and j < m:
                             i = i0
                             if i < n:
@@ -351,14 +382,14 @@ def _make_wave(shuffle, path):
                             if i + 7 < n:
                                 dirs[b, i + 7, j] = d7
                     else:
-                        n0 = _sq(x0, yj) + _min3(diag, r0, up)
-                        n1 = _sq(x1, yj) + _min3(r0, r1, n0)
-                        n2 = _sq(x2, yj) + _min3(r1, r2, n1)
-                        n3 = _sq(x3, yj) + _min3(r2, r3, n2)
-                        n4 = _sq(x4, yj) + _min3(r3, r4, n3)
-                        n5 = _sq(x5, yj) + _min3(r4, r5, n4)
-                        n6 = _sq(x6, yj) + _min3(r5, r6, n5)
-                        n7 = _sq(x7, yj) + _min3(r6, r7, n6)
+                        n0 = cost(x, y, b, k0, jc, x0, yj) + _min3(diag, r0, up)
+                        n1 = cost(x, y, b, k1, jc, x1, yj) + _min3(r0, r1, n0)
+                        n2 = cost(x, y, b, k2, jc, x2, yj) + _min3(r1, r2, n1)
+                        n3 = cost(x, y, b, k3, jc, x3, yj) + _min3(r2, r3, n2)
+                        n4 = cost(x, y, b, k4, jc, x4, yj) + _min3(r3, r4, n3)
+                        n5 = cost(x, y, b, k5, jc, x5, yj) + _min3(r4, r5, n4)
+                        n6 = cost(x, y, b, k6, jc, x6, yj) + _min3(r5, r6, n5)
+                        n7 = cost(x, y, b, k7, jc, x7, yj) + _min3(r6, r7, n6)
                     r0 = n0
                     r1 = n1
                     r2 = n2
@@ -398,12 +429,63 @@ def _make_wave(shuffle, path):
     return dtw_wave
 
 
+@cuda.jit(device=True)
+def _cost_1d(x, y, b, i, j, xi, yj):
+    # 1-D builds: the squared difference of the register-held samples
+    return _sq(xi, yj)
+
+
 #: shared-memory hand-off, one barrier a step (any W; the kernel the API launches)
-dtw_wave = _make_wave(False, False)
+dtw_wave = _make_wave(False, False, _cost_1d)
 #: warp-shuffle hand-off, no barrier (W = 32 exactly; one warp a pair)
-dtw_wave_shfl = _make_wave(True, False)
+dtw_wave_shfl = _make_wave(True, False, _cost_1d)
 #: dtw_wave that also writes every cell's direction code to ``dirs`` (for dtw_traceback)
-dtw_wave_path = _make_wave(False, True)
+dtw_wave_path = _make_wave(False, True, _cost_1d)
+
+
+def _make_feature_cost(dtype, metric):
+    # the CPU's _steps.local_cost for metric 0, 1 or 2: same order, same roundings
+    as_input = from_dtype(np.dtype(dtype))  # the simulator's math.sqrt returns a Python float
+
+    @cuda.jit(device=True)
+    def cost(x, y, b, i, j, xi, yj):
+        diff = x[b, i, 0] - y[b, j, 0]
+        if metric == 2:
+            s = abs(diff)
+        else:
+            s = _square(diff)
+        for k in range(1, x.shape[2]):
+            diff = x[b, i, k] - y[b, j, k]
+            if metric == 2:
+                s += abs(diff)
+            else:
+                s += _square(diff)
+        if metric == 1:
+            s = as_input(math.sqrt(s))
+        return float64(s)
+
+    return cost
+
+
+_FEATURE_BUILDS = {}
+
+
+def feature_wave(dtype, metric, path=False):
+    """The wave kernel for feature sequences ``x (B, N, d)``, ``y (B, M, d)`` (built once per case).
+
+    Same layout, arguments and launch as :data:`dtw_wave` (``path=True``: as
+    :data:`dtw_wave_path`); the local cost of a cell is
+    :func:`align.kernels._steps.local_cost` for ``metric`` 0 (sqeuclidean),
+    1 (euclidean) or 2 (cityblock), summed over the features in the same order
+    and with the same roundings as the CPU kernels, read from ``x[b]`` and
+    ``y[b]`` (L1-cached) instead of registers.
+    """
+    key = (np.dtype(dtype), int(metric), bool(path))
+    if metric not in (0, 1, 2):
+        raise ValueError(f"metric code must be 0, 1 or 2, got {metric!r}")
+    if key not in _FEATURE_BUILDS:
+        _FEATURE_BUILDS[key] = _make_wave(False, bool(path), _make_feature_cost(dtype, int(metric)))
+    return _FEATURE_BUILDS[key]
 
 
 @cuda.jit

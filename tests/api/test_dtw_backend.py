@@ -32,8 +32,13 @@ def test_pairwise_cuda_equals_cpu(rng, small_blocks, dtype):
 
 
 def test_pairwise_cuda_refuses_unsupported_options():
-    with pytest.raises(ParameterError, match="backend='cuda' supports 1-D sequences with step_pattern='symmetric1'"):
-        align.dtw_pairwise([np.zeros(3), np.ones(4)], metric="cityblock", backend="cuda")
+    msg = "backend='cuda' supports step_pattern='symmetric1' with metric 'sqeuclidean', 'euclidean' or 'cityblock'"
+    with pytest.raises(ParameterError, match=msg):
+        align.dtw_pairwise([np.ones(3), np.ones(4)], metric="cosine", backend="cuda")
+    with pytest.raises(ParameterError, match=msg):
+        align.dtw_pairwise([np.zeros(3), np.ones(4)], step_pattern="symmetric2", backend="cuda")
+    with pytest.raises(ParameterError, match=msg):
+        align.dtw_pairwise([np.zeros(3), np.ones(4)], window="sakoe_chiba", radius=1, backend="cuda")
 
 
 def test_pairwise_cuda_unavailable(monkeypatch):
@@ -71,6 +76,21 @@ def test_batch_cuda_equals_cpu_and_dtw(rng, small_blocks, dtype):
                   [align.dtw(x, y, return_path=False) for x, y in zip(X, Y)])
 
 
+@pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean", "cityblock"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_feature_sequences_cuda_equal_cpu(rng, small_blocks, metric, dtype):
+    # d = 3 features, small integers (ties), ragged; d = 1 given as (n, 1) columns too
+    X = [rng.integers(-1, 2, size=(n, 3)).astype(dtype) for n in (7, 1, 12, 9)]
+    Y = [rng.integers(-1, 2, size=(n, 3)).astype(dtype) for n in (6, 8, 3, 1)]
+    _same_results(align.dtw_batch(X, Y, metric=metric, backend="cuda"),
+                  align.dtw_batch(X, Y, metric=metric, backend="cpu"))
+    np.testing.assert_array_equal(align.dtw_pairwise(X, Y, metric=metric, backend="cuda"),
+                                  align.dtw_pairwise(X, Y, metric=metric, backend="cpu"))
+    X1 = [q[:, :1] for q in X]
+    np.testing.assert_array_equal(align.dtw_pairwise(X1, metric=metric, backend="cuda"),
+                                  align.dtw_pairwise(X1, metric=metric, backend="cpu"))
+
+
 def test_batch_cpu_takes_every_option(rng):
     X = rng.normal(size=(3, 8, 2))
     Y = rng.normal(size=(3, 10, 2))
@@ -83,8 +103,8 @@ def test_batch_errors(monkeypatch):
         align.dtw_batch([np.zeros(3), np.ones(4)], [np.zeros(2)])
     with pytest.raises(ParameterError, match="X\\[1\\] and Y\\[1\\]"):
         align.dtw_batch([np.zeros(3), np.ones((4, 2))], [np.zeros(2), np.ones((3, 3))])
-    with pytest.raises(ParameterError, match="backend='cuda' supports 1-D sequences with step_pattern='symmetric1'"):
-        align.dtw_batch([np.zeros((3, 2))], [np.ones((4, 2))], backend="cuda")
+    with pytest.raises(ParameterError, match="backend='cuda' supports step_pattern='symmetric1' with metric"):
+        align.dtw_batch([np.zeros((3, 2))], [np.ones((4, 2))], subsequence=True, backend="cuda")
     with pytest.raises(ParameterError, match="return_path must be True or False"):
         align.dtw_batch([np.zeros(3)], [np.ones(4)], return_path="yes")
     with pytest.raises(ParameterError, match="Y\\[0\\]"):

@@ -154,7 +154,7 @@ def test_other_metrics_cost(kgpu, rng, metric):
 # compute capability and NVRTC for the supported architectures; the child
 # answers both itself, since only the compilation is wanted here.
 _PTX_CHILD = r'''
-import glob, os, sys
+import glob, os, re, sys
 os.environ["NUMBA_ENABLE_CUDASIM"] = "0"
 libdevice = sorted(glob.glob(os.path.join(sys.argv[1], "nvvm", "libdevice", "libdevice*.bc")))
 try:
@@ -180,6 +180,8 @@ for dt in ("float32", "float64"):
         (dtw_cuda.dtw_wave, f"void({dt}[:, ::1], {dt}[:, ::1], int64[::1], int64[::1], float64[:, ::1], float64[::1], uint8[:, :, ::1])"),
         (dtw_cuda.dtw_wave_shfl, f"void({dt}[:, ::1], {dt}[:, ::1], int64[::1], int64[::1], float64[:, ::1], float64[::1], uint8[:, :, ::1])"),
         (dtw_cuda.dtw_wave_path, f"void({dt}[:, ::1], {dt}[:, ::1], int64[::1], int64[::1], float64[:, ::1], float64[::1], uint8[:, :, ::1])"),
+        (dtw_cuda.feature_wave(dt, 0), f"void({A3}, {A3}, int64[::1], int64[::1], float64[:, ::1], float64[::1], uint8[:, :, ::1])"),
+        (dtw_cuda.feature_wave(dt, 1, path=True), f"void({A3}, {A3}, int64[::1], int64[::1], float64[:, ::1], float64[::1], uint8[:, :, ::1])"),
         (s.pairwise_cost, f"void({A3}, {A3}, int64[::1], int64[::1], int64, {A3})"),
         (s.softdtw_forward, f"void({A3}, int64[::1], int64[::1], {dt}, int64, {A3}, {dt}[::1])"),
         (s.softdtw_backward, f"void({A3}, {A3}, int64[::1], int64[::1], {dt}, {A3})"),
@@ -192,13 +194,21 @@ for dt in ("float32", "float64"):
     for kernel, sig in sigs:
         # the launch bounds the real build uses (none for dtw_batch)
         bounds = kernel.targetoptions.get("launch_bounds") if hasattr(kernel, "targetoptions") else None
-        if kernel not in (dtw_cuda.dtw_batch, dtw_cuda.dtw_wave, dtw_cuda.dtw_wave_shfl, dtw_cuda.dtw_wave_path):
+        exact_dtw = kernel in (dtw_cuda.dtw_batch, dtw_cuda.dtw_wave, dtw_cuda.dtw_wave_shfl, dtw_cuda.dtw_wave_path,
+                               dtw_cuda.feature_wave(dt, 0), dtw_cuda.feature_wave(dt, 1, path=True))
+        if not exact_dtw:
             bounds = s.WAVE_MAX_THREADS if kernel in wave else s.MAX_THREADS
         ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0), launch_bounds=bounds)
         name = kernel.py_func.__name__
         spills = ptx.count("st.local")
         f64 = sum(ptx.count(op) for op in ("add.f64", "mul.f64", "fma.rn.f64", "ex2.approx.f64"))
-        print("PTX", dt, name, len(ptx), "spills", spills, "f64ops", f64)
+        # exact DTW must round as the CPU does: every fused multiply-add is a square
+        # fma(d, d, +0) and no plain multiply is left for ptxas to fuse
+        fused = 0
+        if exact_dtw:
+            fmas = re.findall(r"fma\.rn\.f(?:32|64)\s+%\w+, (%\w+), (%\w+), %\w+;", ptx)
+            fused = sum(a != b for a, b in fmas) + len(re.findall(r"\bmul(?:\.rn)?\.f(?:32|64)", ptx))
+        print("PTX", dt, name, len(ptx), "spills", spills, "f64ops", f64, "fused", fused)
 '''
 
 
@@ -228,8 +238,9 @@ def test_kernels_compile_to_ptx_for_sm90():
     if proc.stdout.startswith("SKIP"):
         pytest.skip(proc.stdout)
     lines = [line.split() for line in proc.stdout.splitlines() if line.startswith("PTX")]
-    assert len(lines) == 22, proc.stdout
-    for _, dt, name, _, _, spills, _, f64 in lines:
+    assert len(lines) == 26, proc.stdout
+    for _, dt, name, _, _, spills, _, f64, _, fused in lines:
+        assert fused == "0", f"{name} {dt} fuses a product into a sum (the CPU rounds both)"
         # local memory in the PTX itself (local arrays); register spills under the
         # launch bounds are decided later by ptxas (see benchmarks/results/softdtw.md)
         assert spills == "0", f"{name} {dt} uses local memory"

@@ -183,6 +183,25 @@ def check_dtw_path(B, N, M, dtype, seed=0, exact_pairs=64):
                 f"paths equal to align.dtw {same}/{min(B, exact_pairs)}")
 
 
+def check_dtw_batch_api(B, N, M, d, dtype, metric, seed=0):
+    """``align.dtw_batch`` on CUDA vs CPU for feature sequences: distances, paths, normalised distances.
+
+    Small-integer features (ties); every result must be identical. Returns (ok, message).
+    """
+    rng = np.random.default_rng(seed)
+    lx = random_lengths(rng, B, N, True)
+    ly = random_lengths(rng, B, M, True)
+    X = [rng.integers(-2, 3, size=(int(n), d)).astype(dtype) for n in lx]
+    Y = [rng.integers(-2, 3, size=(int(m), d)).astype(dtype) for m in ly]
+    gpu = align.dtw_batch(X, Y, metric=metric, backend="cuda")
+    cpu = align.dtw_batch(X, Y, metric=metric, backend="cpu")
+    same_d = sum(g.distance == c.distance for g, c in zip(gpu, cpu))
+    same_p = sum(np.array_equal(g.path, c.path) for g, c in zip(gpu, cpu))
+    ok = same_d == B and same_p == B
+    return ok, (f"dtw_batch cuda vs cpu {B}x({N},{M},d={d}) {np.dtype(dtype).name} {metric}: "
+                f"distances bit-identical {same_d}/{B}, paths equal {same_p}/{B}")
+
+
 def check_softdtw(B, N, M, d, dtype, seed=0, radius=None, gamma=0.5, vary=True):
     """soft-DTW values and gradients, backend="cuda" vs "cpu" (numpy path). Returns (ok, message).
 
@@ -496,6 +515,24 @@ def bench_dtw(table, quick, B=16384, N=256, M=256, device="cuda", repeat=10):
             table.add(w, f"peer: plain torch anti-diagonal DTW on {device} (float32 sums)", sec, B * N * M)
             sec = median_time(lambda: cpu_dtw_batch(x, y, lens, lens_y, ref), lambda: None, repeat=1)
             table.add(w, "CPU Numba loop (this script, all cores)", sec, B * N * M)
+    # feature sequences (d = 13, MFCC-like), distances and paths
+    bf, df = max(1, B // 4), 13
+    w = f"dtw {bf}x({N},{M},d={df}) float32"
+    xf = rng.normal(size=(bf, N, df)).astype(np.float32)
+    yf = rng.normal(size=(bf, M, df)).astype(np.float32)
+    dxf, dyf = cuda.to_device(xf), cuda.to_device(yf)
+    lf, lfy = cuda.to_device(np.full(bf, N, np.int64)), cuda.to_device(np.full(bf, M, np.int64))
+    table.attempt(w, "ours CUDA feature_wave (distances)",
+                  lambda: median_time(lambda: _cuda.dtw_batch(dxf, dyf, lf, lfy, metric=0), cuda.synchronize,
+                                      repeat=repeat), bf * N * M, ours=True)
+    table.attempt(w.replace("dtw ", "dtw path "), "ours CUDA feature_wave path + traceback (to host lists)",
+                  lambda: median_time(lambda: _cuda.dtw_batch_path(dxf, dyf, lf, lfy, metric=0), cuda.synchronize,
+                                      repeat=max(1, repeat // 3)), bf * N * M, ours=True)
+    xs_cpu, ys_cpu = list(xf[: max(1, bf // 16)]), list(yf[: max(1, bf // 16)])
+    sec = median_time(lambda: align.dtw_batch(xs_cpu, ys_cpu, backend="cpu", return_path=False), lambda: None,
+                      repeat=1)
+    table.add(w, f"ours CPU align.dtw_batch (a loop of align.dtw), scaled from {len(xs_cpu)} pairs",
+              sec * bf / len(xs_cpu), bf * N * M)
     # variable lengths
     w = f"dtw {B}x(<={N},<={M}) float32 var-len"
     x = rng.normal(size=(B, N)).astype(np.float32)
@@ -663,6 +700,9 @@ def run_checks(has_torch_cuda):
         results.append(check_dtw(*args, seed=len(results), vary=True, kernel="shfl"))
     results.append(check_dtw_path(2048, 256, 256, np.float32, seed=len(results)))
     results.append(check_dtw_path(300, 700, 90, np.float64, seed=len(results)))
+    for args in [(256, 120, 100, 13, np.float32, "sqeuclidean"), (128, 300, 70, 3, np.float64, "euclidean"),
+                 (64, 90, 200, 5, np.float32, "cityblock")]:
+        results.append(check_dtw_batch_api(*args, seed=len(results)))
     results.append(check_dtw(2048, 256, 256, np.float32, seed=9, vary=False, threads=64, kernel="thread"))
     results.append(check_dtw(777, 300, 41, np.float64, seed=10, vary=True, kernel="thread"))
     for args, radius in [((16, 128, 128, 13, np.float64), None), ((16, 128, 100, 13, np.float32), None),

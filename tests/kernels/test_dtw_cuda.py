@@ -208,6 +208,8 @@ def test_gpu_script_checks_pass_on_tiny_inputs(gpu_script, monkeypatch, simulate
     monkeypatch.setattr(_config, "WAVE_PAIRS", 2)
     ok, msg = gpu_script.check_dtw_path(5, 11, 6, np.float32, seed=3, exact_pairs=5)
     assert ok and "paths equal to align.dtw 5/5" in msg, msg
+    ok, msg = gpu_script.check_dtw_batch_api(3, 10, 7, 2, np.float64, "euclidean", seed=4)
+    assert ok and "paths equal 3/3" in msg, msg
     monkeypatch.setattr(_config, "WAVE_LANES", 32)
     monkeypatch.setattr(_config, "WAVE_PAIRS", 4)
     ok, msg = gpu_script.check_softdtw(2, 4, 5, 2, np.float64, seed=2, radius=1)
@@ -284,6 +286,10 @@ def test_gpu_script_benchmarks_smoke(gpu_script, capsys, monkeypatch, simulated_
     monkeypatch.setattr(gpu_script, "SHFL_PAIRS_QUICK", ())  # its label: see the launcher test below
     monkeypatch.setattr(gpu_script, "SOFTDTW_SHAPES_QUICK", ((2, 2),))
     monkeypatch.setattr(gpu_script, "LONG_SHAPES", ((2, 1),))
+    from align.kernels import _config
+
+    monkeypatch.setattr(_config, "WAVE_LANES", 2)  # the API's launches (feature sequences, paths)
+    monkeypatch.setattr(_config, "WAVE_PAIRS", 2)
     table = gpu_script.Table()
     gpu_script.bench_dtw(table, True, B=6, N=5, M=4, device="cpu", repeat=1)
     gpu_script.bench_softdtw(table, True, B=2, N=5, d=2, long_n=6, device="cpu", repeat=1)
@@ -291,6 +297,7 @@ def test_gpu_script_benchmarks_smoke(gpu_script, capsys, monkeypatch, simulated_
     out = capsys.readouterr().out
     assert "| dtw 6x(5,4) float32 | ours CUDA dtw_batch, 32 threads/block |" in out
     assert "| dtw path 6x(5,4) float32 | ours CUDA dtw_wave_path + dtw_traceback (distance and path) |" in out
+    assert "| dtw path 1x(5,4,d=13) float32 | ours CUDA feature_wave path + traceback (to host lists) |" in out
     assert "| dtw 6x(5,4) float64 | ours CUDA dtw_wave, 2 lanes x 2 pairs/block |" in out
     assert "| dtw 6x(<=5,<=4) float32 var-len | ours CUDA dtw_wave, 1 lanes x 4 pairs/block |" in out
     assert "FAILED" not in out

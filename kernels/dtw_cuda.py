@@ -1,29 +1,49 @@
-"""Exact DTW distances of many 1-D pairs on the GPU (numba-cuda).
+"""Exact DTW of many pairs on the GPU (numba-cuda): distances, and paths.
 
 Recurrence (Sakoe & Chiba 1978, doi:10.1109/TASSP.1978.1163055, section II),
-step pattern symmetric1, local cost the squared difference ``c(i, j) = (x_i - y_j)**2``::
+step pattern symmetric1::
 
     g(0, 0) = c(0, 0)
     g(i, j) = c(i, j) + min(g(i-1, j-1), g(i-1, j), g(i, j-1))
 
-with ``g = +inf`` outside the table; the distance is ``g(n-1, m-1)``, the plain sum
-of squared differences along the best path (what librosa, aeon and dtw-python
-report; dtaidistance and tslearn report its square root). Only the value is
-computed, so no tie-break is needed; ``min`` is exact, and
-``min_k (g_k + c) == c + min_k g_k`` in floating point (rounding is monotone), so
-the value is the one the CPU kernels of :mod:`align.kernels.dtw` compute. As
-there, the local cost is computed in the inputs' dtype and accumulated in float64.
+with ``g = +inf`` outside the table; the distance is ``g(n-1, m-1)``. The local
+cost ``c`` is the squared difference ``(x_i - y_j)**2`` for 1-D sequences, and
+for feature sequences ``x (B, N, d)`` the CPU's
+:func:`align.kernels._steps.local_cost` for sqeuclidean, euclidean or cityblock
+(features summed in index order). With sqeuclidean the distance is the plain
+sum of squared differences along the best path (what librosa, aeon and
+dtw-python report; dtaidistance and tslearn report its square root).
 
-Two kernels with the same arguments and the same values:
+Same values and paths as the CPU, bit for bit. The cost is computed in the
+inputs' dtype and accumulated in float64, as on the CPU. ``min`` is exact, and
+``min_k (g_k + c) == c + min_k g_k`` in floating point (rounding is monotone),
+so the value kernels (no tie-break needed) agree with the path kernels. Each
+square is written ``fma(d, d, +0)``: NVVM would otherwise fuse the product into
+the sum after it (one rounding fewer than the CPU, whose DTW kernels compile
+without contraction); a fused multiply-add is never fused again. The path
+builds choose each cell's predecessor with :func:`align.kernels._steps.choose`,
+the tie-break every DTW kernel shares (diagonal, then vertical, then
+horizontal), and store it as one byte a cell; :func:`dtw_traceback` walks the
+bytes back.
 
-- :func:`dtw_wave` (what the API launches): W threads per pair sweep a
-  wavefront, eight rows per thread in registers; see its docstring.
-- :func:`dtw_batch`: one thread per pair, described below.
+Kernels (all the wave builds share one source, :func:`_make_wave`):
+
+- :data:`dtw_wave` (what the API launches for 1-D distances): W threads per pair
+  sweep a wavefront, eight rows per thread in registers, the lane boundary
+  through shared memory; see its docstring.
+- :data:`dtw_wave_shfl`: the same with warp shuffles instead of shared memory
+  (W = 32).
+- :data:`dtw_wave_path`: ``dtw_wave`` that also writes direction bytes.
+- :func:`feature_wave` ``(dtype, metric, path)``: the builds for feature
+  sequences and the other metrics (the rows are read from ``x[b]``, ``y[b]``).
+- :func:`dtw_traceback`: the paths, one thread a pair.
+- :func:`dtw_batch`: one thread per pair, distances only, described below.
 
 On an H200 :func:`dtw_batch` ran B = 16,384, N = M = 256 in 4.5 ms
-(``benchmarks/results/gpu.md``); :func:`dtw_wave` was written afterwards, to
-give that batch W times as many threads, and has been checked only under the
-CUDA simulator so far: ``benchmarks/gpu/run.py`` times both side by side.
+(``benchmarks/results/gpu.md``); the wave kernels were written afterwards, to
+give that batch W times as many threads, and have been checked only under the
+CUDA simulator (and compiled for sm_90) so far: ``benchmarks/gpu/run.py`` times
+them side by side.
 
 Layout of :func:`dtw_batch`: one thread per pair (``b = cuda.grid(1)``), for the "many short pairs"
 workload (B = 16,384, N = M = 256). A thread sweeps its table in strips of
@@ -48,11 +68,13 @@ Launch::
 
     dtw_batch[ceil(B / threads), threads](x, y, len_x, len_y, work, out)
     dtw_wave[ceil(B / P), (W, P), stream, wave_shared_bytes(W, P)](x, y, len_x, len_y, work, out, dirs)
+    feature_wave(dtype, metric, path)[same launch as dtw_wave](x3, y3, len_x, len_y, work, out, dirs)
+    dtw_traceback[ceil(B / threads), threads](dirs, len_x, len_y, path, path_len)
 
 See Also
 --------
 align.kernels.dtw : the CPU kernels (ragged pairs, every option).
-align.dtw_pairwise : the public entry point.
+align.dtw_pairwise, align.dtw_batch : the public entry points (via align._cuda).
 """
 
 import math

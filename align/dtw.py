@@ -842,19 +842,51 @@ def dtw_batch(X, Y, *, metric="sqeuclidean", step_pattern="symmetric1", window=N
     return _batch_cuda(xs, ys, _common_dtype(xs + ys), metric_c, return_path)
 
 
+#: GPU memory one dtw_batch launch may give to direction bytes (one a cell of the
+#: padded chunk); larger batches run in chunks of consecutive pairs
+_CUDA_PATH_BYTES = 1 << 31
+
+
+def _size(nbytes):
+    return f"{nbytes / 2**30:.1f} GiB" if nbytes >= 2**30 else f"{nbytes} bytes"
+
+
+def _chunks(lx, ly, budget):
+    """``(start, stop)`` runs of consecutive pairs whose padded tables fit ``budget`` bytes."""
+    start, n_max, m_max = 0, 0, 0
+    for k in range(len(lx)):
+        n_next, m_next = max(n_max, int(lx[k])), max(m_max, int(ly[k]))
+        if k > start and (k + 1 - start) * n_next * m_next > budget:
+            yield start, k
+            start, n_next, m_next = k, int(lx[k]), int(ly[k])
+        n_max, m_max = n_next, m_next
+    yield start, len(lx)
+
+
 def _batch_cuda(xs, ys, dtype, metric_c, return_path):
-    """dtw_batch on the GPU: pad, run the path kernel, one DTWResult per pair."""
+    """dtw_batch on the GPU: pad, run the path kernel, one DTWResult per pair (chunked)."""
     from . import _cuda
 
-    xpad, lx = _pad(xs, dtype)
-    ypad, ly = _pad(ys, dtype)
-    # the path length is the symmetric1 normaliser, so the paths are computed either way
-    distances, paths = _cuda.dtw_batch_path(xpad, ypad, lx, ly, metric=metric_c)
+    lx = np.array([len(q) for q in xs], dtype=np.int64)
+    ly = np.array([len(q) for q in ys], dtype=np.int64)
+    big = int(np.argmax(lx * ly))
+    if int(lx[big]) * int(ly[big]) > _CUDA_PATH_BYTES:
+        raise ParameterError(
+            f"X[{big}] and Y[{big}] ({lx[big]} x {ly[big]} cells) need {_size(int(lx[big]) * int(ly[big]))} "
+            f"of GPU memory for their path, over the {_size(_CUDA_PATH_BYTES)} a launch may use; "
+            f"backend='cpu' finds long paths in linear memory"
+        )
     results = []
-    for k, path in enumerate(paths):
-        distance = float(distances[k])
-        if not math.isfinite(distance):
-            raise AlignError(f"internal error: DTW distance of pair {k} is {distance}")
-        norm = _normalize(distance, 0, int(lx[k]), int(ly[k]), path.shape[0], 0, int(ly[k]) - 1, False)
-        results.append(DTWResult(distance=distance, path=path if return_path else None, normalized_distance=norm))
+    for start, stop in _chunks(lx, ly, _CUDA_PATH_BYTES):
+        xpad, _ = _pad(xs[start:stop], dtype)
+        ypad, _ = _pad(ys[start:stop], dtype)
+        # the path length is the symmetric1 normaliser, so the paths are computed either way
+        distances, paths = _cuda.dtw_batch_path(xpad, ypad, lx[start:stop], ly[start:stop], metric=metric_c)
+        for k, path in zip(range(start, stop), paths):
+            distance = float(distances[k - start])
+            if not math.isfinite(distance):
+                raise AlignError(f"internal error: DTW distance of pair {k} is {distance}")
+            norm = _normalize(distance, 0, int(lx[k]), int(ly[k]), path.shape[0], 0, int(ly[k]) - 1, False)
+            results.append(DTWResult(distance=distance, path=path if return_path else None,
+                                     normalized_distance=norm))
     return results

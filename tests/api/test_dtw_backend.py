@@ -112,3 +112,20 @@ def test_batch_errors(monkeypatch):
     monkeypatch.setattr(align._backend, "cuda_available", lambda: False)
     with pytest.raises(BackendUnavailableError, match="backend='cuda' was requested"):
         align.dtw_batch([np.zeros(3)], [np.ones(4)], backend="cuda")
+
+
+def test_batch_cuda_runs_in_chunks_and_refuses_a_pair_too_large(rng, small_blocks, monkeypatch):
+    import sys
+
+    dtw_module = sys.modules["align.dtw"]  # align.dtw is the function
+
+    X = [rng.integers(-2, 3, size=n).astype(np.float64) for n in (7, 1, 12, 9, 5, 3)]
+    Y = [rng.integers(-2, 3, size=n).astype(np.float64) for n in (6, 8, 3, 1, 5, 2)]
+    monkeypatch.setattr(dtw_module, "_CUDA_PATH_BYTES", 80)  # one or two pairs a chunk
+    # chunk (2, 4) pads to 2 x 12 x 3 = 72 bytes; adding the next pair would need 3 x 12 x 5
+    assert list(dtw_module._chunks([7, 1, 12, 9, 5, 3], [6, 8, 3, 1, 5, 2], 80)) == [(0, 1), (1, 2), (2, 4), (4, 6)]
+    _same_results(align.dtw_batch(X, Y, backend="cuda"), align.dtw_batch(X, Y, backend="cpu"))
+    monkeypatch.setattr(dtw_module, "_CUDA_PATH_BYTES", 40)
+    with pytest.raises(ParameterError, match="X\\[0\\] and Y\\[0\\] \\(7 x 6 cells\\) need 42 bytes of GPU memory "
+                                             "for their path, over the 40 bytes a launch may use; backend='cpu'"):
+        align.dtw_batch(X, Y, backend="cuda")

@@ -49,7 +49,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_float_array, check_finite, check_option, check_positive_int, is_torch_tensor
+from ._validation import (
+    as_float_array,
+    as_int_array,
+    check_finite,
+    check_option,
+    check_positive_int,
+    is_torch_tensor,
+)
 from .exceptions import AlignError, InfeasibleAlignmentError, ParameterError
 
 __all__ = ["DTWResult", "dtw", "dtw_distance", "dtw_pairwise", "dtw_batch"]
@@ -765,8 +772,24 @@ def _pairwise_cuda(xs, ys, pi, pj, symmetric, dtype, metric_c, step_c, window_c,
     return result
 
 
-def dtw_batch(X, Y, *, metric="sqeuclidean", step_pattern="symmetric1", window=None, radius=None,
-              max_slope=None, subsequence=False, return_path=True, backend="auto"):
+def _trim(X, lengths, name, lengths_name):
+    """The sequences ``X[b, :lengths[b]]`` of a padded batch, as a list (padding is never read)."""
+    if isinstance(X, (list, tuple)):
+        raise ParameterError(f"{lengths_name} needs {name} as one padded array (B, T) or (B, T, d), got a list")
+    arr = as_float_array(X, name, ndim=(2, 3))  # not checked for finiteness: only the trimmed parts are
+    lens = as_int_array(lengths, lengths_name, ndim=1)
+    if lens.shape[0] != arr.shape[0]:
+        raise ParameterError(f"{lengths_name} must have one entry per sequence ({arr.shape[0]}), got shape {lens.shape}")
+    bad = np.flatnonzero((lens < 1) | (lens > arr.shape[1]))
+    if bad.size:
+        k = int(bad[0])
+        raise ParameterError(f"{lengths_name}[{k}]={int(lens[k])} is out of range: each length must be between 1 "
+                             f"and {arr.shape[1]} (the padded length of {name})")
+    return [arr[b, : int(lens[b])] for b in range(arr.shape[0])]
+
+
+def dtw_batch(X, Y, len_x=None, len_y=None, *, metric="sqeuclidean", step_pattern="symmetric1", window=None,
+              radius=None, max_slope=None, subsequence=False, return_path=True, backend="auto"):
     """Exact DTW of many pairs ``(X[b], Y[b])`` at once, with their optimal paths.
 
     The batched form of :func:`dtw` (the pairs are matched by position, not all
@@ -777,6 +800,9 @@ def dtw_batch(X, Y, *, metric="sqeuclidean", step_pattern="symmetric1", window=N
     ----------
     X, Y : list of np.ndarray [shape=(n_b,) or (n_b, d)] or np.ndarray [shape=(B, T) or (B, T, d)]
         The pairs' first and second sequences; the same number of each, any lengths.
+    len_x, len_y : array_like [shape=(B,), int] or None
+        Valid lengths when X (Y) is one padded array: pair ``b`` is
+        ``X[b, :len_x[b]]``; the padding may hold anything (NaN included).
     metric, step_pattern, window, radius, max_slope, subsequence, return_path
         As in :func:`dtw`.
     backend : {"auto", "cpu", "cuda"}
@@ -827,8 +853,8 @@ def dtw_batch(X, Y, *, metric="sqeuclidean", step_pattern="symmetric1", window=N
     cuda_ok = _cuda_takes(step_c, metric_c, window_c, subsequence)
     on_gpu = any(is_torch_tensor(z) and z.is_cuda for z in (X, Y))
     use = resolve_backend(backend, on_gpu=on_gpu and backend == "auto" and cuda_ok)
-    xs = _as_collection(X, "X")
-    ys = _as_collection(Y, "Y")
+    xs = _as_collection(X if len_x is None else _trim(X, len_x, "X", "len_x"), "X")
+    ys = _as_collection(Y if len_y is None else _trim(Y, len_y, "Y", "len_y"), "Y")
     if len(xs) != len(ys):
         raise ParameterError(f"X and Y must hold the same number of sequences (pairs), got {len(xs)} and {len(ys)}")
     for k, (a, b) in enumerate(zip(xs, ys)):

@@ -129,3 +129,26 @@ def test_batch_cuda_runs_in_chunks_and_refuses_a_pair_too_large(rng, small_block
     with pytest.raises(ParameterError, match="X\\[0\\] and Y\\[0\\] \\(7 x 6 cells\\) need 42 bytes of GPU memory "
                                              "for their path, over the 40 bytes a launch may use; backend='cpu'"):
         align.dtw_batch(X, Y, backend="cuda")
+
+
+@pytest.mark.parametrize("backend", ["cpu", "cuda"])
+def test_batch_padded_with_lengths(rng, small_blocks, backend):
+    X = rng.normal(size=(3, 9, 2))
+    Y = rng.normal(size=(3, 6, 2))
+    lx, ly = [9, 2, 5], [6, 1, 4]
+    X[1, 2:] = np.nan  # padding may hold anything
+    Y[2, 4:] = np.inf
+    got = align.dtw_batch(X, Y, lx, ly, backend=backend)
+    _same_results(got, [align.dtw(X[b, : lx[b]], Y[b, : ly[b]]) for b in range(3)])
+
+
+def test_batch_length_errors():
+    X = np.zeros((2, 4))
+    with pytest.raises(ParameterError, match="len_x\\[1\\]=5 is out of range: each length must be between 1 and 4"):
+        align.dtw_batch(X, X, [4, 5])
+    with pytest.raises(ParameterError, match="len_y must have one entry per sequence \\(2\\), got shape \\(3,\\)"):
+        align.dtw_batch(X, X, None, [1, 2, 3])
+    with pytest.raises(ParameterError, match="len_x needs X as one padded array"):
+        align.dtw_batch([np.zeros(3)], [np.zeros(3)], [2])
+    with pytest.raises(ParameterError, match="X\\[0\\]"):
+        align.dtw_batch(np.full((1, 3), np.nan), np.zeros((1, 3)), [2])

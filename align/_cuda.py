@@ -151,6 +151,39 @@ def _feature_form(x, y, metric, kernel):
     return x, y, dtype
 
 
+def _wave_shape(n_rows):
+    """``(lanes, pairs)`` of a wave-kernel launch for tables of ``n_rows`` rows.
+
+    ``WAVE_LANES`` x ``WAVE_PAIRS`` from :mod:`align.kernels._config`, with the
+    lanes cut to the power of two that holds ``n_rows`` (8 rows a lane) and the
+    pairs per block raised to keep the block size: short sequences would
+    otherwise leave most lanes computing padding.
+    """
+    from .kernels import _config, dtw_cuda
+
+    lanes, pairs = int(_config.WAVE_LANES), int(_config.WAVE_PAIRS)
+    if lanes < 1 or pairs < 1 or lanes * pairs > 1024:
+        raise ValueError(f"WAVE_LANES * WAVE_PAIRS must be in 1..1024, got {lanes} * {pairs}")
+    need = max(1, -(-int(n_rows) // dtw_cuda.STRIP))
+    fit = 1
+    while fit < need:
+        fit *= 2
+    if fit < lanes:
+        pairs *= lanes // fit
+        lanes = fit
+    return lanes, pairs
+
+
+def _wave_work(n_rows, lanes, M, B, like=None):
+    """The row joining two passes: ``(M, B)`` when the tables take several passes, else a
+    ``(1, 1)`` stand-in (a single pass never touches it)."""
+    from .kernels import dtw_cuda
+
+    if n_rows > dtw_cuda.STRIP * lanes:
+        return empty((M, B), np.float64, like=like)[1]
+    return _cuda().device_array((1, 1), dtype=np.float64)
+
+
 def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None, kernel="wave", metric=0):
     """Launch a batched exact-DTW kernel of :mod:`align.kernels.dtw_cuda` (no validation).
 
@@ -194,25 +227,27 @@ def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None, kernel="wave", metr
         len_x = np.full(B, N, dtype=np.int64)
     if len_y is None:
         len_y = np.full(B, M, dtype=np.int64)
-    _, work = empty((M, B), np.float64, like=x)
     out, dout = empty((B,), np.float64, like=x)
     stream = stream_for(x)
-    args = (as_device(x), as_device(y), as_device(len_x), as_device(len_y), work, dout)
+    args = (as_device(x), as_device(y), as_device(len_x), as_device(len_y))
     no_dirs = _cuda().device_array((1, 1, 1), dtype=np.uint8)  # only the path build writes them
     if kernel == "wave":
-        lanes, pairs = int(_config.WAVE_LANES), int(_config.WAVE_PAIRS)
+        lanes, pairs = _wave_shape(N)
         blocks = (B + pairs - 1) // pairs
         nbytes = dtw_cuda.wave_shared_bytes(lanes, pairs)
         build = dtw_cuda.dtw_wave if feature_dtype is None else dtw_cuda.feature_wave(feature_dtype, metric)
-        build[blocks, (lanes, pairs), stream, nbytes](*args, no_dirs)
+        build[blocks, (lanes, pairs), stream, nbytes](*args, _wave_work(N, lanes, M, B, like=x), dout, no_dirs)
     elif kernel == "shfl":
         pairs = int(_config.WAVE_PAIRS)
-        dtw_cuda.dtw_wave_shfl[(B + pairs - 1) // pairs, (32, pairs), stream](*args, no_dirs)
+        dtw_cuda.dtw_wave_shfl[(B + pairs - 1) // pairs, (32, pairs), stream](
+            *args, _wave_work(N, 32, M, B, like=x), dout, no_dirs
+        )
     elif kernel == "thread":
         if threads is None:
             threads = min(threads_per_block(), 32)
         blocks = (B + threads - 1) // threads
-        dtw_cuda.dtw_batch[blocks, threads, stream](*args)
+        _, work = empty((M, B), np.float64, like=x)  # this kernel always uses it
+        dtw_cuda.dtw_batch[blocks, threads, stream](*args, work, dout)
     else:
         raise ValueError(f"kernel must be 'wave', 'shfl' or 'thread', got {kernel!r}")
     if is_torch_tensor(x) and x.is_cuda:
@@ -246,7 +281,7 @@ def dtw_batch_path(x, y, len_x=None, len_y=None, *, threads=None, metric=0):
     The direction table takes ``B * N * M`` bytes of GPU memory; the caller
     checks that it fits.
     """
-    from .kernels import _config, dtw_cuda
+    from .kernels import dtw_cuda
 
     cuda = _cuda()
     x, y, feature_dtype = _feature_form(x, y, metric, "wave")
@@ -259,10 +294,10 @@ def dtw_batch_path(x, y, len_x=None, len_y=None, *, threads=None, metric=0):
     if len_y is None:
         len_y = np.full(B, M, dtype=np.int64)
     dlx, dly = as_device(len_x), as_device(len_y)
-    work = cuda.device_array((M, B), dtype=np.float64)
+    lanes, pairs = _wave_shape(N)
+    work = _wave_work(N, lanes, M, B)
     dout = cuda.device_array((B,), dtype=np.float64)
     dirs = cuda.device_array((B, N, M), dtype=np.uint8)
-    lanes, pairs = int(_config.WAVE_LANES), int(_config.WAVE_PAIRS)
     nbytes = dtw_cuda.wave_shared_bytes(lanes, pairs)
     build = dtw_cuda.dtw_wave_path if feature_dtype is None else dtw_cuda.feature_wave(feature_dtype, metric, path=True)
     build[(B + pairs - 1) // pairs, (lanes, pairs), 0, nbytes](

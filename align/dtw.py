@@ -745,14 +745,22 @@ def _cuda_takes(step_c, metric_c, window_c, subsequence):
     return step_c == 0 and metric_c in (0, 1, 2) and window_c == 0 and not subsequence
 
 
-def _pad(seqs, dtype):
-    """``(padded, lengths)``: ``(B, T)`` for 1-D sequences, ``(B, T, d)`` otherwise; zeros past a length."""
-    lengths = np.array([len(q) for q in seqs], dtype=np.int64)
-    shape = (len(seqs), int(lengths.max())) + seqs[0].shape[1:]
-    padded = np.zeros(shape, dtype=dtype)
-    for k, q in enumerate(seqs):
-        padded[k, : len(q)] = q
-    return padded, lengths
+def _pad_pairs(xs, ys, dtype):
+    """``(xpad, lx, ypad, ly)``: the sequences zero-padded to ``(B, T)`` when every one is 1-D,
+    else to ``(B, T, d)`` (1-D sequences as ``(n, 1)``); the caller has checked that ``d`` is
+    the same for all."""
+    flat = all(q.ndim == 1 for q in xs) and all(q.ndim == 1 for q in ys)
+    d = 1 if xs[0].ndim == 1 else xs[0].shape[1]
+
+    def pad(seqs):
+        lengths = np.array([len(q) for q in seqs], dtype=np.int64)
+        shape = (len(seqs), int(lengths.max())) + (() if flat else (d,))
+        padded = np.zeros(shape, dtype=dtype)
+        for k, q in enumerate(seqs):
+            padded[k, : len(q)] = q if flat else q.reshape(len(q), d)
+        return padded, lengths
+
+    return (*pad(xs), *pad(ys))
 
 
 def _pairwise_cuda(xs, ys, pi, pj, symmetric, dtype, metric_c, step_c, window_c, subsequence):
@@ -761,8 +769,7 @@ def _pairwise_cuda(xs, ys, pi, pj, symmetric, dtype, metric_c, step_c, window_c,
 
     if not _cuda_takes(step_c, metric_c, window_c, subsequence):
         raise ParameterError(_CUDA_OPTIONS)
-    xpad, lx = _pad(xs, dtype)
-    ypad, ly = _pad(ys, dtype)
+    xpad, lx, ypad, ly = _pad_pairs(xs, ys, dtype)
     out = _cuda.dtw_batch(xpad[pi], ypad[pj], lx[pi], ly[pj], metric=metric_c)
     out = out.cpu().numpy() if is_torch_tensor(out) else np.asarray(out)
     result = np.zeros((len(xs), len(ys)))
@@ -865,11 +872,18 @@ def dtw_batch(X, Y, len_x=None, len_y=None, *, metric="sqeuclidean", step_patter
         return [dtw(a, b, return_path=return_path, **opts) for a, b in zip(xs, ys)]
     if not cuda_ok:
         raise ParameterError(_CUDA_OPTIONS)
+    features = [1 if a.ndim == 1 else a.shape[1] for a in xs]
+    odd = next((k for k, d in enumerate(features) if d != features[0]), None)
+    if odd is not None:
+        raise ParameterError(
+            f"backend='cuda' needs the same number of features in every pair, got {features[0]} in X[0] "
+            f"and {features[odd]} in X[{odd}]; use backend='cpu' or one call per feature count"
+        )
     return _batch_cuda(xs, ys, _common_dtype(xs + ys), metric_c, return_path)
 
 
-#: GPU memory one dtw_batch launch may give to direction bytes (one a cell of the
-#: padded chunk); larger batches run in chunks of consecutive pairs
+#: GPU memory one dtw_batch launch may use for its direction bytes (one a cell of
+#: the padded chunk), paths and scratch; larger batches run in chunks of consecutive pairs
 _CUDA_PATH_BYTES = 1 << 31
 
 
@@ -877,12 +891,18 @@ def _size(nbytes):
     return f"{nbytes / 2**30:.1f} GiB" if nbytes >= 2**30 else f"{nbytes} bytes"
 
 
+def _pair_bytes(n, m):
+    """GPU memory one padded pair of a dtw_batch launch takes: its direction bytes, its
+    reversed path (int64 pairs) and its row of scratch (float64)."""
+    return n * m + 16 * (n + m - 1) + 8 * m
+
+
 def _chunks(lx, ly, budget):
-    """``(start, stop)`` runs of consecutive pairs whose padded tables fit ``budget`` bytes."""
+    """``(start, stop)`` runs of consecutive pairs whose padded buffers fit ``budget`` bytes."""
     start, n_max, m_max = 0, 0, 0
     for k in range(len(lx)):
         n_next, m_next = max(n_max, int(lx[k])), max(m_max, int(ly[k]))
-        if k > start and (k + 1 - start) * n_next * m_next > budget:
+        if k > start and (k + 1 - start) * _pair_bytes(n_next, m_next) > budget:
             yield start, k
             start, n_next, m_next = k, int(lx[k]), int(ly[k])
         n_max, m_max = n_next, m_next
@@ -895,17 +915,17 @@ def _batch_cuda(xs, ys, dtype, metric_c, return_path):
 
     lx = np.array([len(q) for q in xs], dtype=np.int64)
     ly = np.array([len(q) for q in ys], dtype=np.int64)
-    big = int(np.argmax(lx * ly))
-    if int(lx[big]) * int(ly[big]) > _CUDA_PATH_BYTES:
+    need = [_pair_bytes(int(n), int(m)) for n, m in zip(lx, ly)]
+    big = int(np.argmax(need))
+    if need[big] > _CUDA_PATH_BYTES:
         raise ParameterError(
-            f"X[{big}] and Y[{big}] ({lx[big]} x {ly[big]} cells) need {_size(int(lx[big]) * int(ly[big]))} "
+            f"X[{big}] and Y[{big}] ({lx[big]} x {ly[big]} cells) need {_size(need[big])} "
             f"of GPU memory for their path, over the {_size(_CUDA_PATH_BYTES)} a launch may use; "
             f"backend='cpu' finds long paths in linear memory"
         )
     results = []
     for start, stop in _chunks(lx, ly, _CUDA_PATH_BYTES):
-        xpad, _ = _pad(xs[start:stop], dtype)
-        ypad, _ = _pad(ys[start:stop], dtype)
+        xpad, _, ypad, _ = _pad_pairs(xs[start:stop], ys[start:stop], dtype)
         # the path length is the symmetric1 normaliser, so the paths are computed either way
         distances, paths = _cuda.dtw_batch_path(xpad, ypad, lx[start:stop], ly[start:stop], metric=metric_c)
         for k, path in zip(range(start, stop), paths):

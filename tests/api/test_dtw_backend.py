@@ -121,13 +121,16 @@ def test_batch_cuda_runs_in_chunks_and_refuses_a_pair_too_large(rng, small_block
 
     X = [rng.integers(-2, 3, size=n).astype(np.float64) for n in (7, 1, 12, 9, 5, 3)]
     Y = [rng.integers(-2, 3, size=n).astype(np.float64) for n in (6, 8, 3, 1, 5, 2)]
-    monkeypatch.setattr(dtw_module, "_CUDA_PATH_BYTES", 80)  # one or two pairs a chunk
-    # chunk (2, 4) pads to 2 x 12 x 3 = 72 bytes; adding the next pair would need 3 x 12 x 5
-    assert list(dtw_module._chunks([7, 1, 12, 9, 5, 3], [6, 8, 3, 1, 5, 2], 80)) == [(0, 1), (1, 2), (2, 4), (4, 6)]
+    # a pair costs n*m direction bytes + 16 (n+m-1) path bytes + 8 m scratch bytes:
+    # (7, 6) 42 + 192 + 48 = 282; chunk (2, 4) pads to 2 x (12, 3): 2 x (36 + 224 + 24) = 568,
+    # and adding (5, 5) would need 3 x (12, 5): 3 x (60 + 256 + 40) = 1068
+    assert dtw_module._pair_bytes(7, 6) == 282
+    monkeypatch.setattr(dtw_module, "_CUDA_PATH_BYTES", 600)
+    assert list(dtw_module._chunks([7, 1, 12, 9, 5, 3], [6, 8, 3, 1, 5, 2], 600)) == [(0, 1), (1, 2), (2, 4), (4, 6)]
     _same_results(align.dtw_batch(X, Y, backend="cuda"), align.dtw_batch(X, Y, backend="cpu"))
-    monkeypatch.setattr(dtw_module, "_CUDA_PATH_BYTES", 40)
-    with pytest.raises(ParameterError, match="X\\[0\\] and Y\\[0\\] \\(7 x 6 cells\\) need 42 bytes of GPU memory "
-                                             "for their path, over the 40 bytes a launch may use; backend='cpu'"):
+    monkeypatch.setattr(dtw_module, "_CUDA_PATH_BYTES", 283)
+    with pytest.raises(ParameterError, match="X\\[2\\] and Y\\[2\\] \\(12 x 3 cells\\) need 284 bytes of GPU memory "
+                                             "for their path, over the 283 bytes a launch may use; backend='cpu'"):
         align.dtw_batch(X, Y, backend="cuda")
 
 
@@ -152,3 +155,17 @@ def test_batch_length_errors():
         align.dtw_batch([np.zeros(3)], [np.zeros(3)], [2])
     with pytest.raises(ParameterError, match="X\\[0\\]"):
         align.dtw_batch(np.full((1, 3), np.nan), np.zeros((1, 3)), [2])
+
+
+def test_cuda_mixes_1d_and_column_sequences_and_refuses_mixed_feature_counts(rng, small_blocks):
+    # (n,) and (n, 1) are the same sequence to every backend
+    X = [np.array([0.0, 1.0, 2.0]), np.ones((4, 1)), rng.integers(-2, 3, size=5).astype(float)]  # exact sums
+    np.testing.assert_array_equal(align.dtw_pairwise(X, backend="cuda"), align.dtw_pairwise(X, backend="cpu"))
+    _same_results(align.dtw_batch(X, X[::-1], backend="cuda"), align.dtw_batch(X, X[::-1], backend="cpu"))
+    # pairs of different feature counts: fine on the CPU, refused (not broadcast) on the GPU
+    X2 = [rng.normal(size=(5, 3)), np.array([1.0, 2.0, 3.0])]
+    Y2 = [rng.normal(size=(4, 3)), np.array([0.0])]
+    assert len(align.dtw_batch(X2, Y2, backend="cpu")) == 2
+    with pytest.raises(ParameterError, match="backend='cuda' needs the same number of features in every pair, "
+                                             "got 3 in X\\[0\\] and 1 in X\\[1\\]"):
+        align.dtw_batch(X2, Y2, backend="cuda")

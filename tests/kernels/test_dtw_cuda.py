@@ -457,3 +457,43 @@ def test_path_kernel_prefers_vertical_to_horizontal_on_ties():
     want_d, want_path, _ = dtw_full(x[0], y[0])
     assert paths[0] == [list(c) for c in want_path] == [[0, 0], [0, 1], [1, 2], [2, 3], [3, 3], [4, 3]]
     assert dist[0] == want_d
+
+
+def test_wave_shape_fits_the_lanes_to_the_rows(monkeypatch):
+    from align import _cuda
+    from align.kernels import _config
+
+    monkeypatch.setattr(_config, "WAVE_LANES", 32)
+    monkeypatch.setattr(_config, "WAVE_PAIRS", 4)
+    assert _cuda._wave_shape(256) == (32, 4)
+    assert _cuda._wave_shape(1000) == (32, 4)  # several passes
+    assert _cuda._wave_shape(32) == (4, 32)  # 4 lanes of 8 rows, same 128 threads a block
+    assert _cuda._wave_shape(33) == (8, 16)
+    assert _cuda._wave_shape(1) == (1, 128)
+    monkeypatch.setattr(_config, "WAVE_PAIRS", 64)
+    with pytest.raises(ValueError, match="WAVE_LANES \\* WAVE_PAIRS must be in 1..1024, got 32 \\* 64"):
+        _cuda._wave_shape(10)
+
+
+def test_host_launchers_with_fitted_shapes_and_no_scratch(rng, monkeypatch):
+    # 3 lanes x 2 pairs configured; 5-row tables get 1 lane x 6 pairs and no pass row
+    from align import _cuda
+    from align.kernels import _config
+
+    monkeypatch.setattr(_config, "WAVE_LANES", 3)
+    monkeypatch.setattr(_config, "WAVE_PAIRS", 2)
+    x = rng.integers(-1, 2, size=(7, 5)).astype(np.float64)
+    y = rng.integers(-1, 2, size=(7, 4)).astype(np.float64)
+    lx, ly = np.array([5, 1, 3, 5, 2, 4, 5]), np.array([4, 4, 1, 2, 3, 4, 1])
+    want = [align_dtw(x[b, : lx[b]], y[b, : ly[b]]) for b in range(7)]
+    np.testing.assert_array_equal(_cuda.dtw_batch(x, y, lx, ly), [w.distance for w in want])
+    dist, paths = _cuda.dtw_batch_path(x, y, lx, ly)
+    np.testing.assert_array_equal(dist, [w.distance for w in want])
+    for got, w in zip(paths, want):
+        np.testing.assert_array_equal(got, w.path)
+
+
+def align_dtw(x, y):
+    import align
+
+    return align.dtw(x, y)

@@ -770,6 +770,10 @@ def _pairwise_cuda(xs, ys, pi, pj, symmetric, dtype, metric_c, step_c, window_c,
     if not _cuda_takes(step_c, metric_c, window_c, subsequence):
         raise ParameterError(_CUDA_OPTIONS)
     xpad, lx, ypad, ly = _pad_pairs(xs, ys, dtype)
+    # longest pairs first: a block of the wave kernel runs to its longest pair, so
+    # neighbours of similar lengths waste the least work
+    order = _by_size(lx[pi], ly[pj])
+    pi, pj = pi[order], pj[order]
     out = _cuda.dtw_batch(xpad[pi], ypad[pj], lx[pi], ly[pj], metric=metric_c)
     out = out.cpu().numpy() if is_torch_tensor(out) else np.asarray(out)
     result = np.zeros((len(xs), len(ys)))
@@ -777,6 +781,11 @@ def _pairwise_cuda(xs, ys, pi, pj, symmetric, dtype, metric_c, step_c, window_c,
     if symmetric:
         result[pj, pi] = out
     return result
+
+
+def _by_size(n, m):
+    """The order that puts pairs of lengths ``(n[k], m[k])`` longest first (stable)."""
+    return np.lexsort((-np.asarray(m), -np.asarray(n)))
 
 
 def _trim(X, lengths, name, lengths_name):
@@ -923,16 +932,17 @@ def _batch_cuda(xs, ys, dtype, metric_c, return_path):
             f"of GPU memory for their path, over the {_size(_CUDA_PATH_BYTES)} a launch may use; "
             f"backend='cpu' finds long paths in linear memory"
         )
-    results = []
-    for start, stop in _chunks(lx, ly, _CUDA_PATH_BYTES):
-        xpad, _, ypad, _ = _pad_pairs(xs[start:stop], ys[start:stop], dtype)
+    # longest pairs first: blocks and chunks then pad little (a block runs to its longest pair)
+    order = _by_size(lx, ly)
+    results = [None] * len(xs)
+    for start, stop in _chunks(lx[order], ly[order], _CUDA_PATH_BYTES):
+        run = order[start:stop]
+        xpad, _, ypad, _ = _pad_pairs([xs[k] for k in run], [ys[k] for k in run], dtype)
         # the path length is the symmetric1 normaliser, so the paths are computed either way
-        distances, paths = _cuda.dtw_batch_path(xpad, ypad, lx[start:stop], ly[start:stop], metric=metric_c)
-        for k, path in zip(range(start, stop), paths):
-            distance = float(distances[k - start])
+        distances, paths = _cuda.dtw_batch_path(xpad, ypad, lx[run], ly[run], metric=metric_c)
+        for k, distance, path in zip(run.tolist(), distances.tolist(), paths):
             if not math.isfinite(distance):
                 raise AlignError(f"internal error: DTW distance of pair {k} is {distance}")
             norm = _normalize(distance, 0, int(lx[k]), int(ly[k]), path.shape[0], 0, int(ly[k]) - 1, False)
-            results.append(DTWResult(distance=distance, path=path if return_path else None,
-                                     normalized_distance=norm))
+            results[k] = DTWResult(distance=distance, path=path if return_path else None, normalized_distance=norm)
     return results

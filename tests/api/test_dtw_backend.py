@@ -127,6 +127,8 @@ def test_batch_cuda_runs_in_chunks_and_refuses_a_pair_too_large(rng, small_block
     assert dtw_module._pair_bytes(7, 6) == 282
     monkeypatch.setattr(dtw_module, "_CUDA_PATH_BYTES", 600)
     assert list(dtw_module._chunks([7, 1, 12, 9, 5, 3], [6, 8, 3, 1, 5, 2], 600)) == [(0, 1), (1, 2), (2, 4), (4, 6)]
+    # the API sorts the pairs longest first before it cuts chunks
+    assert dtw_module._by_size([7, 1, 12, 9, 5, 3], [6, 8, 3, 1, 5, 2]).tolist() == [2, 3, 0, 4, 5, 1]
     _same_results(align.dtw_batch(X, Y, backend="cuda"), align.dtw_batch(X, Y, backend="cpu"))
     monkeypatch.setattr(dtw_module, "_CUDA_PATH_BYTES", 283)
     with pytest.raises(ParameterError, match="X\\[2\\] and Y\\[2\\] \\(12 x 3 cells\\) need 284 bytes of GPU memory "

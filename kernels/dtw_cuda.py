@@ -121,6 +121,26 @@ def _sq(a, b):
 
 
 @cuda.jit(device=True)
+def _pick8(k, r0, r1, r2, r3, r4, r5, r6, r7):
+    # register k of eight named ones (a local array with a computed index would spill)
+    if k == 0:
+        return r0
+    if k == 1:
+        return r1
+    if k == 2:
+        return r2
+    if k == 3:
+        return r3
+    if k == 4:
+        return r4
+    if k == 5:
+        return r5
+    if k == 6:
+        return r6
+    return r7
+
+
+@cuda.jit(device=True)
 def _min3(diag, left, up):
     # diag and left come from the previous column; up is the fresh value, last,
     # so that only one comparison waits on the critical chain
@@ -205,23 +225,7 @@ def dtw_batch(x, y, len_x, len_y, work, out):
             work[j, b] = r7
             diag = up
         if last < i0 + STRIP:
-            k = last - i0
-            res = r0
-            if k == 1:
-                res = r1
-            elif k == 2:
-                res = r2
-            elif k == 3:
-                res = r3
-            elif k == 4:
-                res = r4
-            elif k == 5:
-                res = r5
-            elif k == 6:
-                res = r6
-            elif k == 7:
-                res = r7
-            out[b] = res
+            out[b] = _pick8(last - i0, r0, r1, r2, r3, r4, r5, r6, r7)
 
 
 def wave_shared_bytes(lanes, pairs):
@@ -426,22 +430,7 @@ def _make_wave(shuffle, path, cost):
                     if b_raw < B and lane == W - 1 and p + 1 < n_pass:
                         work[j, b] = r7
                     if b_raw < B and p == out_pass and lane == out_lane and j == m - 1:
-                        res = r0
-                        if out_k == 1:
-                            res = r1
-                        elif out_k == 2:
-                            res = r2
-                        elif out_k == 3:
-                            res = r3
-                        elif out_k == 4:
-                            res = r4
-                        elif out_k == 5:
-                            res = r5
-                        elif out_k == 6:
-                            res = r6
-                        elif out_k == 7:
-                            res = r7
-                        out[b] = res
+                        out[b] = _pick8(out_k, r0, r1, r2, r3, r4, r5, r6, r7)
                 if not shuffle:
                     cuda.syncthreads()
             if shuffle:

@@ -274,23 +274,26 @@ def pick(kind, n_rows, dtype):
     return (softdtw_forward if kind == "forward" else softdtw_backward), 0
 
 
-_SHARED = {}
+_BUILDS = {}
+
+
+def _build_once(make, dtype):
+    # shared arrays and typed constants need the element type at compile time:
+    # each factory builds one kernel per dtype, kept here
+    key = (make, np.dtype(dtype))
+    if key not in _BUILDS:
+        _BUILDS[key] = make(from_dtype(np.dtype(dtype)))
+    return _BUILDS[key]
 
 
 def forward_shared(dtype):
     """The shared-memory forward kernel for ``dtype`` (built once per dtype)."""
-    key = ("forward", np.dtype(dtype))
-    if key not in _SHARED:
-        _SHARED[key] = _make_forward_shared(from_dtype(np.dtype(dtype)))
-    return _SHARED[key]
+    return _build_once(_make_forward_shared, dtype)
 
 
 def backward_shared(dtype):
     """The shared-memory backward kernel for ``dtype`` (built once per dtype)."""
-    key = ("backward", np.dtype(dtype))
-    if key not in _SHARED:
-        _SHARED[key] = _make_backward_shared(from_dtype(np.dtype(dtype)))
-    return _SHARED[key]
+    return _build_once(_make_backward_shared, dtype)
 
 
 def _make_forward_shared(nbtype):
@@ -475,23 +478,14 @@ def _backward_cell(r, i, j, n, m, gamma, one, e_v, r_v, c_v, e_h, r_h, c_h, e_d,
     return _backward_value_gpu(r, gamma, hv, e_v, r_v, c_v, hh, e_h, r_h, c_h, hv and hh, e_d, r_d, c_d)
 
 
-_WAVE = {}
-
-
 def forward_wave(dtype):
     """The register-tiled wavefront forward kernel for ``dtype`` (built once per dtype)."""
-    key = ("forward", np.dtype(dtype))
-    if key not in _WAVE:
-        _WAVE[key] = _make_forward_wave(from_dtype(np.dtype(dtype)))
-    return _WAVE[key]
+    return _build_once(_make_forward_wave, dtype)
 
 
 def backward_wave(dtype):
     """The register-tiled wavefront backward kernel for ``dtype`` (built once per dtype)."""
-    key = ("backward", np.dtype(dtype))
-    if key not in _WAVE:
-        _WAVE[key] = _make_backward_wave(from_dtype(np.dtype(dtype)))
-    return _WAVE[key]
+    return _build_once(_make_backward_wave, dtype)
 
 
 def _make_forward_wave(nbtype):

@@ -4,11 +4,22 @@ The public API. Heavy or optional parts (torch, the speech pipeline, plots)
 load on first use, so ``import align`` stays fast and needs only numpy, scipy
 and numba.
 
-Note: ``align.dtw`` is the function. Its module is reachable as
-``sys.modules["align.dtw"]`` or with ``from align.dtw import ...``.
+Note: ``align.dtw`` is the function. Its module is :mod:`align.sequence.dtw`
+(``from align.dtw import ...`` still works, see :mod:`align._moved`).
+
+Where things live (one folder per layer; ``../shared/docs/DESIGN.md``):
+``kernels/`` (installed as ``align.kernels``, compute only) <- core API
+(``sequence/``, ``hmm/``, ``ctc/``; validation, backend choice, one CUDA host
+launcher beside each CPU driver) <- front ends (``audio/``, ``text/``) <-
+pipelines (``acoustic/``, ``speech/``, ``tts/``, ``video/``) <- ``fusion/``
+(torch models) <- ``plot.py``, ``cli.py``. ``io/`` is a leaf that writes plain
+data. A lower layer never imports a higher one (``tests/test_layers.py``).
 """
 
 import importlib
+import sys
+
+from . import _moved
 
 from .exceptions import (
     AlignError,
@@ -17,20 +28,24 @@ from .exceptions import (
     ParameterError,
 )
 
-# Imported eagerly: the function ``dtw`` shares its name with the module
-# ``align/dtw.py``; importing it here makes the package attribute the function.
-from .dtw import DTWResult, dtw, dtw_batch, dtw_distance, dtw_pairwise
+from .sequence.dtw import DTWResult, dtw, dtw_batch, dtw_distance, dtw_pairwise
+
+# The function ``dtw`` shares its name with the old module path ``align.dtw``:
+# registering the module under that name now means a later ``import align.dtw``
+# finds it loaded and leaves the package attribute (the function) alone.
+sys.modules.setdefault("align.dtw", sys.modules["align.sequence.dtw"])
+_moved.install()
 
 __version__ = "0.1.0"
 
 # public name -> module that defines it (loaded on first access)
 _LAZY = {
-    "subsequence_search": "align.search",
-    "SearchMatch": "align.search",
-    "soft_dtw": "align.softdtw",
-    "soft_dtw_batch": "align.softdtw",
-    "SoftDTWResult": "align.softdtw",
-    "SoftDTWLoss": "align.softdtw_torch",
+    "subsequence_search": "align.sequence.search",
+    "SearchMatch": "align.sequence.search",
+    "soft_dtw": "align.sequence.softdtw",
+    "soft_dtw_batch": "align.sequence.softdtw",
+    "SoftDTWResult": "align.sequence.softdtw",
+    "SoftDTWLoss": "align.sequence.softdtw_torch",
     "forced_align": "align.ctc",
     "merge_tokens": "align.ctc",
     "TokenSpan": "align.ctc",
@@ -41,11 +56,11 @@ _LAZY = {
     "forward_backward_batch": "align.hmm",
     "ViterbiResult": "align.hmm",
     "PosteriorResult": "align.hmm",
-    "align_transcript": "align.transcript",
-    "align_corpus": "align.corpus",
-    "Alignment": "align.transcript",
-    "Word": "align.transcript",
-    "Phone": "align.transcript",
+    "align_transcript": "align.speech.transcript",
+    "align_corpus": "align.speech.corpus",
+    "Alignment": "align.speech.results",
+    "Word": "align.speech.results",
+    "Phone": "align.speech.results",
     "plot_alignment": "align.plot",
 }
 

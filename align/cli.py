@@ -42,7 +42,7 @@ def _print_alignment(alignment, stream):
 
 
 def _cmd_transcript(args):
-    from .transcript import align_transcript
+    from .speech.transcript import align_transcript
 
     alignment = align_transcript(args.audio, args.transcript, progress=not args.quiet)
     for out in args.output:
@@ -58,7 +58,7 @@ def _cmd_transcript(args):
 
 def _cmd_demo(args):
     from .plot import plot_alignment
-    from .transcript import align_transcript
+    from .speech.transcript import align_transcript
 
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -76,7 +76,7 @@ def _cmd_demo(args):
 
 
 def _cmd_corpus(args):
-    from .corpus import align_corpus
+    from .speech.corpus import align_corpus
 
     results = align_corpus(args.folder, args.out, formats=args.format or [".TextGrid"],
                            jobs=args.jobs, overwrite=args.overwrite, progress=not args.quiet)

@@ -50,7 +50,7 @@ import numpy as np
 import pytest
 
 import align
-from align import hmm as H
+from align.hmm import decode as H
 
 HMMLEARN_ISSUE_S_T10K = 1.53  # the issue author's hmmlearn Viterbi, T = 10,000, S = 500
 

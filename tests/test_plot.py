@@ -8,7 +8,7 @@ pytest.importorskip("matplotlib")
 
 from align.exceptions import ParameterError  # noqa: E402
 from align.plot import plot_alignment  # noqa: E402
-from align.results import Alignment, Phone, Word  # noqa: E402
+from align.speech.results import Alignment, Phone, Word  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[1] / "align" / "data" / "sample" / "arctic_a0005_1592748459.flac"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..exceptions import ParameterError
-from ..hmm import HMMGraph
+from ..hmm.graph import HMMGraph
 
 __all__ = ["GapPolicy", "UtteranceGraph", "build_utterance_graph"]
 

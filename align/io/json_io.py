@@ -1,4 +1,5 @@
-"""JSON output of an :class:`align.results.Alignment`.
+"""JSON documents of alignments (:class:`align.speech.results.Alignment` and any object
+with the same fields).
 
 Schema (version 1)::
 
@@ -33,7 +34,7 @@ __all__ = [
     "FORMAT",
     "VERSION",
     "alignment_to_dict",
-    "alignment_from_dict",
+    "check_document",
     "write_json",
     "read_json",
 ]
@@ -56,17 +57,26 @@ def alignment_to_dict(alignment):
     }
 
 
-def alignment_from_dict(data):
-    """Build an :class:`~align.results.Alignment` from a version-1 document.
+def check_document(data):
+    """Check that ``data`` is a fusealign alignment document this reader knows.
+
+    Parameters
+    ----------
+    data : dict
+        A parsed JSON document.
+
+    Returns
+    -------
+    dict
+        ``data`` itself (the caller builds objects from it:
+        :meth:`align.speech.results.Alignment.from_dict`).
 
     Raises
     ------
     ParameterError
         If ``data`` is not a fusealign alignment document, its version is newer
-        than this reader, or a field is missing or malformed.
+        than this reader, or it has no ``words`` list or ``duration``.
     """
-    from ..results import Alignment, Word
-
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         got = data.get("format") if isinstance(data, dict) else type(data).__name__
         raise ParameterError(
@@ -78,17 +88,13 @@ def alignment_from_dict(data):
             f"alignment document version {version!r} is not supported; this reader "
             f"knows versions 1..{VERSION}; upgrade fusealign"
         )
-    try:
-        return Alignment(
-            words=[Word.from_dict(w) for w in data["words"]],
-            duration=data["duration"],
-            sample_rate=data.get("sample_rate"),
-            unknown_words=data.get("unknown_words", []),
-            audio_path=data.get("audio_path"),
-            metadata=data.get("metadata", {}),
-        )
-    except (KeyError, TypeError) as exc:
-        raise ParameterError(f"malformed alignment document: missing or bad field {exc}") from exc
+    for key, kind in (("words", list), ("duration", (int, float))):
+        if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
+            raise ParameterError(
+                f"malformed alignment document: missing or bad field {key!r} "
+                f"(got {type(data.get(key)).__name__})"
+            )
+    return data
 
 
 def _clean(obj):
@@ -107,17 +113,24 @@ def write_json(alignment, path, *, indent=2):
 
     Parameters
     ----------
-    alignment : Alignment
+    alignment : Alignment or dict
+        An alignment (anything with the fields of the schema) or its document.
     path : str or os.PathLike
     indent : int or None
         Pretty-printing indent; None writes one line.
     """
-    text = json.dumps(_clean(alignment_to_dict(alignment)), indent=indent, ensure_ascii=False)
+    doc = alignment if isinstance(alignment, dict) else alignment_to_dict(alignment)
+    text = json.dumps(_clean(doc), indent=indent, ensure_ascii=False)
     atomic_write_text(path, text + "\n")
 
 
 def read_json(path):
-    """Read an Alignment written by :func:`write_json`.
+    """Read the document written by :func:`write_json` (checked by :func:`check_document`).
+
+    Returns
+    -------
+    dict
+        The alignment document; :meth:`align.Alignment.load` makes it an Alignment.
 
     Raises
     ------
@@ -132,4 +145,4 @@ def read_json(path):
         raise ParameterError(f"alignment file {path!r} does not exist") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ParameterError(f"{path!r} is not a JSON file: {exc}") from exc
-    return alignment_from_dict(data)
+    return check_document(data)

@@ -84,10 +84,17 @@ def write_textgrid(alignment, path, *, format="long_textgrid", phones=True):
 
 
 def read_textgrid(path):
-    """Read a TextGrid written by :func:`write_textgrid` back into an Alignment.
+    """Read a TextGrid written by :func:`write_textgrid` as an alignment document.
 
     Phones are attached to the word whose interval contains their midpoint.
     Scores are not stored in TextGrids, so they come back as None.
+
+    Returns
+    -------
+    dict
+        The document of :mod:`align.io.json_io` (``words`` with nested
+        ``phones``, ``duration`` the grid's end); :meth:`align.Alignment.load`
+        makes it an Alignment.
 
     Raises
     ------
@@ -96,7 +103,7 @@ def read_textgrid(path):
     """
     from praatio import textgrid
 
-    from ..results import Alignment, Phone, Word
+    from .json_io import FORMAT, VERSION
 
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -111,9 +118,11 @@ def read_textgrid(path):
     words = []
     for entry in tg.getTier("words").entries:
         inside = [
-            Phone(p.label, p.start, p.end)
+            {"label": p.label, "start": p.start, "end": p.end, "score": None}
             for p in phone_entries
             if entry.start <= (p.start + p.end) / 2 < entry.end
         ]
-        words.append(Word(entry.label, entry.start, entry.end, phones=inside))
-    return Alignment(words=words, duration=tg.maxTimestamp)
+        words.append({"text": entry.label, "start": entry.start, "end": entry.end, "score": None,
+                      "phones": inside})
+    return {"format": FORMAT, "version": VERSION, "duration": tg.maxTimestamp, "sample_rate": None,
+            "audio_path": None, "unknown_words": [], "metadata": {}, "words": words}

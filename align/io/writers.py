@@ -17,7 +17,7 @@ import os
 
 from ..exceptions import ParameterError
 
-__all__ = ["FORMATS", "save_alignment", "load_alignment", "format_for_path"]
+__all__ = ["FORMATS", "save_alignment", "read_document", "format_for_path"]
 
 FORMATS = {
     ".textgrid": "textgrid",
@@ -99,8 +99,14 @@ def save_alignment(alignment, path, *, format=None, **options):
         write_ctm(alignment, path, **options)
 
 
-def load_alignment(path):
-    """Read an alignment from ``.json`` (exact) or ``.TextGrid`` (no scores).
+def read_document(path):
+    """Read an alignment document from ``.json`` (exact) or ``.TextGrid`` (no scores).
+
+    Returns
+    -------
+    dict
+        The document of :mod:`align.io.json_io`; :meth:`align.Alignment.load`
+        makes it an Alignment.
 
     Raises
     ------

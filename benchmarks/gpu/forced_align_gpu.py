@@ -11,8 +11,8 @@ its rows of the table. Finishes in about a minute on an H100/H200.
 - :func:`check`: fresh random inputs (continuous and integer-valued, so that
   many paths tie; repeats; ragged lengths; float32 and float64; both tie
   rules; numpy inputs and torch CUDA tensors; a transcript long enough to put
-  alpha in global memory) through :func:`align._forced_align_cuda.ctc_align_cuda`
-  and :func:`~align._forced_align_cuda.viterbi_batch_cuda`, compared with the
+  alpha in global memory) through :func:`align.ctc.forced_align_cuda.ctc_align_cuda`
+  and :func:`~align.hmm.decode_cuda.viterbi_batch_cuda`, compared with the
   CPU kernels (:mod:`align.kernels.ctc`, :mod:`align.kernels.hmm`): paths,
   per-frame scores and log-likelihoods must be identical, bit for bit.
   Returns a list of failure messages (empty when all pass).
@@ -105,7 +105,8 @@ from numba.core.errors import NumbaPerformanceWarning  # noqa: E402
 # small check batches launch few blocks on purpose
 warnings.simplefilter("ignore", NumbaPerformanceWarning)
 
-from align import _forced_align_cuda as fac  # noqa: E402
+from align.ctc import forced_align_cuda as fac_ctc  # noqa: E402
+from align.hmm import decode_cuda as fac_hmm  # noqa: E402
 from align.hmm import HMMGraph  # noqa: E402
 from align.kernels import ctc as kc  # noqa: E402
 from align.kernels import hmm as kh  # noqa: E402
@@ -224,7 +225,7 @@ def check(seed=None, cases=CHECK_CASES, hmm_sizes=(33, 200, 60)):
         args = (lp, tg, il, tl)
         if use_torch:
             args = tuple(torch.from_numpy(a).cuda() for a in args)
-        got = fac.ctc_align_cuda(*args, 0, tie_break=tb, threads_per_block=nt)
+        got = fac_ctc.ctc_align_cuda(*args, 0, tie_break=tb, threads_per_block=nt)
         cuda.synchronize()
         got = [_host(g) for g in got]
         name = f"ctc B={B} T={T} L={L} {np.dtype(dt).name} ties={ties} {tb} torch={use_torch}"
@@ -244,7 +245,7 @@ def check(seed=None, cases=CHECK_CASES, hmm_sizes=(33, 200, 60)):
                           (dense, "csr", np.float32)):
         E = rng.integers(-3, 1, size=(B, T, 20)).astype(dt)
         lengths = rng.integers(chain.min_frames, T + 1, size=B)
-        paths, loglik = fac.viterbi_batch_cuda(torch.from_numpy(E).cuda(), g,
+        paths, loglik = fac_hmm.viterbi_batch_cuda(torch.from_numpy(E).cuda(), g,
                                                lengths=torch.from_numpy(lengths).cuda(),
                                                method=method)
         cuda.synchronize()
@@ -288,7 +289,7 @@ def bench(quick=False):
         cells = B * T * (2 * L + 1)
         dlp, dtg = torch.from_numpy(lp).cuda(), torch.from_numpy(tg).cuda()
         dil, dtl = torch.from_numpy(il).cuda(), torch.from_numpy(tl).cuda()
-        sec = _median_time(lambda: fac.ctc_align_cuda(dlp, dtg, dil, dtl, 0))
+        sec = _median_time(lambda: fac_ctc.ctc_align_cuda(dlp, dtg, dil, dtl, 0))
         rows.append((name, "fusealign CUDA (torch in/out)", sec, cells / sec / 1e9))
         sec = _median_time(lambda: cpu_ctc(lp, tg, il, tl, 0, "torchaudio"), repeat=3)
         rows.append((name, "fusealign CPU kernel", sec, cells / sec / 1e9))
@@ -310,7 +311,7 @@ def bench(quick=False):
     dE, dlen = torch.from_numpy(E).cuda(), torch.from_numpy(lengths).cuda()
     name = f"HMM {B} x (T{T}, S{S})"
     for method in ("band", "csr"):
-        sec = _median_time(lambda: fac.viterbi_batch_cuda(dE, g, lengths=dlen, method=method))
+        sec = _median_time(lambda: fac_hmm.viterbi_batch_cuda(dE, g, lengths=dlen, method=method))
         rows.append((name, f"fusealign CUDA {method}", sec, B * T * S / sec / 1e9))
     from align.hmm import viterbi_batch
 

@@ -90,8 +90,9 @@ align = import_package()
 
 from numba import cuda, njit, prange  # noqa: E402  (after the row_stack alias)
 
-from align import _cuda  # noqa: E402
-from align import softdtw as sdtw  # noqa: E402
+from align import _device  # noqa: E402
+from align.sequence import dtw_cuda as _cuda  # noqa: E402
+from align.sequence import softdtw as sdtw  # noqa: E402
 from align.kernels import _config  # noqa: E402
 
 
@@ -757,7 +758,7 @@ def main(argv=None):
         return 2
     dev = cuda.get_current_device()
     print(f"GPU {dev.name} (cc {dev.compute_capability}), numpy {np.__version__}, numba {numba.__version__}, "
-          f"torch {tv} (CUDA {'yes' if has_torch_cuda else 'no'}), simulator {_cuda.is_simulator()}")
+          f"torch {tv} (CUDA {'yes' if has_torch_cuda else 'no'}), simulator {_device.is_simulator()}")
     t0 = time.perf_counter()
     print("Checks (CUDA vs CPU on fresh random inputs):")
     failures = run_checks(has_torch_cuda)

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import align
-from align import hmm as H
+from align.hmm import decode as H
 from align.hmm import HMMGraph
 from tests.reference.hmm import graph_arrays, path_score, ref_forward_backward, ref_viterbi
 

@@ -1,6 +1,6 @@
 import pytest
 
-from align.results import Alignment, Phone, Word
+from align.speech.results import Alignment, Phone, Word
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ import pytest
 
 from align.exceptions import ParameterError
 from align.io.ctm import ctm_text
-from align.results import Alignment, Word
+from align.speech.results import Alignment, Word
 
 
 def test_ctm_words(alignment, tmp_path):

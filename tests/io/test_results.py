@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 
 from align.exceptions import ParameterError
-from align.results import Alignment, Phone, Word
+from align.speech.results import Alignment, Phone, Word
 
 
 def test_phones_property_and_silences(alignment):

@@ -2,7 +2,7 @@ import pytest
 
 from align.exceptions import ParameterError
 from align.io.subtitles import format_timestamp, group_words, srt_text, vtt_text
-from align.results import Alignment, Word
+from align.speech.results import Alignment, Word
 
 
 def _words(spec):

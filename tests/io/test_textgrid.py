@@ -3,7 +3,7 @@ from praatio import textgrid
 
 from align.exceptions import ParameterError
 from align.io.textgrid import read_textgrid, write_textgrid
-from align.results import Alignment, Phone, Word
+from align.speech.results import Alignment, Phone, Word
 
 
 def _tiers(path):
@@ -32,8 +32,12 @@ def test_read_back_with_praatio(alignment, tmp_path):
 def test_round_trip_with_reader(alignment, tmp_path):
     path = tmp_path / "a.TextGrid"
     write_textgrid(alignment, path, format="short_textgrid")
-    back = read_textgrid(path)
+    doc = read_textgrid(path)
+    assert [w["text"] for w in doc["words"]] == ["Hello", "$5"]
+    back = Alignment.from_dict(doc)
     assert [w.text for w in back.words] == ["Hello", "$5"]
+    assert [(w.start, w.end) for w in back.words] == [(w.start, w.end) for w in alignment.words]
+    assert [len(w.phones) for w in back.words] == [4, 8]
     assert [(p.label, p.start, p.end) for p in back.phones] == [
         (p.label, p.start, p.end) for p in alignment.phones]
     assert back.duration == alignment.duration

@@ -4,7 +4,8 @@ import pytest
 
 from align.exceptions import ParameterError
 from align.io import _atomic
-from align.io.writers import format_for_path, load_alignment, save_alignment
+from align.io.writers import format_for_path, read_document, save_alignment
+from align.speech.results import Alignment
 
 
 @pytest.mark.parametrize("name, kind", [("x.TextGrid", "textgrid"), ("x.textgrid", "textgrid"),
@@ -14,12 +15,20 @@ def test_dispatch(name, kind):
     assert format_for_path(name) == kind
 
 
-def test_every_format_writes(alignment, tmp_path):
+def test_every_format_writes_what_it_was_given(alignment, tmp_path):
     for ext in (".TextGrid", ".json", ".srt", ".vtt", ".ctm"):
-        path = tmp_path / ("out" + ext)
-        alignment.save(path)
-        assert path.stat().st_size > 0
+        alignment.save(tmp_path / ("out" + ext))
     assert sorted(os.listdir(tmp_path)) == ["out.TextGrid", "out.ctm", "out.json", "out.srt", "out.vtt"]
+    # each file holds the words and their times, read back by its own rules
+    assert Alignment.load(tmp_path / "out.json") == alignment
+    grid = Alignment.load(tmp_path / "out.TextGrid")
+    assert [(w.text, w.start, w.end) for w in grid.words] == [(w.text, w.start, w.end) for w in alignment.words]
+    srt = (tmp_path / "out.srt").read_text().splitlines()
+    assert srt[:3] == ["1", "00:00:00,100 --> 00:00:01,800", "Hello $5"]
+    vtt = (tmp_path / "out.vtt").read_text().splitlines()
+    assert vtt[0] == "WEBVTT" and "00:00:00.100 --> 00:00:01.800" in vtt and "Hello $5" in vtt
+    ctm = [line.split() for line in (tmp_path / "out.ctm").read_text().splitlines()]
+    assert [(c[4], float(c[2]), float(c[3])) for c in ctm] == [("Hello", 0.1, 0.4), ("$5", 1.0, 0.8)]
 
 
 def test_format_override(alignment, tmp_path):
@@ -46,7 +55,9 @@ def test_unknown_format(alignment, tmp_path):
 
 def test_load_unsupported(tmp_path):
     with pytest.raises(ParameterError, match=r"reading supports .json and .TextGrid"):
-        load_alignment(tmp_path / "x.srt")
+        read_document(tmp_path / "x.srt")
+    with pytest.raises(ParameterError, match=r"reading supports .json and .TextGrid"):
+        Alignment.load(tmp_path / "x.srt")
 
 
 def test_missing_directory(alignment, tmp_path):

@@ -15,7 +15,8 @@ import itertools
 import numpy as np
 import pytest
 
-from align import _forced_align_cuda as fac
+from align import _device
+from align.ctc import forced_align_cuda as fac
 from align.kernels import _ctc_steps
 from align.kernels import ctc as kc
 from align.kernels import ctc_cuda
@@ -179,10 +180,10 @@ def test_int32_targets_and_torch_cpu_tensors(rng):
 
 
 def test_default_block_size(monkeypatch):
-    monkeypatch.setattr(fac._cuda, "is_simulator", lambda: False)
-    assert fac.default_threads(401) == 224
-    assert fac.default_threads(1) == 32
-    assert fac.default_threads(10_001) == 1024
+    monkeypatch.setattr(_device, "is_simulator", lambda: False)
+    assert _device.default_threads(401) == 224
+    assert _device.default_threads(1) == 32
+    assert _device.default_threads(10_001) == 1024
 
 
 @pytest.mark.parametrize("tie_break, path, logp", [("optimal", [1, 0, 2], -1.0),

@@ -143,7 +143,7 @@ def test_agrees_with_cpu_dtw(kernel, rng, dtype):
 
 @pytest.mark.parametrize("which", ["wave", "shfl", "thread"])
 def test_host_launcher(rng, monkeypatch, simulated_shuffles, which):
-    from align import _cuda
+    from align.sequence import dtw_cuda as _cuda
     from align.kernels import _config
 
     monkeypatch.setattr(_config, "THREADS_PER_BLOCK", 2)
@@ -158,7 +158,7 @@ def test_host_launcher(rng, monkeypatch, simulated_shuffles, which):
 
 
 def test_host_launcher_rejects_unknown_kernel():
-    from align import _cuda
+    from align.sequence import dtw_cuda as _cuda
 
     with pytest.raises(ValueError, match="kernel must be 'wave', 'shfl' or 'thread', got 'warp'"):
         _cuda.dtw_batch(np.zeros((1, 4)), np.zeros((1, 3)), kernel="warp")
@@ -431,7 +431,7 @@ def test_path_kernel_optimal_by_brute_force(rng):
 
 def test_host_path_launcher_equals_cpu_dtw(rng, monkeypatch):
     import align
-    from align import _cuda
+    from align.sequence import dtw_cuda as _cuda
     from align.kernels import _config
 
     monkeypatch.setattr(_config, "WAVE_LANES", 1)
@@ -460,7 +460,7 @@ def test_path_kernel_prefers_vertical_to_horizontal_on_ties():
 
 
 def test_wave_shape_fits_the_lanes_to_the_rows(monkeypatch):
-    from align import _cuda
+    from align.sequence import dtw_cuda as _cuda
     from align.kernels import _config
 
     monkeypatch.setattr(_config, "WAVE_LANES", 32)
@@ -477,7 +477,7 @@ def test_wave_shape_fits_the_lanes_to_the_rows(monkeypatch):
 
 def test_host_launchers_with_fitted_shapes_and_no_scratch(rng, monkeypatch):
     # 3 lanes x 2 pairs configured; 5-row tables get 1 lane x 6 pairs and no pass row
-    from align import _cuda
+    from align.sequence import dtw_cuda as _cuda
     from align.kernels import _config
 
     monkeypatch.setattr(_config, "WAVE_LANES", 3)

@@ -14,7 +14,7 @@ import itertools
 import numpy as np
 import pytest
 
-from align import _forced_align_cuda as fac
+from align.hmm import decode_cuda as fac
 from align.hmm import HMMGraph
 from align.kernels import hmm as kh
 from align.kernels import hmm_cuda

@@ -221,7 +221,7 @@ def test_multiword_token_split_at_a_pause():
 
 def test_long_audio_widens_a_window_that_cannot_hold_its_words(monkeypatch):
     # if a window's words do not fit, the window doubles and the same words are retried
-    import align.transcript as tr
+    import align.speech.transcript as tr
 
     samples, sr = sf.read(str(A0005), dtype="float32")
     text = (SAMPLE / "arctic_a0005_1592748459.txt").read_text().strip()

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .exceptions import InfeasibleAlignmentError, ParameterError
+from ..exceptions import InfeasibleAlignmentError, ParameterError
 from .results import Alignment, Phone, Word
 
 __all__ = ["align_transcript", "Alignment", "Word", "Phone"]
@@ -45,14 +45,14 @@ _CONF_SCALE = 1.0
 
 @lru_cache(maxsize=2)
 def _model(path=None):
-    from .acoustic.sphinx_model import SphinxModel
+    from ..acoustic.sphinx_model import SphinxModel
 
     return SphinxModel.load(path)
 
 
 @lru_cache(maxsize=2)
 def _lexicon(path=None):
-    from .text.lexicon import Lexicon
+    from ..text.lexicon import Lexicon
 
     return Lexicon.load(path)
 
@@ -101,7 +101,7 @@ def markup_pronunciation(word):
 
 def _tokens(text, lexicon):
     """normalize() around bracketed markup, which is kept as one token of its own."""
-    from .text.normalize import Token, normalize
+    from ..text.normalize import Token, normalize
 
     tokens, pos = [], 0
     for m in _MARKUP.finditer(text):
@@ -154,8 +154,8 @@ def _align_window(model, features, pronunciations, *, open_end, gaps):
     Returns the per-frame state path and the utterance graph, plus per-frame
     aligned scores and best CI-senone scores (for confidences).
     """
-    from .acoustic.graph import build_utterance_graph
-    from .hmm import viterbi
+    from ..acoustic.graph import build_utterance_graph
+    from ..hmm import viterbi
 
     graph = build_utterance_graph(model, pronunciations, gaps=gaps, open_end=open_end)
     T = features.shape[0]
@@ -258,9 +258,9 @@ def align_transcript(audio, transcript, *, language="en", sample_rate=None, wind
     >>> [w.text for w in result.words]
     ['Will', 'we', 'ever', 'forget', 'it']
     """
-    from .acoustic.graph import GapPolicy
-    from .audio.features import sphinx_features, sphinx_features_stream
-    from .audio.load import iter_audio_blocks, load_audio
+    from ..acoustic.graph import GapPolicy
+    from ..audio.features import sphinx_features, sphinx_features_stream
+    from ..audio.load import iter_audio_blocks, load_audio
 
     if language != "en":
         raise ParameterError(f"language={language!r} is not supported yet; use 'en'")

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._backend import resolve_backend
-from ._validation import (
+from .._backend import resolve_backend
+from .._validation import (
     as_float_array,
     as_int_array,
     check_finite,
@@ -21,7 +21,7 @@ from ._validation import (
     check_positive_int,
     is_torch_tensor,
 )
-from .exceptions import InfeasibleAlignmentError, ParameterError
+from ..exceptions import InfeasibleAlignmentError, ParameterError
 
 __all__ = ["SoftDTWResult", "soft_dtw", "soft_dtw_batch", "METRICS"]
 
@@ -112,7 +112,7 @@ def _run(x, y, lx, ly, gamma, metric, radius, backend, need_grad):
     g = dt.type(gamma)
     r = -1 if radius is None else int(radius)
     if backend == "cpu":
-        from .kernels import softdtw as k
+        from ..kernels import softdtw as k
 
         D = np.empty((B, N, M), dtype=dt)
         R = np.empty((B, N + 1, M + 1), dtype=dt)
@@ -131,22 +131,22 @@ def _run(x, y, lx, ly, gamma, metric, radius, backend, need_grad):
             else:
                 k.softdtw_backward(D, R, lx, ly, g, E)
     else:
-        from . import _cuda
-        from .kernels import softdtw as k
-        from .kernels import softdtw_cuda as kc
+        from .. import _device
+        from ..kernels import softdtw as k
+        from ..kernels import softdtw_cuda as kc
 
-        dx, dy = _cuda.as_device(x), _cuda.as_device(y)
-        dlx, dly = _cuda.as_device(lx), _cuda.as_device(ly)
-        _, dD = _cuda.empty((B, N, M), dt)
+        dx, dy = _device.as_device(x), _device.as_device(y)
+        dlx, dly = _device.as_device(lx), _device.as_device(ly)
+        _, dD = _device.empty((B, N, M), dt)
         kc.cost_launch(B, N, M)(dx, dy, dlx, dly, metric, dD)
-        _, dR = _cuda.empty((B, N + 1, M + 1), dt)
-        _, dout = _cuda.empty((B,), dt)
+        _, dR = _device.empty((B, N + 1, M + 1), dt)
+        _, dout = _device.empty((B,), dt)
         kc.launch("forward", B, N, dt)(dD, dlx, dly, g, r, dR, dout)
         out = dout.copy_to_host()
         E = None
         D = None
         if need_grad and np.all(np.isfinite(out)):
-            _, dE = _cuda.zeros((B, N + 1, M + 1), dt)
+            _, dE = _device.zeros((B, N + 1, M + 1), dt)
             kc.launch("backward", B, N, dt)(dD, dR, dlx, dly, g, dE)
             E = dE.copy_to_host()
             D = dD.copy_to_host()

@@ -14,9 +14,9 @@ Blondel, Mensch & Vert, AISTATS 2021, doi:10.48550/arXiv.2010.08354 (divergence)
 import numpy as np
 import torch
 
-from . import _cuda
-from .exceptions import InfeasibleAlignmentError, ParameterError
-from ._validation import check_option, check_positive_int
+from .. import _device
+from ..exceptions import InfeasibleAlignmentError, ParameterError
+from .._validation import check_option, check_positive_int
 from .softdtw import check_gamma, infeasible_message
 
 __all__ = ["SoftDTWLoss", "soft_dtw_torch"]
@@ -42,14 +42,14 @@ class _SoftDTWFunction(torch.autograd.Function):
         out = torch.empty((B,), **opts)
         g = np.dtype(str(x.dtype).replace("torch.", "")).type(gamma)
         if x.is_cuda:
-            from .kernels import softdtw_cuda as kc
+            from ..kernels import softdtw_cuda as kc
 
-            stream = _cuda.stream_for(x)
-            dv = _cuda.as_device
+            stream = _device.stream_for(x)
+            dv = _device.as_device
             kc.cost_launch(B, N, M, stream)(dv(x), dv(y), dv(len_x), dv(len_y), 0, dv(D))
             kc.launch("forward", B, N, np.dtype(type(g)), stream)(dv(D), dv(len_x), dv(len_y), g, radius, dv(R), dv(out))
         else:
-            from .kernels import softdtw as k
+            from ..kernels import softdtw as k
 
             lx, ly = _np(len_x), _np(len_y)
             k.pairwise_cost(_np(x), _np(y), lx, ly, 0, _np(D))
@@ -66,13 +66,13 @@ class _SoftDTWFunction(torch.autograd.Function):
         M = y.shape[1]
         E = torch.zeros((B, N + 1, M + 1), dtype=x.dtype, device=x.device)
         if x.is_cuda:
-            from .kernels import softdtw_cuda as kc
+            from ..kernels import softdtw_cuda as kc
 
-            dv = _cuda.as_device
-            backward = kc.launch("backward", B, N, np.dtype(type(ctx.gamma)), _cuda.stream_for(x))
+            dv = _device.as_device
+            backward = kc.launch("backward", B, N, np.dtype(type(ctx.gamma)), _device.stream_for(x))
             backward(dv(D), dv(R), dv(len_x), dv(len_y), ctx.gamma, dv(E))
         else:
-            from .kernels import softdtw as k
+            from ..kernels import softdtw as k
 
             k.softdtw_backward(_np(D), _np(R), _np(len_x), _np(len_y), ctx.gamma, _np(E))
         # E[:, 1:, 1:] is a view (bmm takes its row stride M + 1); the incoming
@@ -147,7 +147,7 @@ def soft_dtw_torch(x, y, x_lengths=None, y_lengths=None, *, gamma=1.0, radius=No
     if x.device != y.device:
         raise ParameterError(f"x and y must be on the same device, got {x.device} and {y.device}")
     if x.is_cuda:
-        from ._backend import resolve_backend
+        from .._backend import resolve_backend
 
         resolve_backend("cuda", on_gpu=True)
     dtype = torch.promote_types(x.dtype, y.dtype)

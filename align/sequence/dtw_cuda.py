@@ -1,141 +1,18 @@
-"""Small helpers for the numba-cuda code paths (imported only when CUDA is used).
+"""Host launchers for the CUDA exact-DTW kernels (:mod:`align.kernels.dtw_cuda`).
 
-- :func:`is_simulator`: whether numba runs CUDA kernels in its Python simulator.
-- :func:`as_device`: a numba device array for a torch CUDA tensor (a zero-copy
-  view through ``__cuda_array_interface__``), a numba device array (as is), or
-  a host array (copied to the device).
-- :func:`empty` / :func:`zeros`: output buffers on the device, as torch tensors
-  when the inputs are torch tensors (so results stay torch tensors, on the
-  caller's device and stream) and as numba device arrays otherwise.
-- :func:`threads_per_block`: the launch block size; read from
-  :mod:`align.kernels._config` at call time (kernels never read it).
-- :func:`stream_for`: the numba stream that matches torch's current stream.
-- :func:`dtw_batch`: launch a batched exact-DTW kernel (for the DTW API layer).
+No validation here: :mod:`align.sequence.dtw` validates (finite values,
+lengths in range), pads and then calls these.
+
+- :func:`dtw_batch`: launch a batched exact-DTW kernel.
 - :func:`dtw_batch_path`: the same with the optimal paths.
-
-numba.cuda is imported lazily, so CPU-only use never needs numba-cuda.
 """
 
 import numpy as np
 
-from ._validation import is_torch_tensor
+from .._device import as_device, cuda_module, empty, stream_for, threads_per_block
+from .._validation import is_torch_tensor
 
-# numba-cuda 0.30.4 registers an overload for np.row_stack when its CUDA typing
-# loads (numba/cuda/np/arrayobj.py), and numpy 2.5 removed that alias of
-# np.vstack: put it back before any CUDA code path imports numba.cuda.
-if not hasattr(np, "row_stack"):  # pragma: no cover - numpy >= 2.5 only
-    np.row_stack = np.vstack
-
-__all__ = [
-    "is_simulator",
-    "as_device",
-    "empty",
-    "zeros",
-    "threads_per_block",
-    "stream_for",
-    "dtw_batch",
-    "dtw_batch_path",
-]
-
-
-def is_simulator():
-    """Return True if numba-cuda runs kernels in its CPU simulator (``NUMBA_ENABLE_CUDASIM=1``)."""
-    from numba import config
-
-    return bool(getattr(config, "ENABLE_CUDASIM", False))
-
-
-def _cuda():
-    from numba import cuda
-
-    return cuda
-
-
-def as_device(a):
-    """A numba device array holding ``a``, without a copy when ``a`` already lives on the GPU.
-
-    Parameters
-    ----------
-    a : np.ndarray, numba device array, or torch.Tensor
-        A torch CUDA tensor must be contiguous; it is shared, not copied
-        (``numba.cuda.as_cuda_array`` through ``__cuda_array_interface__``).
-
-    Returns
-    -------
-    numba device array
-    """
-    cuda = _cuda()
-    if is_torch_tensor(a):
-        if a.is_cuda:
-            # sync=False: our launches go on torch's current stream (see stream_for),
-            # which already orders them after the work that produced ``a``
-            return cuda.as_cuda_array(a.detach(), sync=False)
-        a = a.detach().numpy()
-    if hasattr(a, "copy_to_host"):  # already a numba device array (or the simulator's)
-        return a
-    if hasattr(a, "__cuda_array_interface__"):  # CuPy and friends
-        return cuda.as_cuda_array(a)
-    return cuda.to_device(np.ascontiguousarray(a))
-
-
-def empty(shape, dtype, like=None):
-    """An uninitialised device buffer: a torch tensor on ``like``'s device if ``like`` is one.
-
-    Returns
-    -------
-    (buffer, device_view)
-        The object to hand back to the caller and the numba view the kernel writes.
-    """
-    if is_torch_tensor(like) and like.is_cuda:
-        import torch
-
-        t = torch.empty(shape, dtype=_torch_dtype(dtype), device=like.device)
-        return t, _cuda().as_cuda_array(t, sync=False)
-    arr = _cuda().device_array(shape, dtype=dtype)
-    return arr, arr
-
-
-def zeros(shape, dtype, like=None):
-    """Like :func:`empty`, zero-filled."""
-    if is_torch_tensor(like) and like.is_cuda:
-        import torch
-
-        t = torch.zeros(shape, dtype=_torch_dtype(dtype), device=like.device)
-        return t, _cuda().as_cuda_array(t, sync=False)
-    arr = _cuda().to_device(np.zeros(shape, dtype=dtype))
-    return arr, arr
-
-
-def _torch_dtype(dtype):
-    import torch
-
-    return {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64,
-            np.dtype(np.int64): torch.int64}[np.dtype(dtype)]
-
-
-def threads_per_block():
-    """The block size for 1-D launches, read now from :mod:`align.kernels._config`.
-
-    Capped at 1,024 (the hardware limit, and the launch bound the block-per-pair
-    kernels are compiled for).
-    """
-    from .kernels import _config
-
-    return min(int(_config.THREADS_PER_BLOCK), 1024)
-
-
-def stream_for(tensor=None):
-    """The numba stream to launch on: torch's current stream for a torch CUDA tensor.
-
-    Launching on torch's stream keeps the kernels ordered with the torch
-    operations around them without a device-wide synchronisation. Returns 0
-    (the default stream) otherwise and under the simulator.
-    """
-    if tensor is None or not is_torch_tensor(tensor) or not tensor.is_cuda or is_simulator():
-        return 0
-    import torch
-
-    return _cuda().external_stream(torch.cuda.current_stream(tensor.device).cuda_stream)
+__all__ = ["dtw_batch", "dtw_batch_path"]
 
 
 def _feature_form(x, y, metric, kernel):
@@ -159,7 +36,7 @@ def _wave_shape(n_rows):
     pairs per block raised to keep the block size: short sequences would
     otherwise leave most lanes computing padding.
     """
-    from .kernels import _config, dtw_cuda
+    from ..kernels import _config, dtw_cuda
 
     lanes, pairs = int(_config.WAVE_LANES), int(_config.WAVE_PAIRS)
     if lanes < 1 or pairs < 1 or lanes * pairs > 1024:
@@ -177,11 +54,11 @@ def _wave_shape(n_rows):
 def _wave_work(n_rows, lanes, M, B, like=None):
     """The row joining two passes: ``(M, B)`` when the tables take several passes, else a
     ``(1, 1)`` stand-in (a single pass never touches it)."""
-    from .kernels import dtw_cuda
+    from ..kernels import dtw_cuda
 
     if n_rows > dtw_cuda.STRIP * lanes:
         return empty((M, B), np.float64, like=like)[1]
-    return _cuda().device_array((1, 1), dtype=np.float64)
+    return cuda_module().device_array((1, 1), dtype=np.float64)
 
 
 def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None, kernel="wave", metric=0):
@@ -216,7 +93,7 @@ def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None, kernel="wave", metr
     np.ndarray [shape=(B,), float64], or a torch float64 tensor on x's device if
     x is a torch CUDA tensor (no host round trip).
     """
-    from .kernels import _config, dtw_cuda
+    from ..kernels import _config, dtw_cuda
 
     x, y, feature_dtype = _feature_form(x, y, metric, kernel)
     B, N = x.shape[:2]
@@ -230,7 +107,7 @@ def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None, kernel="wave", metr
     out, dout = empty((B,), np.float64, like=x)
     stream = stream_for(x)
     args = (as_device(x), as_device(y), as_device(len_x), as_device(len_y))
-    no_dirs = _cuda().device_array((1, 1, 1), dtype=np.uint8)  # only the path build writes them
+    no_dirs = cuda_module().device_array((1, 1, 1), dtype=np.uint8)  # only the path build writes them
     if kernel == "wave":
         lanes, pairs = _wave_shape(N)
         blocks = (B + pairs - 1) // pairs
@@ -281,9 +158,9 @@ def dtw_batch_path(x, y, len_x=None, len_y=None, *, threads=None, metric=0):
     The direction table takes ``B * N * M`` bytes of GPU memory; the caller
     checks that it fits.
     """
-    from .kernels import dtw_cuda
+    from ..kernels import dtw_cuda
 
-    cuda = _cuda()
+    cuda = cuda_module()
     x, y, feature_dtype = _feature_form(x, y, metric, "wave")
     B, N = x.shape[:2]
     M = y.shape[1]

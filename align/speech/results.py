@@ -14,7 +14,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from .exceptions import ParameterError
+from ..exceptions import ParameterError
 
 __all__ = ["Phone", "Word", "Alignment"]
 
@@ -232,7 +232,7 @@ class Alignment:
 
     def to_dict(self):
         """The JSON document of :mod:`align.io.json_io` as a plain dict."""
-        from .io.json_io import alignment_to_dict
+        from ..io.json_io import alignment_to_dict
 
         return alignment_to_dict(self)
 
@@ -246,9 +246,20 @@ class Alignment:
             If the document's format or version is not supported, or a field is
             missing or malformed.
         """
-        from .io.json_io import alignment_from_dict
+        from ..io.json_io import check_document
 
-        return alignment_from_dict(data)
+        data = check_document(data)
+        try:
+            return cls(
+                words=[Word.from_dict(w) for w in data["words"]],
+                duration=data["duration"],
+                sample_rate=data.get("sample_rate"),
+                unknown_words=data.get("unknown_words", []),
+                audio_path=data.get("audio_path"),
+                metadata=data.get("metadata", {}),
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ParameterError(f"malformed alignment document: missing or bad field {exc}") from exc
 
     def save(self, path, **options):
         """Write to ``path``; the format follows the extension.
@@ -262,13 +273,13 @@ class Alignment:
         ParameterError
             For an unknown extension (the message lists the supported ones).
         """
-        from .io.writers import save_alignment
+        from ..io.writers import save_alignment
 
         save_alignment(self, path, **options)
 
     @classmethod
     def load(cls, path):
         """Read an Alignment written by :meth:`save` as ``.json`` or ``.TextGrid``."""
-        from .io.writers import load_alignment
+        from ..io.writers import read_document
 
-        return load_alignment(path)
+        return cls.from_dict(read_document(path))

@@ -13,9 +13,9 @@ import math
 
 import numpy as np
 
-from ._validation import as_float_array, check_finite, check_positive_int
-from .exceptions import InfeasibleAlignmentError, ParameterError
-from .kernels import search as _kernels
+from .._validation import as_float_array, check_finite, check_positive_int
+from ..exceptions import InfeasibleAlignmentError, ParameterError
+from ..kernels import search as _kernels
 
 __all__ = ["SearchMatch", "subsequence_search"]
 

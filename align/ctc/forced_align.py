@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_option, is_torch_tensor
-from .exceptions import AlignError, InfeasibleAlignmentError, ParameterError
+from .._validation import check_option, is_torch_tensor
+from ..exceptions import AlignError, InfeasibleAlignmentError, ParameterError
 
 __all__ = ["forced_align", "merge_tokens", "TokenSpan"]
 
@@ -174,7 +174,7 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
     >>> [(s.token, s.start, s.end) for s in merge_tokens(paths[0], scores[0])]
     [(1, 1, 2), (2, 3, 4)]
     """
-    from .kernels.ctc import (
+    from ..kernels.ctc import (
         TIE_OPTIMAL,
         TIE_TORCHAUDIO,
         ctc_align_batch,
@@ -184,7 +184,7 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
         ctc_find_invalid,
     )
 
-    from ._backend import resolve_backend
+    from .._backend import resolve_backend
 
     torch_out = is_torch_tensor(log_probs)
     device = log_probs.device if torch_out else None
@@ -318,7 +318,7 @@ class _Meta:
 
 def _check_result(paths, logp, tg64, in_len, tg_len, blank):
     """Post-conditions on host copies: a finite score, and a path that spells the targets."""
-    from .kernels.ctc import ctc_check_paths
+    from ..kernels.ctc import ctc_check_paths
 
     dead = np.flatnonzero(~(logp > -np.inf))
     if dead.size:
@@ -339,7 +339,7 @@ def _check_result(paths, logp, tg64, in_len, tg_len, blank):
 
 def _forced_align_cuda(work, tg, tg64, in_len, tg_len, blank, tie_break, out_dtype, torch_out, device):
     """Run the CUDA kernel on validated inputs; results in the caller's type and device."""
-    from ._forced_align_cuda import ctc_align_cuda
+    from .forced_align_cuda import ctc_align_cuda
 
     if torch_out and device.type == "cuda":
         import torch

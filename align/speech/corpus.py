@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from .exceptions import AlignError, ParameterError
+from ..exceptions import AlignError, ParameterError
 
 __all__ = ["CorpusItem", "CorpusResult", "find_corpus", "align_corpus"]
 
@@ -147,7 +147,7 @@ def align_corpus(folder, out_dir, *, formats=(".TextGrid",), jobs=None, overwrit
     ParameterError
         A bad folder, an unknown format, or ``jobs < 1``.
     """
-    from .io.writers import format_for_path
+    from ..io.writers import format_for_path
 
     items = find_corpus(folder)
     root = Path(folder)

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import (
+from .._validation import (
     as_float_array,
     as_int_array,
     check_finite,
@@ -57,7 +57,7 @@ from ._validation import (
     check_positive_int,
     is_torch_tensor,
 )
-from .exceptions import AlignError, InfeasibleAlignmentError, ParameterError
+from ..exceptions import AlignError, InfeasibleAlignmentError, ParameterError
 
 __all__ = ["DTWResult", "dtw", "dtw_distance", "dtw_pairwise", "dtw_batch"]
 
@@ -108,8 +108,8 @@ class _Problem:
 
 
 def _codes():
-    from .kernels._steps import METRIC_CODES, STEP_CODES
-    from .kernels.dtw_band import WINDOW_CODES
+    from ..kernels._steps import METRIC_CODES, STEP_CODES
+    from ..kernels.dtw_band import WINDOW_CODES
 
     return METRIC_CODES, STEP_CODES, WINDOW_CODES
 
@@ -210,7 +210,7 @@ def _check_cosine(arr, name):
 
 
 def _band(n, m, window, radius, max_slope):
-    from .kernels.dtw_band import fill_band
+    from ..kernels.dtw_band import fill_band
 
     lo = np.empty(n, dtype=np.int64)
     hi = np.empty(n, dtype=np.int64)
@@ -219,7 +219,7 @@ def _band(n, m, window, radius, max_slope):
 
 
 def _feasible(n, m, window, radius, max_slope, step, subsequence):
-    from .kernels.dtw_band import band_is_feasible
+    from ..kernels.dtw_band import band_is_feasible
 
     lo, hi = _band(n, m, window, radius, max_slope)
     return band_is_feasible(lo, hi, m, step, subsequence), lo, hi
@@ -227,7 +227,7 @@ def _feasible(n, m, window, radius, max_slope, step, subsequence):
 
 def _infeasible_message(n, m, step_pattern, window, radius, max_slope, step, what="x and y"):
     """Explain why no path exists and what would work."""
-    from .kernels.dtw_band import WINDOW_ITAKURA, WINDOW_SAKOE_CHIBA
+    from ..kernels.dtw_band import WINDOW_ITAKURA, WINDOW_SAKOE_CHIBA
 
     if step_pattern == "asymmetric" and m - 1 > 2 * (n - 1):
         return (
@@ -293,7 +293,7 @@ def _fast_sym1():
     """The SIMD symmetric1 distance kernels ``(sym1_1d, sym1_nd)`` of
     :mod:`align.kernels.dtw_fast`, or None where that module is absent."""
     try:
-        from .kernels.dtw_fast import sym1_1d, sym1_nd
+        from ..kernels.dtw_fast import sym1_1d, sym1_nd
     except ImportError:
         return None
     return sym1_1d, sym1_nd
@@ -302,7 +302,7 @@ def _fast_sym1():
 def _fast_sym1_pairwise():
     """``align.kernels.dtw_fast.sym1_pairwise``, or None where that module is absent."""
     try:
-        from .kernels.dtw_fast import sym1_pairwise
+        from ..kernels.dtw_fast import sym1_pairwise
     except ImportError:
         return None
     return sym1_pairwise
@@ -310,7 +310,7 @@ def _fast_sym1_pairwise():
 
 def _distance_only(p, *, track):
     """Run the two-row kernel; swap x and y when it saves memory and is allowed."""
-    from .kernels.dtw import dtw_distance_rows
+    from ..kernels.dtw import dtw_distance_rows
 
     x, y, lo, hi = p.x, p.y, p.lo, p.hi
     transposed = False
@@ -367,7 +367,7 @@ def _path_plan(lo, hi, n, block_rows=None):
 
 
 def _path(p, block_rows=None):
-    from .kernels.dtw_path import dtw_path_checkpointed
+    from ..kernels.dtw_path import dtw_path_checkpointed
 
     n, m = p.x.shape[0], p.y.shape[0]
     block, ck_off, dir_cells = _path_plan(p.lo, p.hi, n, block_rows)
@@ -650,8 +650,8 @@ def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="
     """
     import numba
 
-    from ._backend import resolve_backend
-    from .kernels.dtw import dtw_pairwise_ragged
+    from .._backend import resolve_backend
+    from ..kernels.dtw import dtw_pairwise_ragged
 
     metric_c, step_c, window_c, r, s = _check_options(
         metric, step_pattern, window, radius, max_slope, subsequence
@@ -765,7 +765,7 @@ def _pad_pairs(xs, ys, dtype):
 
 def _pairwise_cuda(xs, ys, pi, pj, symmetric, dtype, metric_c, step_c, window_c, subsequence):
     """dtw_pairwise on the GPU: the pairs padded into (B, N) and (B, M) batches."""
-    from . import _cuda
+    from . import dtw_cuda
 
     if not _cuda_takes(step_c, metric_c, window_c, subsequence):
         raise ParameterError(_CUDA_OPTIONS)
@@ -774,7 +774,7 @@ def _pairwise_cuda(xs, ys, pi, pj, symmetric, dtype, metric_c, step_c, window_c,
     # neighbours of similar lengths waste the least work
     order = _by_size(lx[pi], ly[pj])
     pi, pj = pi[order], pj[order]
-    out = _cuda.dtw_batch(xpad[pi], ypad[pj], lx[pi], ly[pj], metric=metric_c)
+    out = dtw_cuda.dtw_batch(xpad[pi], ypad[pj], lx[pi], ly[pj], metric=metric_c)
     out = out.cpu().numpy() if is_torch_tensor(out) else np.asarray(out)
     result = np.zeros((len(xs), len(ys)))
     result[pi, pj] = out
@@ -860,7 +860,7 @@ def dtw_batch(X, Y, len_x=None, len_y=None, *, metric="sqeuclidean", step_patter
     >>> res[0].path.tolist()
     [[0, 0], [1, 1], [1, 2], [2, 3]]
     """
-    from ._backend import resolve_backend
+    from .._backend import resolve_backend
 
     metric_c, step_c, window_c, _, _ = _check_options(metric, step_pattern, window, radius, max_slope,
                                                       subsequence)
@@ -920,7 +920,7 @@ def _chunks(lx, ly, budget):
 
 def _batch_cuda(xs, ys, dtype, metric_c, return_path):
     """dtw_batch on the GPU: pad, run the path kernel, one DTWResult per pair (chunked)."""
-    from . import _cuda
+    from . import dtw_cuda
 
     lx = np.array([len(q) for q in xs], dtype=np.int64)
     ly = np.array([len(q) for q in ys], dtype=np.int64)
@@ -939,7 +939,7 @@ def _batch_cuda(xs, ys, dtype, metric_c, return_path):
         run = order[start:stop]
         xpad, _, ypad, _ = _pad_pairs([xs[k] for k in run], [ys[k] for k in run], dtype)
         # the path length is the symmetric1 normaliser, so the paths are computed either way
-        distances, paths = _cuda.dtw_batch_path(xpad, ypad, lx[run], ly[run], metric=metric_c)
+        distances, paths = dtw_cuda.dtw_batch_path(xpad, ypad, lx[run], ly[run], metric=metric_c)
         for k, distance, path in zip(run.tolist(), distances.tolist(), paths):
             if not math.isfinite(distance):
                 raise AlignError(f"internal error: DTW distance of pair {k} is {distance}")

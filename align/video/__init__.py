@@ -1,0 +1,1 @@
+"""Video front end: frames, shots, subtitles on shots, recording sync (issue 12)."""

@@ -13,6 +13,7 @@ Tie-break rule (every kernel): on equal scores the predecessor with the lowest
 state index wins; at the last frame the lowest final state index wins.
 """
 
+import math
 import threading
 from dataclasses import dataclass
 

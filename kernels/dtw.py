@@ -263,7 +263,7 @@ def _distance_core(x, y, lo, hi, metric, step, subsequence, transposed, track):
     return best, j_end, -1, -1
 
 
-@njit(cache=True, fastmath=DTW_FASTMATH)
+@njit(cache=True, fastmath=DTW_FASTMATH, nogil=True)  # nogil: dtw_batch runs pairs on threads
 def dtw_distance_rows(x, y, lo, hi, metric, step, subsequence, transposed, track, out):
     """Accumulated cost at the end of the best path, in O(M) memory.
 

@@ -66,7 +66,7 @@ def _itakura_ok(i, j, n, m, s):
     )
 
 
-@njit(cache=True, fastmath=DTW_FASTMATH)
+@njit(cache=True, fastmath=DTW_FASTMATH, nogil=True)
 def fill_band(n, m, window, radius, max_slope, lo, hi):
     """Fill the per-row inclusive column bounds of a band.
 

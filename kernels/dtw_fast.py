@@ -488,7 +488,7 @@ def _sym1_1d_into(x, yr, lo, hi, metric, rowbuf, p2, p1, cur):
     return _wavefront_1d(x, yr, lo, hi, metric, p2.shape[0] - 2, rowbuf, p2, p1, cur)
 
 
-@njit(**_OPTS)
+@njit(**_OPTS, nogil=True)
 def sym1_1d(x, y, lo, hi, metric_code):
     """Symmetric1 DTW distance of two 1-D series (see the module docstring).
 
@@ -535,7 +535,7 @@ def _sym1_nd_direct_into(xt, yrt, dim, xn, yrn, lo, hi, metric, rowbuf, p2, p1, 
                              rowbuf, p2, p1, cur, cb)
 
 
-@njit(**_OPTS)
+@njit(**_OPTS, nogil=True)
 def sym1_nd(x, y, lo, hi, metric_code, method=-1):
     """Symmetric1 DTW distance of two multivariate series (see the module docstring).
 

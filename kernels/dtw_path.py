@@ -52,7 +52,7 @@ def _fill_row(x, y, i, a, b, prev, cur, crow, metric, step, subsequence, dirs, d
         row_values(a, b, prev, cur, crow, step)
 
 
-@njit(cache=True, fastmath=DTW_FASTMATH)
+@njit(cache=True, fastmath=DTW_FASTMATH, nogil=True)  # nogil: dtw_batch runs pairs on threads
 def dtw_path_checkpointed(
     x, y, lo, hi, metric, step, subsequence, block, ck_off, ck_vals, row_a, row_b, crow, dirs, path
 ):

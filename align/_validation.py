@@ -18,6 +18,8 @@ __all__ = [
     "check_finite",
     "check_option",
     "check_positive_int",
+    "check_errors",
+    "renamed",
 ]
 
 
@@ -155,3 +157,48 @@ def check_positive_int(name, value, *, allow_zero=False, allow_none=False):
     if value < low:
         raise ParameterError(f"{name} must be >= {low}, got {value}")
     return int(value)
+
+
+#: what a batch function does with an item that admits no alignment
+ERRORS = ("raise", "ignore")
+
+
+def check_errors(errors):
+    """Check the ``errors=`` option of a batch function (``"raise"`` or ``"ignore"``).
+
+    ``"raise"``: the first infeasible item raises :class:`align.InfeasibleAlignmentError`
+    naming it. ``"ignore"``: that item's score is ``inf`` (a cost) or ``-inf`` (a
+    log-likelihood), its path is absent, and the other items are returned as usual.
+    """
+    return check_option("errors", errors, ERRORS)
+
+
+def renamed(function, new, new_value, old, old_value):
+    """Resolve an argument that was renamed: ``old`` still works, with a DeprecationWarning.
+
+    Parameters
+    ----------
+    function, new, old : str
+        Names for the messages.
+    new_value, old_value : object
+        What the caller passed under each name (None: not passed).
+
+    Returns
+    -------
+    object
+        The value to use.
+
+    Raises
+    ------
+    ParameterError
+        If both names were given.
+    """
+    if old_value is None:
+        return new_value
+    if new_value is not None:
+        raise ParameterError(f"{function}: pass {new}= only ({old}= is its old name), not both")
+    import warnings
+
+    warnings.warn(f"{function}: {old}= is now spelled {new}=; {old}= will be removed",
+                  DeprecationWarning, stacklevel=3)
+    return old_value

@@ -45,17 +45,21 @@ other inputs are computed in float64.
 """
 
 import math
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .._tensors import like_input, torch_device
 from .._validation import (
     as_float_array,
     as_int_array,
+    check_errors,
     check_finite,
     check_option,
     check_positive_int,
     is_torch_tensor,
+    renamed,
 )
 from ..exceptions import AlignError, InfeasibleAlignmentError, ParameterError
 
@@ -114,9 +118,16 @@ def _codes():
     return METRIC_CODES, STEP_CODES, WINDOW_CODES
 
 
+def _window_of(window, radius):
+    """``radius`` alone means the Sakoe-Chiba band (as in :func:`align.soft_dtw`)."""
+    return "sakoe_chiba" if window is None and radius is not None else window
+
+
 def _check_options(metric, step_pattern, window, radius, max_slope, subsequence):
     """Validate the option strings and numbers; return their codes."""
     metric_codes, step_codes, window_codes = _codes()
+    if not subsequence:
+        window = _window_of(window, radius)
     check_option("metric", metric, _METRICS)
     check_option("step_pattern", step_pattern, _STEPS)
     check_option("window", window, _WINDOWS)
@@ -267,6 +278,7 @@ def _infeasible_message(n, m, step_pattern, window, radius, max_slope, step, wha
 
 
 def _prepare(x, y, metric, step_pattern, window, radius, max_slope, subsequence):
+    window = _window_of(window, radius) if not subsequence else window
     metric_c, step_c, window_c, r, s = _check_options(
         metric, step_pattern, window, radius, max_slope, subsequence
     )
@@ -414,7 +426,7 @@ def _normalize(distance, step, n, m, k, j_start, j_end, subsequence):
 
 
 def dtw(x, y, *, metric="sqeuclidean", step_pattern="symmetric1", window=None,
-        radius=None, max_slope=None, subsequence=False, return_path=True):
+        radius=None, max_slope=None, subsequence=False, return_path=True, backend="auto"):
     """Exact dynamic time warping between two sequences, with the optimal path.
 
     Parameters
@@ -429,12 +441,13 @@ def dtw(x, y, *, metric="sqeuclidean", step_pattern="symmetric1", window=None,
     step_pattern : {"symmetric1", "symmetric2", "asymmetric"}
         Allowed steps and their weights (module notes; as dtw-python).
     window : {None, "sakoe_chiba", "itakura"}
-        Global constraint. ``"sakoe_chiba"`` needs ``radius``, ``"itakura"`` needs
-        ``max_slope``.
+        Global constraint. ``"sakoe_chiba"`` needs ``radius`` (and is implied by it),
+        ``"itakura"`` needs ``max_slope``.
     radius : int >= 0, optional
-        Sakoe-Chiba half-width: cell ``(i, j)`` is allowed iff
+        Sakoe-Chiba half-width in cells: cell ``(i, j)`` is allowed iff
         ``|i*(M-1) - j*(N-1)| <= radius * max(N-1, M-1)`` (``|i - j| <= radius`` when
-        ``N == M``).
+        ``N == M``). The same band as :func:`align.soft_dtw` and
+        :func:`align.subsequence_search` draw; None: no band.
     max_slope : float > 1, optional
         Itakura parallelogram slope (slopes ``max_slope`` and ``1/max_slope`` from
         both corners).
@@ -445,12 +458,17 @@ def dtw(x, y, *, metric="sqeuclidean", step_pattern="symmetric1", window=None,
         (the leftmost on ties). Cannot be combined with a window.
     return_path : bool
         Return the path (costs time and memory, see Notes) or only the distances.
+    backend : {"auto", "cpu", "cuda"}
+        ``"cuda"`` runs the pair on the GPU (as :func:`dtw_batch`, whose options it
+        takes); ``"auto"`` does so when x is a torch CUDA tensor and the options allow,
+        else the CPU. Without a GPU ``"cuda"`` raises :class:`align.BackendUnavailableError`.
 
     Returns
     -------
     DTWResult
         ``distance`` (float), ``path`` ([shape=(K, 2), int64] or None),
-        ``normalized_distance`` (float).
+        ``normalized_distance`` (float). A torch input gives the path as a torch
+        tensor on its device.
 
     Raises
     ------
@@ -498,10 +516,33 @@ def dtw(x, y, *, metric="sqeuclidean", step_pattern="symmetric1", window=None,
     >>> r.path.tolist()
     [[0, 0], [1, 1], [1, 2], [2, 3]]
     """
-    p = _prepare(x, y, metric, step_pattern, window, radius, max_slope, subsequence)
-    n, m = p.x.shape[0], p.y.shape[0]
+    opts = dict(metric=metric, step_pattern=step_pattern, window=window, radius=radius,
+                max_slope=max_slope, subsequence=subsequence)
+    if _one_pair_backend(backend, (x, y), opts) == "cuda":
+        return dtw_batch([x], [y], return_path=return_path, backend="cuda", **opts)[0]
     if not isinstance(return_path, (bool, np.bool_)):
         raise ParameterError(f"return_path must be True or False, got {return_path!r}")
+    return _dtw_cpu(x, y, return_path, torch_device(x, y), opts)
+
+
+def _one_pair_backend(backend, inputs, opts):
+    """The backend one pair runs on: "auto" takes the GPU for torch CUDA inputs whose
+    options the CUDA kernels take."""
+    from .._backend import resolve_backend
+
+    check_option("backend", backend, ("auto", "cpu", "cuda"))
+    if backend == "cpu":
+        return "cpu"
+    metric_c, step_c, window_c, _, _ = _check_options(**opts)
+    device = torch_device(*inputs)
+    on_gpu = device is not None and device.type == "cuda"
+    return resolve_backend(backend, on_gpu=on_gpu and _cuda_takes(step_c, metric_c, window_c, opts["subsequence"]))
+
+
+def _dtw_cpu(x, y, return_path, device, opts):
+    """:func:`dtw` on the CPU; the path follows ``device`` (see :mod:`align._tensors`)."""
+    p = _prepare(x, y, **opts)
+    n, m = p.x.shape[0], p.y.shape[0]
     if return_path:
         distance, path = _path(p)
         _check_path(path, n, m, p)
@@ -515,11 +556,11 @@ def dtw(x, y, *, metric="sqeuclidean", step_pattern="symmetric1", window=None,
     if not math.isfinite(distance):
         raise AlignError(f"internal error: DTW distance is {distance} (N={n}, M={m})")
     norm = _normalize(distance, p.step, n, m, k, j_start, j_end, p.subsequence)
-    return DTWResult(distance=distance, path=path, normalized_distance=norm)
+    return DTWResult(distance=distance, path=like_input(path, device), normalized_distance=norm)
 
 
 def dtw_distance(x, y, *, metric="sqeuclidean", step_pattern="symmetric1", window=None,
-                 radius=None, max_slope=None, subsequence=False):
+                 radius=None, max_slope=None, subsequence=False, backend="auto"):
     """DTW distance only, in O(min(N, M)) memory.
 
     Same arguments and conventions as :func:`dtw` (without ``return_path``); returns
@@ -531,7 +572,7 @@ def dtw_distance(x, y, *, metric="sqeuclidean", step_pattern="symmetric1", windo
     ----------
     x : np.ndarray or torch.Tensor [shape=(N,) or (N, d), float32 or float64]
     y : np.ndarray or torch.Tensor [shape=(M,) or (M, d)]
-    metric, step_pattern, window, radius, max_slope, subsequence
+    metric, step_pattern, window, radius, max_slope, subsequence, backend
         See :func:`dtw`.
 
     Returns
@@ -564,7 +605,11 @@ def dtw_distance(x, y, *, metric="sqeuclidean", step_pattern="symmetric1", windo
     >>> dtw_distance(np.array([0.0, 1.0, 2.0]), np.array([0.0, 2.0]))
     1.0
     """
-    p = _prepare(x, y, metric, step_pattern, window, radius, max_slope, subsequence)
+    opts = dict(metric=metric, step_pattern=step_pattern, window=window, radius=radius,
+                max_slope=max_slope, subsequence=subsequence)
+    if _one_pair_backend(backend, (x, y), opts) == "cuda":
+        return dtw_batch([x], [y], return_path=False, backend="cuda", **opts)[0].distance
+    p = _prepare(x, y, **opts)
     distance = _distance_only(p, track=False)[0]
     return distance
 
@@ -595,7 +640,8 @@ def _pack(seqs, dtype):
 
 
 def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="symmetric1",
-                 window=None, radius=None, max_slope=None, subsequence=False, backend="auto"):
+                 window=None, radius=None, max_slope=None, subsequence=False, errors="raise",
+                 backend="auto"):
     """DTW distances between every sequence of X and every sequence of Y.
 
     Parameters
@@ -612,6 +658,9 @@ def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="
         numba's default; values above numba's pool size are clipped to it.
     metric, step_pattern, window, radius, max_slope, subsequence
         See :func:`dtw`.
+    errors : {"raise", "ignore"}
+        A pair the band admits no path for: raise :class:`InfeasibleAlignmentError`
+        naming it, or give it the distance ``inf``.
     backend : {"auto", "cpu", "cuda"}
         ``"cuda"`` runs every pair on the GPU (:mod:`align.kernels.dtw_cuda`,
         a wavefront of threads per pair; symmetric1 with sqeuclidean, euclidean or
@@ -621,14 +670,15 @@ def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="
 
     Returns
     -------
-    np.ndarray [shape=(len(X), len(Y)), float64]
+    np.ndarray or torch.Tensor [shape=(len(X), len(Y)), float64]
+        A torch tensor on the inputs' device when they are torch tensors.
 
     Raises
     ------
     ParameterError
         As :func:`dtw`, naming the offending sequence (``X[3]``).
     InfeasibleAlignmentError
-        If a pair admits no path, naming the pair and its lengths.
+        If a pair admits no path and ``errors="raise"``, naming the pair and its lengths.
 
     See Also
     --------
@@ -648,15 +698,21 @@ def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="
            [0., 0., 9.],
            [5., 9., 0.]])
     """
-    import numba
+    device = torch_device(X, Y)
+    out = _pairwise(X, Y, n_jobs, metric, step_pattern, window, radius, max_slope, subsequence,
+                    check_errors(errors), backend, device)
+    return like_input(out, device)
 
+
+def _pairwise(X, Y, n_jobs, metric, step_pattern, window, radius, max_slope, subsequence, errors,
+              backend, device):
     from .._backend import resolve_backend
-    from ..kernels.dtw import dtw_pairwise_ragged
 
+    window = window if subsequence else _window_of(window, radius)
     metric_c, step_c, window_c, r, s = _check_options(
         metric, step_pattern, window, radius, max_slope, subsequence
     )
-    on_gpu = any(is_torch_tensor(z) and z.is_cuda for z in (X, Y))
+    on_gpu = device is not None and device.type == "cuda"
     use = resolve_backend(backend, on_gpu=on_gpu and backend == "auto"
                           and _cuda_takes(step_c, metric_c, window_c, subsequence))
     if n_jobs is not None and n_jobs != -1:
@@ -688,27 +744,53 @@ def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="
     pi = np.ascontiguousarray(pi, dtype=np.int64)
     pj = np.ascontiguousarray(pj, dtype=np.int64)
     # feasibility, once per distinct pair of lengths
+    infeasible = np.zeros(pi.shape[0], dtype=bool)
     if window_c != 0 or step_c == 2:
         seen = {}
-        for a, b in zip(pi.tolist(), pj.tolist()):
+        for q, (a, b) in enumerate(zip(pi.tolist(), pj.tolist())):
             key = (int(xlen[a]), int(ylen[b]))
-            if key in seen:
+            if key not in seen:
+                seen[key] = _feasible(key[0], key[1], window_c, r, s, step_c, bool(subsequence))[0]
+            if seen[key]:
                 continue
-            n, m = key
-            ok = _feasible(n, m, window_c, r, s, step_c, bool(subsequence))[0]
-            seen[key] = ok
-            if not ok:
+            if errors == "raise":
                 what = f"X[{a}] and {'X' if Y is None else 'Y'}[{b}]"
                 raise InfeasibleAlignmentError(
-                    _infeasible_message(n, m, step_pattern, window, r, s, step_c, what=what)
+                    _infeasible_message(*key, step_pattern, window, r, s, step_c, what=what)
                 )
+            infeasible[q] = True
+    good = ~infeasible
+    result = _pairwise_run(xs, ys, (xbuf, xoff, ybuf, yoff), pi[good], pj[good], Y is None,
+                           symmetric, n_jobs, (metric_c, step_c, window_c, r, s, bool(subsequence)),
+                           use, fast_ok=bool(good.all()))
+    if not good.all():  # errors="ignore": the feasible pairs ran, the others are inf
+        result[pi[infeasible], pj[infeasible]] = np.inf
+        if symmetric:
+            result[pj[infeasible], pi[infeasible]] = np.inf
+    return result
+
+
+def _pairwise_run(xs, ys, packed, pi, pj, self_pairs, symmetric, n_jobs, codes, use, fast_ok):
+    """The distances of the pairs ``(xs[pi[q]], ys[pj[q]])`` in a (len(xs), len(ys)) matrix.
+
+    ``packed`` is ``(xbuf, xoff, ybuf, yoff)`` (:func:`_pack`); ``codes`` is
+    ``(metric, step, window, radius, max_slope, subsequence)`` as the kernels take them.
+    """
+    import numba
+
+    from ..kernels.dtw import dtw_pairwise_ragged
+
+    xbuf, xoff, ybuf, yoff = packed
+    metric_c, step_c, window_c, r, s, subsequence = codes
+    nx, ny = len(xs), len(ys)
+    dtype = xbuf.dtype
     if use == "cuda":
         return _pairwise_cuda(xs, ys, pi, pj, symmetric, dtype, metric_c, step_c, window_c,
                               subsequence)
     # symmetric1 float64 pairs without cosine or Itakura go to dtw_fast's wavefront
-    # driver (same values as dtw_distance, see _distance_only)
+    # driver (same values as dtw_distance, see _distance_only); it runs every pair
     fast = None
-    if (step_c == 0 and not subsequence and dtype == np.float64 and metric_c != 3
+    if (fast_ok and step_c == 0 and not subsequence and dtype == np.float64 and metric_c != 3
             and window_c in (0, 1)):
         fast = _fast_sym1_pairwise()
     out = np.empty(pi.shape[0])
@@ -719,14 +801,12 @@ def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="
         if fast is not None:
             flat = xbuf.shape[1] == 1
             xb = np.ascontiguousarray(xbuf[:, 0]) if flat else xbuf
-            yb = xb if Y is None else (np.ascontiguousarray(ybuf[:, 0]) if flat else ybuf)
+            yb = xb if self_pairs else (np.ascontiguousarray(ybuf[:, 0]) if flat else ybuf)
             full = np.empty((nx, ny))
-            fast(xb, xoff, yb, yoff, Y is None, r if window_c == 1 else -1, metric_c, full)
+            fast(xb, xoff, yb, yoff, self_pairs, r if window_c == 1 else -1, metric_c, full)
             return full
-        dtw_pairwise_ragged(
-            xbuf, xoff, ybuf, yoff, pi, pj, metric_c, step_c, window_c, r, s,
-            bool(subsequence), out,
-        )
+        dtw_pairwise_ragged(xbuf, xoff, ybuf, yoff, pi, pj, metric_c, step_c, window_c, r, s,
+                            subsequence, out)
     finally:
         numba.set_num_threads(previous)
     result = np.zeros((nx, ny))
@@ -804,8 +884,9 @@ def _trim(X, lengths, name, lengths_name):
     return [arr[b, : int(lens[b])] for b in range(arr.shape[0])]
 
 
-def dtw_batch(X, Y, len_x=None, len_y=None, *, metric="sqeuclidean", step_pattern="symmetric1", window=None,
-              radius=None, max_slope=None, subsequence=False, return_path=True, backend="auto"):
+def dtw_batch(X, Y, x_lengths=None, y_lengths=None, *, metric="sqeuclidean", step_pattern="symmetric1",
+              window=None, radius=None, max_slope=None, subsequence=False, return_path=True,
+              errors="raise", n_jobs=None, backend="auto", len_x=None, len_y=None):
     """Exact DTW of many pairs ``(X[b], Y[b])`` at once, with their optimal paths.
 
     The batched form of :func:`dtw` (the pairs are matched by position, not all
@@ -814,13 +895,22 @@ def dtw_batch(X, Y, len_x=None, len_y=None, *, metric="sqeuclidean", step_patter
 
     Parameters
     ----------
-    X, Y : list of np.ndarray [shape=(n_b,) or (n_b, d)] or np.ndarray [shape=(B, T) or (B, T, d)]
-        The pairs' first and second sequences; the same number of each, any lengths.
-    len_x, len_y : array_like [shape=(B,), int] or None
+    X, Y : list of array [shape=(n_b,) or (n_b, d)] or array [shape=(B, T) or (B, T, d)]
+        The pairs' first and second sequences (numpy or torch); the same number of
+        each, any lengths.
+    x_lengths, y_lengths : array_like [shape=(B,), int] or None
         Valid lengths when X (Y) is one padded array: pair ``b`` is
-        ``X[b, :len_x[b]]``; the padding may hold anything (NaN included).
+        ``X[b, :x_lengths[b]]``; the padding may hold anything (NaN included). The
+        same names and positions as :func:`align.soft_dtw_batch` and
+        :class:`align.SoftDTWLoss` (``len_x`` / ``len_y`` are their old names).
     metric, step_pattern, window, radius, max_slope, subsequence, return_path
         As in :func:`dtw`.
+    errors : {"raise", "ignore"}
+        A pair the band admits no path for: raise :class:`InfeasibleAlignmentError`
+        naming it, or give it ``distance = normalized_distance = inf`` and no path.
+    n_jobs : int, optional
+        CPU threads over pairs (the kernels release the GIL); None or -1: numba's
+        thread count.
     backend : {"auto", "cpu", "cuda"}
         ``"cuda"`` runs the whole batch on the GPU
         (:mod:`align.kernels.dtw_cuda`'s wave kernels and ``dtw_traceback``):
@@ -834,7 +924,8 @@ def dtw_batch(X, Y, len_x=None, len_y=None, *, metric="sqeuclidean", step_patter
     -------
     list of DTWResult
         One per pair, equal to ``dtw(X[b], Y[b], ...)`` on either backend (the
-        same tie-break, so the same paths, ties included).
+        same tie-break, so the same paths, ties included). Torch inputs give the
+        paths as torch tensors on their device.
 
     Raises
     ------
@@ -842,7 +933,7 @@ def dtw_batch(X, Y, len_x=None, len_y=None, *, metric="sqeuclidean", step_patter
         As :func:`dtw` for each pair (the message names the pair), different
         numbers of sequences in X and Y, or options the CUDA backend does not take.
     InfeasibleAlignmentError
-        A band admits no path for some pair.
+        A band admits no path for some pair (``errors="raise"``).
 
     See Also
     --------
@@ -862,15 +953,22 @@ def dtw_batch(X, Y, len_x=None, len_y=None, *, metric="sqeuclidean", step_patter
     """
     from .._backend import resolve_backend
 
+    x_lengths = renamed("dtw_batch", "x_lengths", x_lengths, "len_x", len_x)
+    y_lengths = renamed("dtw_batch", "y_lengths", y_lengths, "len_y", len_y)
+    check_errors(errors)
+    if n_jobs is not None and n_jobs != -1:
+        n_jobs = check_positive_int("n_jobs", n_jobs)
+    window = window if subsequence else _window_of(window, radius)
     metric_c, step_c, window_c, _, _ = _check_options(metric, step_pattern, window, radius, max_slope,
                                                       subsequence)
     if not isinstance(return_path, (bool, np.bool_)):
         raise ParameterError(f"return_path must be True or False, got {return_path!r}")
     cuda_ok = _cuda_takes(step_c, metric_c, window_c, subsequence)
-    on_gpu = any(is_torch_tensor(z) and z.is_cuda for z in (X, Y))
+    device = torch_device(X, Y)
+    on_gpu = device is not None and device.type == "cuda"
     use = resolve_backend(backend, on_gpu=on_gpu and backend == "auto" and cuda_ok)
-    xs = _as_collection(X if len_x is None else _trim(X, len_x, "X", "len_x"), "X")
-    ys = _as_collection(Y if len_y is None else _trim(Y, len_y, "Y", "len_y"), "Y")
+    xs = _as_collection(X if x_lengths is None else _trim(X, x_lengths, "X", "x_lengths"), "X")
+    ys = _as_collection(Y if y_lengths is None else _trim(Y, y_lengths, "Y", "y_lengths"), "Y")
     if len(xs) != len(ys):
         raise ParameterError(f"X and Y must hold the same number of sequences (pairs), got {len(xs)} and {len(ys)}")
     for k, (a, b) in enumerate(zip(xs, ys)):
@@ -878,7 +976,7 @@ def dtw_batch(X, Y, len_x=None, len_y=None, *, metric="sqeuclidean", step_patter
     opts = dict(metric=metric, step_pattern=step_pattern, window=window, radius=radius,
                 max_slope=max_slope, subsequence=subsequence)
     if use != "cuda":
-        return [dtw(a, b, return_path=return_path, **opts) for a, b in zip(xs, ys)]
+        return _batch_cpu(xs, ys, return_path, errors, n_jobs, device, opts)
     if not cuda_ok:
         raise ParameterError(_CUDA_OPTIONS)
     features = [1 if a.ndim == 1 else a.shape[1] for a in xs]
@@ -888,7 +986,38 @@ def dtw_batch(X, Y, len_x=None, len_y=None, *, metric="sqeuclidean", step_patter
             f"backend='cuda' needs the same number of features in every pair, got {features[0]} in X[0] "
             f"and {features[odd]} in X[{odd}]; use backend='cpu' or one call per feature count"
         )
-    return _batch_cuda(xs, ys, _common_dtype(xs + ys), metric_c, return_path)
+    results = _batch_cuda(xs, ys, _common_dtype(xs + ys), metric_c, return_path)
+    return [replace(r, path=like_input(r.path, device)) for r in results]
+
+
+_UNALIGNED = DTWResult(distance=math.inf, path=None, normalized_distance=math.inf)
+
+
+def _batch_cpu(xs, ys, return_path, errors, n_jobs, device, opts):
+    """dtw_batch on the CPU: one :func:`dtw` per pair, on threads (the kernels release the GIL)."""
+    import numba
+
+    def one(k):
+        try:
+            return _dtw_cpu(xs[k], ys[k], return_path, device, opts)
+        except InfeasibleAlignmentError as exc:
+            if errors == "ignore":
+                return _UNALIGNED
+            raise InfeasibleAlignmentError(f"pair {k} (X[{k}] and Y[{k}]): {exc}") from None
+        except ParameterError as exc:
+            raise ParameterError(f"pair {k} (X[{k}] and Y[{k}]): {exc}") from None
+
+    threads = numba.config.NUMBA_NUM_THREADS if n_jobs in (None, -1) else n_jobs
+    threads = min(threads, len(xs))
+    if threads <= 1:
+        return [one(k) for k in range(len(xs))]
+    # longest pairs first, so that no thread is left with a long pair at the end
+    order = _by_size([len(a) for a in xs], [len(b) for b in ys]).tolist()
+    results = [None] * len(xs)
+    with ThreadPoolExecutor(threads) as pool:
+        for k, result in zip(order, pool.map(one, order)):
+            results[k] = result
+    return results
 
 
 #: GPU memory one dtw_batch launch may use for its direction bytes (one a cell of

@@ -54,7 +54,8 @@ def test_input_errors(x, y, match):
          r"half-width in cells \(an integer >= 0\), got radius=None"),
         ({"window": "sakoe_chiba", "radius": -1}, r"radius must be >= 0, got -1"),
         ({"window": "sakoe_chiba", "radius": 1.5}, r"radius must be an integer, got 1.5"),
-        ({"radius": 2}, r"radius=2 is only used with window='sakoe_chiba', got window=None"),
+        ({"radius": 2, "window": "itakura", "max_slope": 2.0},
+         r"radius=2 is only used with window='sakoe_chiba', got window='itakura'"),
         ({"window": "itakura"}, r"window='itakura' needs max_slope, the parallelogram's "
          r"steepest slope \(a number > 1, typically 2\), got max_slope=None"),
         ({"window": "itakura", "max_slope": 1.0}, r"max_slope must be a finite number > 1 "
@@ -148,6 +149,20 @@ def test_torch_and_integer_inputs():
     a = torch.tensor([0.0, 1.0, 2.0])
     assert dtw_distance(a, torch.tensor([0.0, 2.0])) == 1.0
     assert dtw_distance([0, 1, 2], [0, 2]) == 1.0
+    # torch in, torch out: the path is an int64 tensor on the input's device
+    r = dtw(a, torch.tensor([0.0, 1.0, 1.0, 2.0]))
+    assert isinstance(r.path, torch.Tensor) and r.path.dtype == torch.int64
+    assert r.path.device == a.device and r.path.tolist() == [[0, 0], [1, 1], [1, 2], [2, 3]]
+    assert isinstance(dtw(np.zeros(3), np.zeros(4)).path, np.ndarray)
+
+
+def test_radius_alone_is_the_sakoe_chiba_band(rng):
+    x, y = rng.normal(size=30), rng.normal(size=45)
+    banded = dtw(x, y, window="sakoe_chiba", radius=3)
+    alone = dtw(x, y, radius=3)
+    assert alone.distance == banded.distance and np.array_equal(alone.path, banded.path)
+    assert alone.distance > dtw(x, y).distance  # the band binds here
+    assert dtw_distance(x, y, radius=3) == pytest.approx(banded.distance, rel=1e-12)
 
 
 def test_float32_and_float64_mix(rng):

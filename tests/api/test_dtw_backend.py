@@ -5,7 +5,8 @@ import pytest
 
 import align
 import align._backend
-from align import BackendUnavailableError, ParameterError
+from align import BackendUnavailableError, InfeasibleAlignmentError, ParameterError
+from tests.reference.dtw import dtw_full
 from align.kernels import _config
 
 
@@ -91,11 +92,64 @@ def test_feature_sequences_cuda_equal_cpu(rng, small_blocks, metric, dtype):
                                   align.dtw_pairwise(X1, metric=metric, backend="cpu"))
 
 
-def test_batch_cpu_takes_every_option(rng):
-    X = rng.normal(size=(3, 8, 2))
-    Y = rng.normal(size=(3, 10, 2))
-    opts = dict(metric="cityblock", step_pattern="symmetric2", window="sakoe_chiba", radius=2)
-    _same_results(align.dtw_batch(X, Y, **opts), [align.dtw(x, y, **opts) for x, y in zip(X, Y)])
+@pytest.mark.parametrize("opts", [
+    dict(metric="cityblock", step_pattern="symmetric2", window="sakoe_chiba", radius=2),
+    dict(metric="euclidean", step_pattern="asymmetric", window="itakura", max_slope=2.0),
+    dict(metric="cosine", step_pattern="symmetric1"),
+    dict(metric="sqeuclidean", step_pattern="symmetric1", subsequence=True),
+], ids=["sakoe-sym2", "itakura-asym", "cosine", "subsequence"])
+@pytest.mark.parametrize("n_jobs", [1, 3])
+def test_batch_cpu_takes_every_option(rng, opts, n_jobs):
+    # against the full-matrix reference (tests/reference/dtw.py), not against dtw itself:
+    # the CPU batch runs pairs on threads, in an order of its own
+    X = [rng.normal(size=(n, 2)) for n in (8, 5, 11, 7, 9)]
+    Y = [rng.normal(size=(m, 2)) for m in (10, 6, 12, 7, 13)]
+    got = align.dtw_batch(X, Y, n_jobs=n_jobs, **opts)
+    assert len(got) == len(X)
+    for b, (x, y) in enumerate(zip(X, Y)):
+        distance, path, _ = dtw_full(x, y, **opts)
+        assert got[b].distance == pytest.approx(distance, rel=1e-12), b
+        assert got[b].path.tolist() == [list(c) for c in path], b
+
+
+def test_batch_errors_option_skips_infeasible_pairs(rng):
+    # the band is too narrow for pair 1 (5 x 12) only
+    X = [rng.normal(size=8), rng.normal(size=5), rng.normal(size=9)]
+    Y = [rng.normal(size=8), rng.normal(size=12), rng.normal(size=10)]
+    opts = dict(step_pattern="asymmetric")
+    with pytest.raises(InfeasibleAlignmentError, match="pair 1 \\(X\\[1\\] and Y\\[1\\]\\)"):
+        align.dtw_batch(X, Y, **opts)
+    got = align.dtw_batch(X, Y, errors="ignore", **opts)
+    assert got[1].distance == np.inf and got[1].path is None
+    for b in (0, 2):
+        assert got[b].distance == pytest.approx(dtw_full(X[b], Y[b], **opts)[0], rel=1e-12)
+    D = align.dtw_pairwise(X, Y, errors="ignore", **opts)
+    assert np.isinf(D[1, 1]) and np.isfinite(D[0, 0]) and D[2, 2] == pytest.approx(got[2].distance)
+    with pytest.raises(InfeasibleAlignmentError):
+        align.dtw_pairwise(X, Y, **opts)
+    with pytest.raises(ParameterError, match="errors='skip' is not supported"):
+        align.dtw_batch(X, Y, errors="skip")
+
+
+def test_batch_lengths_old_names_still_work_with_a_warning():
+    X = np.arange(12.0).reshape(2, 6)
+    new = align.dtw_batch(X, X, x_lengths=[6, 3], y_lengths=[4, 6])
+    with pytest.warns(DeprecationWarning, match="len_[xy]= is now spelled [xy]_lengths="):
+        old = align.dtw_batch(X, X, len_x=[6, 3], len_y=[4, 6])
+    _same_results(old, new)
+    with pytest.raises(ParameterError, match="pass x_lengths= only"):
+        align.dtw_batch(X, X, [6, 3], len_x=[6, 3])
+
+
+def test_batch_torch_in_torch_out():
+    torch = pytest.importorskip("torch")
+    X = [torch.tensor([0.0, 1.0, 2.0]), torch.tensor([5.0, 5.0])]
+    Y = [torch.tensor([0.0, 1.0, 1.0, 2.0]), torch.tensor([4.0])]
+    res = align.dtw_batch(X, Y)
+    assert all(isinstance(r.path, torch.Tensor) and r.path.dtype == torch.int64 for r in res)
+    assert res[0].path.tolist() == [[0, 0], [1, 1], [1, 2], [2, 3]]
+    D = align.dtw_pairwise(X)
+    assert isinstance(D, torch.Tensor) and D.dtype == torch.float64 and D[0, 1].item() == 50.0
 
 
 def test_batch_errors(monkeypatch):
@@ -149,11 +203,11 @@ def test_batch_padded_with_lengths(rng, small_blocks, backend):
 
 def test_batch_length_errors():
     X = np.zeros((2, 4))
-    with pytest.raises(ParameterError, match="len_x\\[1\\]=5 is out of range: each length must be between 1 and 4"):
+    with pytest.raises(ParameterError, match="x_lengths\\[1\\]=5 is out of range: each length must be between 1 and 4"):
         align.dtw_batch(X, X, [4, 5])
-    with pytest.raises(ParameterError, match="len_y must have one entry per sequence \\(2\\), got shape \\(3,\\)"):
+    with pytest.raises(ParameterError, match="y_lengths must have one entry per sequence \\(2\\), got shape \\(3,\\)"):
         align.dtw_batch(X, X, None, [1, 2, 3])
-    with pytest.raises(ParameterError, match="len_x needs X as one padded array"):
+    with pytest.raises(ParameterError, match="x_lengths needs X as one padded array"):
         align.dtw_batch([np.zeros(3)], [np.zeros(3)], [2])
     with pytest.raises(ParameterError, match="X\\[0\\]"):
         align.dtw_batch(np.full((1, 3), np.nan), np.zeros((1, 3)), [2])

@@ -25,6 +25,7 @@ RANKS = {
     "align._backend": 1,
     "align._device": 1,
     "align._moved": 1,
+    "align._tensors": 1,
     "align.io": 1,  # a leaf: writes plain data, knows no pipeline
     "align.sequence": 2,
     "align.hmm": 2,

@@ -13,13 +13,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._backend import resolve_backend
+from .._tensors import like_input, torch_device
 from .._validation import (
     as_float_array,
     as_int_array,
+    check_errors,
     check_finite,
     check_option,
     check_positive_int,
     is_torch_tensor,
+    renamed,
 )
 from ..exceptions import InfeasibleAlignmentError, ParameterError
 
@@ -196,9 +199,10 @@ def _prepare(x, y, len_x, len_y, gamma, metric, radius, backend, names, on_gpu=F
     return xa, ya, lx, ly, gamma, METRICS[metric], radius, backend
 
 
-def _soft_dtw_core(xa, ya, lx, ly, gamma, code, radius, backend, divergence, need_grad):
+def _soft_dtw_core(xa, ya, lx, ly, gamma, code, radius, backend, divergence, need_grad, errors="raise"):
     v, g = _run(xa, ya, lx, ly, gamma, code, radius, backend, need_grad)
-    _raise_if_infeasible(v, lx, ly, radius)
+    if errors == "raise":
+        _raise_if_infeasible(v, lx, ly, radius)
     if not divergence:
         return v, (g[0] if g else None)
     vxx, gxx = _run(xa, xa, lx, lx, gamma, code, radius, backend, need_grad)
@@ -241,9 +245,9 @@ def soft_dtw(
         The local cost. "sqeuclidean" is the paper's and tslearn's convention:
         ``align.soft_dtw(x, y, gamma=g) == tslearn.metrics.soft_dtw(x, y, gamma=g)``.
     radius : int >= 0 or None
-        Sakoe-Chiba band: cell ``(i, j)`` (0-based) is allowed iff
-        ``|i*(M-1) - j*(N-1)| <= radius * max(N-1, M-1)``; for ``N == M`` that is
-        ``|i - j| <= radius``. None: no band.
+        Sakoe-Chiba half-width in cells, the band of :func:`align.dtw`: cell ``(i, j)``
+        (0-based) is allowed iff ``|i*(M-1) - j*(N-1)| <= radius * max(N-1, M-1)``;
+        for ``N == M`` that is ``|i - j| <= radius``. None: no band.
     divergence : bool
         Return the soft-DTW divergence ``sdtw(x, y) - (sdtw(x, x) + sdtw(y, y)) / 2``
         (Blondel, Mensch & Vert 2021), which is >= 0 and 0 for ``x == y``.
@@ -257,7 +261,8 @@ def soft_dtw(
     float
         The value, when ``return_grad`` is False.
     SoftDTWResult
-        ``(value, grad)`` with ``grad`` shaped like ``x``, when ``return_grad`` is True.
+        ``(value, grad)`` with ``grad`` shaped like ``x``, when ``return_grad`` is True
+        (a torch tensor on x's device when x is a torch tensor).
 
     Raises
     ------
@@ -293,6 +298,7 @@ def soft_dtw(
     0.0
     """
     on_gpu = any(is_torch_tensor(a) and a.is_cuda for a in (x, y))
+    x_in = x
     # validate in the caller's shapes, so that messages and indices refer to them
     x = as_float_array(x, "x", ndim=(1, 2))
     y = as_float_array(y, "y", ndim=(1, 2))
@@ -311,7 +317,7 @@ def soft_dtw(
     v = float(value[0])
     if not return_grad:
         return v
-    return SoftDTWResult(value=v, grad=grad[0].reshape(shape_x))
+    return SoftDTWResult(value=v, grad=like_input(grad[0].reshape(shape_x), torch_device(x_in, y)))
 
 
 def _lift(a):
@@ -326,33 +332,67 @@ def _lift(a):
     return arr
 
 
+def _padded(X, name, lengths, lengths_name):
+    """A list of (n_b,) or (n_b, d) sequences -> a zero-padded (B, L[, d]) array and lengths."""
+    if not isinstance(X, (list, tuple)):
+        return X, lengths
+    if lengths is not None:
+        raise ParameterError(f"{lengths_name} needs {name} as one padded array (B, T) or (B, T, d), got a list")
+    if len(X) == 0:
+        raise ParameterError(f"{name} is an empty list; pass at least one sequence")
+    seqs = [as_float_array(q, f"{name}[{b}]", ndim=(1, 2)) for b, q in enumerate(X)]
+    ndims = {q.ndim for q in seqs}
+    if len(ndims) > 1:
+        raise ParameterError(f"{name} mixes 1-D and 2-D sequences; give every sequence the same shape kind")
+    lens = np.array([q.shape[0] for q in seqs], dtype=np.int64)
+    empty = np.flatnonzero(lens == 0)
+    if empty.size:
+        raise ParameterError(f"{name}[{int(empty[0])}] is empty; each sequence needs at least one time step")
+    if seqs[0].ndim == 2 and len({q.shape[1] for q in seqs}) > 1:
+        raise ParameterError(f"every sequence of {name} must have the same number of features")
+    padded = np.zeros((len(seqs), int(lens.max())) + seqs[0].shape[1:], dtype=np.result_type(*seqs))
+    for b, q in enumerate(seqs):
+        padded[b, : q.shape[0]] = q
+    return padded, lens
+
+
 def soft_dtw_batch(
     X,
     Y,
+    x_lengths=None,
+    y_lengths=None,
     *,
-    len_x=None,
-    len_y=None,
     gamma=1.0,
     metric="sqeuclidean",
     radius=None,
     divergence=False,
+    errors="raise",
     backend="auto",
+    len_x=None,
+    len_y=None,
 ):
-    """Soft-DTW of many pairs ``(X[b, :len_x[b]], Y[b, :len_y[b]])``, variable lengths.
+    """Soft-DTW of many pairs ``(X[b, :x_lengths[b]], Y[b, :y_lengths[b]])``, variable lengths.
 
     Parameters
     ----------
-    X : np.ndarray or torch.Tensor [shape=(B, N) or (B, N, d), float32 or float64]
-        Padded sequences (the padding may hold anything).
-    Y : np.ndarray or torch.Tensor [shape=(B, M) or (B, M, d)]
-    len_x, len_y : array_like [shape=(B,), int] or None
-        Valid lengths (default: all of N, all of M).
+    X : list of array [shape=(n_b,) or (n_b, d)] or array [shape=(B, N) or (B, N, d)]
+        Padded sequences (the padding may hold anything), or a list of sequences,
+        numpy or torch, float32 or float64.
+    Y : list of array or array [shape=(B, M) or (B, M, d)]
+    x_lengths, y_lengths : array_like [shape=(B,), int] or None
+        Valid lengths of padded X and Y (default: all of N, all of M); the same names
+        and positions as :func:`align.dtw_batch` (``len_x`` / ``len_y`` are their old
+        names).
     gamma, metric, radius, divergence, backend
         As in :func:`soft_dtw`.
+    errors : {"raise", "ignore"}
+        A pair the band admits no path for: raise :class:`InfeasibleAlignmentError`,
+        or give it the value ``inf``.
 
     Returns
     -------
-    np.ndarray [shape=(B,), float64]
+    np.ndarray or torch.Tensor [shape=(B,), float64]
+        A torch tensor on the inputs' device when they are torch tensors.
 
     Raises
     ------
@@ -365,13 +405,22 @@ def soft_dtw_batch(
 
     Examples
     --------
-    >>> import numpy as np, align.softdtw as s
+    >>> import numpy as np, align
     >>> X = np.array([[0.0, 1.0, 2.0], [0.0, 2.0, 9.0]]); Y = np.array([[0.0, 2.0], [0.0, 2.0]])
-    >>> np.round(s.soft_dtw_batch(X, Y, len_x=[3, 2], gamma=1e-9), 6).tolist()
+    >>> np.round(align.soft_dtw_batch(X, Y, [3, 2], gamma=1e-9), 6).tolist()
     [1.0, 0.0]
     """
+    x_lengths = renamed("soft_dtw_batch", "x_lengths", x_lengths, "len_x", len_x)
+    y_lengths = renamed("soft_dtw_batch", "y_lengths", y_lengths, "len_y", len_y)
+    check_errors(errors)
+    device = torch_device(X, Y)
+    on_gpu = device is not None and device.type == "cuda"
+    X, x_lengths = _padded(X, "X", x_lengths, "x_lengths")
+    Y, y_lengths = _padded(Y, "Y", y_lengths, "y_lengths")
     xa, ya, lx, ly, gamma, code, radius, backend = _prepare(
-        X, Y, len_x, len_y, gamma, metric, radius, backend, ("X", "Y", "len_x", "len_y")
+        X, Y, x_lengths, y_lengths, gamma, metric, radius, backend, ("X", "Y", "x_lengths", "y_lengths"),
+        on_gpu=on_gpu,
     )
-    value, _ = _soft_dtw_core(xa, ya, lx, ly, gamma, code, radius, backend, divergence, False)
-    return value
+    value, _ = _soft_dtw_core(xa, ya, lx, ly, gamma, code, radius, backend, divergence, False,
+                              errors=errors)
+    return like_input(value, device)

@@ -16,7 +16,7 @@ import torch
 
 from .. import _device
 from ..exceptions import InfeasibleAlignmentError, ParameterError
-from .._validation import check_option, check_positive_int
+from .._validation import check_option, check_positive_int, renamed
 from .softdtw import check_gamma, infeasible_message
 
 __all__ = ["SoftDTWLoss", "soft_dtw_torch"]
@@ -113,30 +113,59 @@ def _lengths(lengths, name, B, L, device):
     return lens
 
 
-def soft_dtw_torch(x, y, x_lengths=None, y_lengths=None, *, gamma=1.0, radius=None, normalize=False):
+def _padded(x, lengths, name, lengths_name):
+    """A list of (n_b, d) or (n_b,) tensors -> a padded (B, N, d) tensor and its lengths
+    (padding keeps the graph: gradients reach every listed tensor)."""
+    if not isinstance(x, (list, tuple)):
+        return x, lengths
+    if lengths is not None:
+        raise ParameterError(f"{lengths_name} needs {name} as one padded tensor (B, N, d), got a list")
+    if len(x) == 0 or not all(isinstance(t, torch.Tensor) for t in x):
+        raise ParameterError(f"{name} as a list must hold at least one torch.Tensor and only tensors")
+    seqs = [t[:, None] if t.dim() == 1 else t for t in x]
+    if any(t.dim() != 2 or t.shape[0] == 0 for t in seqs):
+        raise ParameterError(f"every tensor of {name} must have shape (n, d) or (n,) with n >= 1")
+    lens = torch.tensor([t.shape[0] for t in seqs], dtype=torch.int64)
+    return torch.nn.utils.rnn.pad_sequence(seqs, batch_first=True), lens
+
+
+def soft_dtw_torch(x, y, x_lengths=None, y_lengths=None, *, gamma=1.0, radius=None, divergence=False,
+                   backend="auto", normalize=None):
     """Soft-DTW values of a batch of tensors (differentiable), shape (B,).
 
     Parameters
     ----------
-    x : torch.Tensor [shape=(B, N, d), floating]
-    y : torch.Tensor [shape=(B, M, d), same device]
+    x : torch.Tensor [shape=(B, N, d), floating] or list of torch.Tensor [shape=(n_b, d)]
+        A padded batch, or a list of sequences (padded here; gradients reach each one).
+    y : torch.Tensor [shape=(B, M, d), same device] or list of torch.Tensor
     x_lengths, y_lengths : torch.Tensor or array_like [shape=(B,), int] or None
+        Valid lengths of a padded batch (the names and positions of :func:`align.dtw_batch`).
     gamma : float > 0
     radius : int >= 0 or None
-        Sakoe-Chiba band (see :func:`align.soft_dtw`).
-    normalize : bool
-        Return the divergence ``sdtw(x, y) - (sdtw(x, x) + sdtw(y, y)) / 2``.
+        Sakoe-Chiba half-width in cells (the band of :func:`align.soft_dtw`).
+    divergence : bool
+        Return the divergence ``sdtw(x, y) - (sdtw(x, x) + sdtw(y, y)) / 2``
+        (``normalize=`` is its old name).
+    backend : {"auto", "cpu", "cuda"}
+        Where the kernels run: ``"auto"`` on the tensors' device; ``"cpu"`` or
+        ``"cuda"`` copy them there (gradients flow back through the copy). The
+        result is on the inputs' device either way.
 
     Returns
     -------
-    torch.Tensor [shape=(B,), dtype of the computation]
+    torch.Tensor [shape=(B,), dtype of the computation, on x's device]
 
     Raises
     ------
     ParameterError, InfeasibleAlignmentError, BackendUnavailableError
     """
+    from .._backend import resolve_backend
+
+    divergence = renamed("soft_dtw_torch", "divergence", divergence or None, "normalize", normalize)
     g = check_gamma(gamma)
     radius = check_positive_int("radius", radius, allow_zero=True, allow_none=True)
+    x, x_lengths = _padded(x, x_lengths, "x", "x_lengths")
+    y, y_lengths = _padded(y, y_lengths, "y", "y_lengths")
     _check_tensor(x, "x")
     _check_tensor(y, "y")
     if x.shape[0] != y.shape[0] or x.shape[2] != y.shape[2]:
@@ -146,10 +175,11 @@ def soft_dtw_torch(x, y, x_lengths=None, y_lengths=None, *, gamma=1.0, radius=No
         )
     if x.device != y.device:
         raise ParameterError(f"x and y must be on the same device, got {x.device} and {y.device}")
-    if x.is_cuda:
-        from .._backend import resolve_backend
-
-        resolve_backend("cuda", on_gpu=True)
+    home = x.device
+    use = resolve_backend(backend, on_gpu=x.is_cuda and backend == "auto")
+    if (use == "cuda") != x.is_cuda:
+        target = torch.device("cuda") if use == "cuda" else torch.device("cpu")
+        x, y = x.to(target), y.to(target)
     dtype = torch.promote_types(x.dtype, y.dtype)
     if dtype not in (torch.float32, torch.float64):
         dtype = torch.float32
@@ -167,11 +197,11 @@ def soft_dtw_torch(x, y, x_lengths=None, y_lengths=None, *, gamma=1.0, radius=No
     if bad.numel():
         k = int(bad[0])
         raise InfeasibleAlignmentError(infeasible_message(radius, int(lx[k]), int(ly[k])))
-    if normalize:
+    if divergence:
         values = values - 0.5 * (
             _SoftDTWFunction.apply(x, x, lx, lx, g, r) + _SoftDTWFunction.apply(y, y, ly, ly, g, r)
         )
-    return values
+    return values.to(home)
 
 
 class SoftDTWLoss(torch.nn.Module):
@@ -181,12 +211,16 @@ class SoftDTWLoss(torch.nn.Module):
     ----------
     gamma : float > 0
         Smoothing; small values approach exact DTW (squared Euclidean cost).
-    normalize : bool
+    divergence : bool
         Use the soft-DTW divergence ``sdtw(x, y) - (sdtw(x, x) + sdtw(y, y)) / 2``
-        (Blondel et al. 2021): >= 0, and 0 when ``x == y``.
+        (Blondel et al. 2021): >= 0, and 0 when ``x == y``. The flag of
+        :func:`align.soft_dtw`; ``normalize=`` is its old name.
     radius : int >= 0 or None
-        Sakoe-Chiba band (see :func:`align.soft_dtw`).
+        Sakoe-Chiba half-width in cells (the band of :func:`align.soft_dtw`).
     reduction : {"mean", "sum", "none"}
+    backend : {"auto", "cpu", "cuda"}
+        Where the kernels run (see :func:`soft_dtw_torch`); the loss is on the
+        inputs' device either way.
 
     Examples
     --------
@@ -199,22 +233,28 @@ class SoftDTWLoss(torch.nn.Module):
     Notes
     -----
     ``forward(x, y, x_lengths=None, y_lengths=None)``: ``x`` of shape
-    ``(B, N, d)``, ``y`` of shape ``(B, M, d)`` on the same device (CPU or CUDA);
-    optional int lengths of shape ``(B,)`` for padded batches. Gradients flow to
+    ``(B, N, d)``, ``y`` of shape ``(B, M, d)`` on the same device (CPU or CUDA),
+    or lists of ``(n_b, d)`` tensors; optional int lengths of shape ``(B,)`` for
+    padded batches. Gradients flow to
     ``x`` and, if it requires them, to ``y``. CUDA tensors stay on the GPU.
     """
 
-    def __init__(self, gamma=1.0, normalize=False, radius=None, reduction="mean"):
+    def __init__(self, gamma=1.0, divergence=False, radius=None, reduction="mean", *, backend="auto",
+                 normalize=None):
+        from .._backend import BACKENDS
+
         super().__init__()
         self.gamma = check_gamma(gamma)
-        self.normalize = bool(normalize)
+        self.divergence = bool(renamed("SoftDTWLoss", "divergence", divergence or None, "normalize", normalize))
         self.radius = check_positive_int("radius", radius, allow_zero=True, allow_none=True)
         self.reduction = check_option("reduction", reduction, _REDUCTIONS)
+        self.backend = check_option("backend", backend, BACKENDS)
 
     def forward(self, x, y, x_lengths=None, y_lengths=None):
         """Loss between ``x`` (B, N, d) and ``y`` (B, M, d); see the class docstring."""
         values = soft_dtw_torch(
-            x, y, x_lengths, y_lengths, gamma=self.gamma, radius=self.radius, normalize=self.normalize
+            x, y, x_lengths, y_lengths, gamma=self.gamma, radius=self.radius, divergence=self.divergence,
+            backend=self.backend,
         )
         if self.reduction == "mean":
             return values.mean()
@@ -223,4 +263,5 @@ class SoftDTWLoss(torch.nn.Module):
         return values
 
     def extra_repr(self):
-        return f"gamma={self.gamma}, normalize={self.normalize}, radius={self.radius}, reduction={self.reduction!r}"
+        return (f"gamma={self.gamma}, divergence={self.divergence}, radius={self.radius}, "
+                f"reduction={self.reduction!r}, backend={self.backend!r}")

@@ -258,7 +258,7 @@ def check_softdtw_torch(B, N, M, d, dtype_name, seed=0, normalize=False):
     for device in ("cpu", "cuda"):
         xd = x.detach().clone().to(device).requires_grad_(True)
         yd = y.detach().clone().to(device).requires_grad_(True)
-        v = soft_dtw_torch(xd, yd, lx.to(device), ly.to(device), gamma=0.3, normalize=normalize)
+        v = soft_dtw_torch(xd, yd, lx.to(device), ly.to(device), gamma=0.3, divergence=normalize)
         v.sum().backward()
         res.append((v.detach().cpu(), xd.grad.cpu(), yd.grad.cpu()))
     rtol = 1e-9 if dtype == torch.float64 else 2e-4

@@ -7,7 +7,7 @@ import pytest
 
 import align
 from align import BackendUnavailableError, InfeasibleAlignmentError, ParameterError
-from align.softdtw import SoftDTWResult, soft_dtw_batch
+from align.sequence.softdtw import SoftDTWResult, soft_dtw_batch
 from tests.reference.softdtw import cost_matrix, dtw_1d, soft_dtw_bruteforce, soft_dtw_tables
 
 torch = pytest.importorskip("torch")
@@ -132,17 +132,14 @@ def test_batch_with_lengths(rng):
     Y = rng.normal(size=(3, 5, 2))
     lx, ly = [6, 1, 3], [5, 4, 2]
     X[1, 1:] = np.nan  # padding may hold anything
-    got = soft_dtw_batch(X, Y, len_x=lx, len_y=ly, gamma=0.2, divergence=True)
+    got = soft_dtw_batch(X, Y, x_lengths=lx, y_lengths=ly, gamma=0.2, divergence=True)
     want = [align.soft_dtw(X[b, : lx[b]], Y[b, : ly[b]], gamma=0.2, divergence=True) for b in range(3)]
     np.testing.assert_allclose(got, want, rtol=1e-12)
     assert got.dtype == np.float64 and got.shape == (3,)
 
 
+@pytest.mark.cuda  # no device: a skip, or a failure where a GPU is required (tests/conftest.py)
 def test_cuda_backend_under_simulator_matches_cpu(rng, monkeypatch):
-    from numba import cuda
-
-    if not cuda.is_available():
-        pytest.skip("no CUDA device or simulator")
     from align.kernels import _config
 
     monkeypatch.setattr(_config, "THREADS_PER_BLOCK", 3)
@@ -150,8 +147,8 @@ def test_cuda_backend_under_simulator_matches_cpu(rng, monkeypatch):
     monkeypatch.setattr(_config, "WAVE_PAIRS", 2)
     X = rng.normal(size=(2, 4, 2))
     Y = rng.normal(size=(2, 5, 2))
-    got = soft_dtw_batch(X, Y, len_x=[4, 2], gamma=0.5, radius=2, backend="cuda")
-    want = soft_dtw_batch(X, Y, len_x=[4, 2], gamma=0.5, radius=2, backend="cpu")
+    got = soft_dtw_batch(X, Y, x_lengths=[4, 2], gamma=0.5, radius=2, backend="cuda")
+    want = soft_dtw_batch(X, Y, x_lengths=[4, 2], gamma=0.5, radius=2, backend="cpu")
     np.testing.assert_allclose(got, want, rtol=1e-13)
     res_gpu = align.soft_dtw(X[0], Y[0], gamma=0.5, return_grad=True, backend="cuda")
     res_cpu = align.soft_dtw(X[0], Y[0], gamma=0.5, return_grad=True, backend="cpu")
@@ -215,10 +212,10 @@ def test_bad_metric_and_radius():
 
 def test_lengths_checked():
     X = np.zeros((2, 4))
-    with pytest.raises(ParameterError, match=r"len_x\[1\]=5 is out of range: each length must be between 1 and 4"):
-        soft_dtw_batch(X, X, len_x=[4, 5])
-    with pytest.raises(ParameterError, match=r"len_y must have one entry per sequence \(2\), got shape \(3,\)"):
-        soft_dtw_batch(X, X, len_y=[1, 2, 3])
+    with pytest.raises(ParameterError, match=r"x_lengths\[1\]=5 is out of range: each length must be between 1 and 4"):
+        soft_dtw_batch(X, X, x_lengths=[4, 5])
+    with pytest.raises(ParameterError, match=r"y_lengths must have one entry per sequence \(2\), got shape \(3,\)"):
+        soft_dtw_batch(X, X, y_lengths=[1, 2, 3])
     with pytest.raises(ParameterError, match=r"X and Y must hold the same number of sequences, got 2 and 3"):
         soft_dtw_batch(X, np.zeros((3, 4)))
 
@@ -235,12 +232,12 @@ def test_cuda_requested_without_gpu(monkeypatch):
 
 
 def test_loss_gradcheck_float64(rng):
-    from align.softdtw_torch import soft_dtw_torch
+    from align.sequence.softdtw_torch import soft_dtw_torch
 
     x = torch.tensor(rng.normal(size=(2, 4, 2)), requires_grad=True)
     y = torch.tensor(rng.normal(size=(2, 3, 2)), requires_grad=True)
     assert torch.autograd.gradcheck(lambda a, b: soft_dtw_torch(a, b, gamma=0.5), (x, y))
-    assert torch.autograd.gradcheck(lambda a, b: soft_dtw_torch(a, b, gamma=0.5, normalize=True), (x, y))
+    assert torch.autograd.gradcheck(lambda a, b: soft_dtw_torch(a, b, gamma=0.5, divergence=True), (x, y))
     assert torch.autograd.gradcheck(
         lambda a, b: soft_dtw_torch(a, b, [4, 2], [1, 3], gamma=0.5, radius=1), (x, y)
     )
@@ -256,7 +253,7 @@ def test_loss_values_match_numpy_and_tslearn(rng):
     np.testing.assert_allclose(got, want, rtol=1e-10)
     lx, ly = torch.tensor([6, 3, 1]), torch.tensor([2, 5, 4])
     got = loss(torch.from_numpy(x), torch.from_numpy(y), lx, ly).numpy()
-    want = soft_dtw_batch(x, y, len_x=lx, len_y=ly, gamma=0.7)
+    want = soft_dtw_batch(x, y, x_lengths=lx, y_lengths=ly, gamma=0.7)
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
@@ -267,14 +264,14 @@ def test_loss_reductions_and_normalize(rng):
     assert per.shape == (3,)
     assert align.SoftDTWLoss(reduction="sum")(x, y).item() == pytest.approx(per.sum().item())
     assert align.SoftDTWLoss()(x, y).item() == pytest.approx(per.mean().item())
-    div = align.SoftDTWLoss(normalize=True, reduction="none")(x, x)
+    div = align.SoftDTWLoss(divergence=True, reduction="none")(x, x)
     assert torch.allclose(div, torch.zeros(3, dtype=div.dtype), atol=1e-12)
 
 
 def test_loss_trains_float32_and_grads_for_y(rng):
     x = torch.tensor(rng.normal(size=(2, 6, 3)), dtype=torch.float32, requires_grad=True)
     y = torch.tensor(rng.normal(size=(2, 4, 3)), dtype=torch.float32, requires_grad=True)
-    loss = align.SoftDTWLoss(gamma=0.1, normalize=True)
+    loss = align.SoftDTWLoss(gamma=0.1, divergence=True)
     value = loss(x, y)
     value.backward()
     assert x.grad.shape == x.shape and y.grad.shape == y.shape
@@ -320,3 +317,55 @@ def test_band_matches_tslearn_for_equal_lengths(rng):
     ]
     np.testing.assert_allclose(ours, theirs, rtol=1e-10)
     assert not np.allclose(ours, soft_dtw_batch(x, y, gamma=0.4))
+
+
+# ---------------------------------------------------------------- the shared conventions
+
+
+def test_batch_takes_a_list_positional_lengths_and_errors(rng):
+    seqs_x = [rng.normal(size=(n, 2)) for n in (4, 2, 6)]
+    seqs_y = [rng.normal(size=(m, 2)) for m in (3, 5, 1)]
+    X = np.zeros((3, 6, 2))
+    Y = np.zeros((3, 5, 2))
+    for b in range(3):
+        X[b, : len(seqs_x[b])] = seqs_x[b]
+        Y[b, : len(seqs_y[b])] = seqs_y[b]
+    want = [align.soft_dtw(a, b, gamma=0.3) for a, b in zip(seqs_x, seqs_y)]
+    np.testing.assert_allclose(soft_dtw_batch(seqs_x, seqs_y, gamma=0.3), want, rtol=1e-12)
+    np.testing.assert_allclose(soft_dtw_batch(X, Y, [4, 2, 6], [3, 5, 1], gamma=0.3), want, rtol=1e-12)
+    with pytest.warns(DeprecationWarning, match="len_x= is now spelled x_lengths="):
+        old = soft_dtw_batch(X, Y, len_x=[4, 2, 6], y_lengths=[3, 5, 1], gamma=0.3)
+    np.testing.assert_allclose(old, want, rtol=1e-12)
+    # radius 0 admits no path for unequal lengths: raise, or inf for that pair only
+    with pytest.raises(InfeasibleAlignmentError):
+        soft_dtw_batch(seqs_x, seqs_y, radius=0)
+    same = [rng.normal(size=(3, 2)), rng.normal(size=(5, 2))]
+    got = soft_dtw_batch([same[0], same[1]], [same[1][:3], same[1][:4]], radius=0, errors="ignore")
+    assert math.isfinite(got[0]) and got[1] == math.inf
+
+
+def test_torch_in_torch_out_for_numpy_api(rng):
+    x = torch.tensor(rng.normal(size=(5, 2)))
+    y = torch.tensor(rng.normal(size=(4, 2)))
+    r = align.soft_dtw(x, y, gamma=0.5, return_grad=True)
+    assert isinstance(r.grad, torch.Tensor) and r.grad.shape == x.shape
+    np.testing.assert_allclose(r.grad.numpy(), align.soft_dtw(x.numpy(), y.numpy(), gamma=0.5, return_grad=True).grad)
+    v = soft_dtw_batch(x[None], y[None], gamma=0.5)
+    assert isinstance(v, torch.Tensor) and v.item() == pytest.approx(r.value)
+    assert isinstance(soft_dtw_batch(x[None].numpy(), y[None].numpy()), np.ndarray)
+
+
+def test_loss_divergence_name_backend_and_lists(rng):
+    x = [torch.tensor(rng.normal(size=(n, 2)), requires_grad=True) for n in (5, 3)]
+    y = [torch.tensor(rng.normal(size=(m, 2))) for m in (4, 6)]
+    loss = align.SoftDTWLoss(gamma=0.2, divergence=True, reduction="none", backend="cpu")
+    got = loss(x, y)
+    want = [align.soft_dtw(a.detach().numpy(), b.numpy(), gamma=0.2, divergence=True) for a, b in zip(x, y)]
+    np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-10)
+    got.sum().backward()
+    assert all(t.grad is not None and t.grad.shape == t.shape for t in x)
+    with pytest.warns(DeprecationWarning, match="normalize= is now spelled divergence="):
+        old = align.SoftDTWLoss(gamma=0.2, normalize=True, reduction="none")
+    assert old.divergence is True
+    with pytest.raises(ParameterError, match="backend='gpu' is not supported"):
+        align.SoftDTWLoss(backend="gpu")

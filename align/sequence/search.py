@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .._validation import as_float_array, check_finite, check_positive_int
-from ..exceptions import InfeasibleAlignmentError, ParameterError
+from ..exceptions import AlignError, InfeasibleAlignmentError, ParameterError
 from ..kernels import search as _kernels
 
 __all__ = ["SearchMatch", "subsequence_search"]
@@ -57,12 +57,8 @@ def _resolve_radius(radius, m):
         r = int(radius)
         if r < 0:
             raise ParameterError(f"radius must be >= 0 samples, got {r}")
-        if r >= m:
-            raise ParameterError(
-                f"radius={r} samples must be smaller than len(query)={m}; "
-                f"radius={m - 1} already allows every warping path"
-            )
-        return r
+        # a band wider than the query is the same band (as in align.dtw and align.soft_dtw)
+        return min(r, m - 1)
     if isinstance(radius, (float, np.floating)):
         frac = float(radius)
         if not (0.0 <= frac < 1.0):
@@ -147,13 +143,13 @@ def _run(query, series, *, k=1, radius=None, znormalize=True, exclusion=None,
     # the exclusion zone, every distance finite and below the pruning bound.
     e = max(exclusion, 1)
     if count < 1 or count > k:
-        raise AssertionError(f"subsequence_search: {count} matches for k={k}")
+        raise AlignError(f"internal error: subsequence_search found {count} matches for k={k}")
     for a, b in zip(matches, matches[1:]):
         if b.distance < a.distance:
-            raise AssertionError("subsequence_search: matches not sorted by distance")
+            raise AlignError("internal error: subsequence_search matches are not sorted by distance")
     chosen = sorted(mt.start for mt in matches)
     if any(b - a < e for a, b in zip(chosen, chosen[1:])):
-        raise AssertionError("subsequence_search: matches overlap the exclusion zone")
+        raise AlignError("internal error: subsequence_search matches overlap the exclusion zone")
     return matches, {
         "radius": r,
         "windows": n_win,
@@ -184,11 +180,14 @@ def subsequence_search(query, series, *, k=1, radius=None, znormalize=True, excl
     k : int >= 1
         How many matches to return.
     radius : None, int or float
-        Sakoe-Chiba half-width: query sample i may align with window sample
-        j only if ``|i - j| <= r``. An int is ``r`` in samples
-        (``0 <= r < m``; 0 is the Euclidean distance). A float in [0, 1) is
-        a fraction of ``m``: ``r = floor(radius * m)``, as the UCR Suite's R.
-        None means 0.05 (a band of +-5%, the UCR Suite's usual setting).
+        Sakoe-Chiba half-width in cells, the band of :func:`align.dtw` and
+        :func:`align.soft_dtw`: query sample i may align with window sample
+        j only if ``|i - j| <= r`` (query and window have one length). An int
+        is ``r`` (``r >= 0``; 0 is the Euclidean distance; ``r >= m - 1`` is no
+        band). Here only, because every window has the query's length, a float
+        in [0, 1) may give it as a fraction of ``m``: ``r = floor(radius * m)``,
+        as the UCR Suite's R; and None means 0.05 (a band of +-5%, the UCR
+        Suite's usual setting) where elsewhere None means no band.
     znormalize : bool
         Z-normalise the query and every window (subtract the mean, divide by
         the population std). A flat window (all samples equal) becomes all
@@ -212,8 +211,8 @@ def subsequence_search(query, series, *, k=1, radius=None, znormalize=True, excl
     ------
     ParameterError
         Non-finite values, an empty query, a query of length 1 with
-        ``znormalize=True``, ``k < 1``, ``radius`` negative, ``>= m`` or a
-        fraction outside [0, 1), ``exclusion < 0``.
+        ``znormalize=True``, ``k < 1``, ``radius`` negative or a fraction
+        outside [0, 1), ``exclusion < 0``.
     InfeasibleAlignmentError
         The query is longer than the series.
 

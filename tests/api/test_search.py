@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 import align
 from align import InfeasibleAlignmentError, ParameterError, SearchMatch, subsequence_search
 from align.kernels import search as K
-from align.search import _run
+from align.sequence.search import _run
+from tests.reference.search import znormalize_ref as _z
 from tests.reference.search import subsequence_search_ref, window_distances_ref
 
 
@@ -321,7 +322,6 @@ def test_error_bad_k(k, message):
 
 @pytest.mark.parametrize("radius,message", [
     (-1, r"radius must be >= 0 samples, got -1"),
-    (4, r"radius=4 samples must be smaller than len\(query\)=4; radius=3 already"),
     (1.5, r"radius=1.5 as a float is a fraction of len\(query\) and must be in \[0, 1\)"),
     (-0.1, r"radius=-0.1 as a float is a fraction"),
     ("wide", r"radius must be None, an int \(samples\) or a float fraction in \[0, 1\), "
@@ -332,6 +332,15 @@ def test_error_bad_k(k, message):
 def test_error_bad_radius(radius, message):
     with pytest.raises(ParameterError, match=message):
         subsequence_search([1.0, 2.0, 0.0, 1.0], np.arange(9.0), radius=radius)
+
+
+def test_radius_wider_than_the_query_is_no_band(rng):
+    # the same rule as align.dtw: a band wider than the table is the table
+    q, x = rng.normal(size=6), rng.normal(size=40)
+    wide = subsequence_search(q, x, k=3, radius=50)
+    assert wide == subsequence_search(q, x, k=3, radius=5)
+    assert wide[0].distance == pytest.approx(
+        align.dtw_distance(_z(q), _z(x[wide[0].start:wide[0].end])), rel=1e-9)
 
 
 def test_error_bad_exclusion():

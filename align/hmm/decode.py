@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_float_array, as_int_array, check_option, check_positive_int, is_torch_tensor
-from ..exceptions import InfeasibleAlignmentError, ParameterError
+from ..exceptions import AlignError, BackendUnavailableError, InfeasibleAlignmentError, ParameterError
 from .graph import MAX_BAND_WIDTH, HMMGraph, _kernels
 
 __all__ = [
@@ -310,11 +310,22 @@ def viterbi(log_emissions, graph, *, method="auto", memory="auto", checkpoint_ev
     if score == -np.inf:
         raise _no_path(T)
     if path.min() < 0 or path.max() >= S:  # post-condition
-        raise AssertionError("viterbi kernel returned a path outside the graph")
+        raise AlignError("internal error: the viterbi kernel returned a path outside the graph")
     return ViterbiResult(path=path, log_likelihood=float(score))
 
 
-def forward_backward(log_emissions, graph, *, method="auto"):
+def _cpu_only(function, backend):
+    """Forward-backward has no CUDA kernel yet: ``backend="cuda"`` says so instead of
+    running on the CPU behind the caller's back."""
+    check_option("backend", backend, ("auto", "cpu", "cuda"))
+    if backend == "cuda":
+        raise BackendUnavailableError(
+            f"{function} has no CUDA kernel yet; use backend='cpu' (or 'auto', which runs it on the "
+            "CPU for GPU inputs too, on a host copy)"
+        )
+
+
+def forward_backward(log_emissions, graph, *, method="auto", backend="auto"):
     """Posterior state probabilities by forward-backward.
 
     Parameters
@@ -325,6 +336,9 @@ def forward_backward(log_emissions, graph, *, method="auto"):
     method : {"auto", "band", "csr"}
         As in :func:`viterbi`: ``"band"`` (left-to-right graphs) computes only
         the band of states that can lie on a complete path.
+    backend : {"auto", "cpu", "cuda"}
+        The CPU runs it (``"auto"`` too, for GPU inputs on a host copy); ``"cuda"``
+        raises :class:`align.BackendUnavailableError` until a CUDA kernel exists.
 
     Returns
     -------
@@ -358,6 +372,7 @@ def forward_backward(log_emissions, graph, *, method="auto"):
     >>> np.round(r.posteriors, 3).tolist()
     [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]
     """
+    _cpu_only("forward_backward", backend)
     _check_graph(graph)
     E = _check_emissions(log_emissions, graph)
     method = _pick_method(graph, method)
@@ -526,7 +541,7 @@ def _viterbi_batch_cuda(log_emissions_list, graphs_list, graph_of, t_off, method
         path = paths[u, :T_u].copy()
         S_u = graphs[u].n_states
         if loglik[u] > -np.inf and (path.min() < 0 or path.max() >= S_u):  # post-condition
-            raise AssertionError("viterbi CUDA kernel returned a path outside the graph")
+            raise AlignError("internal error: the viterbi CUDA kernel returned a path outside the graph")
         out.append(ViterbiResult(path=path, log_likelihood=float(loglik[u])))
     return out
 
@@ -540,7 +555,7 @@ def _stack_csr(graphs_list, which):
     return ptr, state, logp, p_off, e_off
 
 
-def forward_backward_batch(log_emissions_list, graphs, *, errors="raise"):
+def forward_backward_batch(log_emissions_list, graphs, *, errors="raise", backend="auto"):
     """Forward-backward for many utterances, in parallel over utterances.
 
     Parameters
@@ -550,6 +565,8 @@ def forward_backward_batch(log_emissions_list, graphs, *, errors="raise"):
     errors : {"raise", "ignore"}
         As in :func:`viterbi_batch`; "ignore" gives zero posteriors and
         ``log_likelihood = -inf``.
+    backend : {"auto", "cpu", "cuda"}
+        As in :func:`forward_backward`.
 
     Returns
     -------
@@ -565,6 +582,7 @@ def forward_backward_batch(log_emissions_list, graphs, *, errors="raise"):
     forward_backward
     """
     check_option("errors", errors, ("raise", "ignore"))
+    _cpu_only("forward_backward_batch", backend)
     log_emissions_list = list(log_emissions_list)
     graphs_list, graph_of, E, t_off, s_off = _stack(log_emissions_list, graphs,
                                                     feasibility=errors == "raise")

@@ -563,3 +563,17 @@ def test_builder_errors():
         HMMGraph.from_tokens(["a"], columns={"a": [0, 1]})
     with pytest.raises(align.ParameterError, match=r"tokens must contain at least one token besides separators"):
         HMMGraph.from_tokens(["|"], word_separator="|", optional_silence=0)
+
+
+def test_forward_backward_takes_backend_and_refuses_cuda_it_lacks():
+    g = HMMGraph.left_to_right(3, self_loop_logp=-0.5, advance_logp=-1.0)
+    E = np.log(np.full((6, 3), 1 / 3))
+    cpu = align.forward_backward(E, g, backend="cpu")
+    np.testing.assert_array_equal(cpu.posteriors, align.forward_backward(E, g).posteriors)
+    assert align.forward_backward_batch([E, E], g, backend="cpu")[1].log_likelihood == cpu.log_likelihood
+    with pytest.raises(align.BackendUnavailableError, match="forward_backward has no CUDA kernel yet"):
+        align.forward_backward(E, g, backend="cuda")
+    with pytest.raises(align.BackendUnavailableError, match="forward_backward_batch has no CUDA kernel"):
+        align.forward_backward_batch([E], g, backend="cuda")
+    with pytest.raises(align.ParameterError, match="backend='gpu' is not supported"):
+        align.forward_backward(E, g, backend="gpu")

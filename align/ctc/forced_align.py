@@ -85,7 +85,7 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
 
     Parameters
     ----------
-    log_probs : np.ndarray or torch.Tensor [shape=(B, T, C), float16, float32 or float64]
+    log_probs : np.ndarray, torch.Tensor or numba device array [shape=(B, T, C), float16, float32 or float64]
         Log-probabilities of the ``C`` classes (blank included) at each of
         ``T`` frames. Frames ``t >= input_lengths[b]`` are not read.
     targets : np.ndarray or torch.Tensor [shape=(B, L), int32 or int64]
@@ -109,7 +109,11 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
         (it stays on its device, no host copy of the emissions), else the CPU
         kernel. ``"cuda"`` forces the GPU (numpy inputs are copied there and
         the results copied back); without a usable GPU it raises
-        :class:`align.BackendUnavailableError`. Both give identical paths and
+        :class:`align.BackendUnavailableError`. ``"cpu"`` takes any input,
+        a torch CUDA tensor included (copied to the host; the results go
+        back to its device). A numba device array counts as on the GPU for
+        ``"auto"``; it is checked on a host copy and the results are numba
+        device arrays, whatever the backend. All give identical paths and
         scores, ties included.
 
     Returns
@@ -186,6 +190,16 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
 
     from .._backend import resolve_backend
 
+    if _is_device_array(log_probs):
+        # a numba device array: "auto" means the GPU; checked and aligned as its host copy
+        # (the CPU kernel for backend="cpu"), results handed back as device arrays
+        from .._device import cuda_module
+
+        use = resolve_backend(backend, on_gpu=True)
+        paths, scores = forced_align(log_probs.copy_to_host(), targets, input_lengths, target_lengths,
+                                     blank, tie_break=tie_break, backend=use)
+        return cuda_module().to_device(paths), cuda_module().to_device(scores)
+
     torch_out = is_torch_tensor(log_probs)
     device = log_probs.device if torch_out else None
     on_gpu = torch_out and log_probs.is_cuda
@@ -249,7 +263,8 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
         # NaN or +inf anywhere on the device: find the first live one on the host
         gpu_lp = log_probs.to(getattr(torch, np.dtype(work_dtype).name)).contiguous()
         suspect = bool((torch.isnan(gpu_lp) | torch.isposinf(gpu_lp)).any())
-        work = gpu_lp.cpu().numpy() if suspect else None
+        # backend="cpu" runs the CPU kernel on a host copy (results go back to the device)
+        work = gpu_lp.cpu().numpy() if suspect or use == "cpu" else None
         lp = work if suspect else lp
     else:
         work = np.ascontiguousarray(lp, dtype=work_dtype)
@@ -304,6 +319,11 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
 
         return torch.from_numpy(paths_out).to(device), torch.from_numpy(scores_out).to(device)
     return paths_out, scores_out
+
+
+def _is_device_array(x):
+    """Whether ``x`` is a numba device array (or the CUDA simulator's stand-in for one)."""
+    return not isinstance(x, np.ndarray) and not is_torch_tensor(x) and hasattr(x, "copy_to_host")
 
 
 class _Meta:

@@ -17,12 +17,16 @@ from align.acoustic import sphinx_model as SM  # noqa: E402
 from align.acoustic.sphinx_model import SphinxModel, default_model_path  # noqa: E402
 from align.audio.features import sphinx_features  # noqa: E402
 from align.exceptions import BackendUnavailableError, ParameterError  # noqa: E402
+from tests.conftest import shared_data  # noqa: E402
 from tests.reference import gmm as ref  # noqa: E402
 
-DATA = "/work/shared/data/speech/pocketsphinx"
-LIBRIVOX = os.path.join(DATA, "librivox")
-GOFORWARD = os.path.join(DATA, "misc", "goforward.raw")
-needs_data = pytest.mark.skipif(not os.path.isdir(LIBRIVOX), reason="shared speech data not mounted")
+DATA = "data/speech/pocketsphinx"  # in the shared folder (tests.conftest.shared_data)
+
+
+@pytest.fixture(scope="module")
+def librivox():
+    """PocketSphinx's LibriVox utterances with its own alignments (json)."""
+    return str(shared_data(f"{DATA}/librivox"))
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +36,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def goforward(model):
-    if not os.path.exists(GOFORWARD):
-        pytest.skip("shared speech data not mounted")
-    x = np.fromfile(GOFORWARD, dtype="<i2")
+    x = np.fromfile(shared_data(f"{DATA}/misc/goforward.raw"), dtype="<i2")
     return x, sphinx_features(x, 16000, model.feature_params)
 
 
@@ -208,11 +210,10 @@ def test_four_bit_clustered_sendump(model_copy, rng):
 # ---------------------------------------------------------------------------
 
 
-@needs_data
-def test_senones_equal_pocketsphinx_alignments(model):
+def test_senones_equal_pocketsphinx_alignments(model, librivox):
     """The senones PocketSphinx's own aligner used (state.json) are ours, phone by phone."""
     n = 0
-    for fn in sorted(glob.glob(os.path.join(LIBRIVOX, "*.state.json"))):
+    for fn in sorted(glob.glob(os.path.join(librivox, "*.state.json"))):
         seq = []
         for word in json.load(open(fn))["w"]:
             phones = word["w"]
@@ -348,14 +349,13 @@ def test_scores_agree_with_pocketsphinx(model, goforward, tmp_path):
     assert (rank < 10).mean() > 0.95  # measured 1.0
 
 
-@needs_data
-def test_ci_phone_frame_accuracy(model):
+def test_ci_phone_frame_accuracy(model, librivox):
     """The best CI phone by our scores matches PocketSphinx's phone alignment far above chance."""
     import soundfile as sf
 
     ci_senones = model.phone_senones[:42].reshape(-1)
     hits = total = 0
-    for fn in sorted(glob.glob(os.path.join(LIBRIVOX, "*.phone.json"))):
+    for fn in sorted(glob.glob(os.path.join(librivox, "*.phone.json"))):
         x, rate = sf.read(fn.replace(".phone.json", ".wav"), dtype="int16")
         feats = sphinx_features(x, rate, model.feature_params)
         best = model.score(feats, ci_senones).reshape(len(feats), 42, 3).max(axis=2).argmax(axis=1)

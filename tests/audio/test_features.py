@@ -9,9 +9,14 @@ import pytest
 from align.audio import features as F
 from align.audio.features import FeatureParams, sphinx_cepstra, sphinx_features
 from align.exceptions import ParameterError
+from tests.conftest import shared_data
 
-DATA = "/work/shared/data/speech/pocketsphinx"
-GOFORWARD = os.path.join(DATA, "misc", "goforward.raw")
+
+@pytest.fixture(scope="module")
+def goforward_path():
+    """PocketSphinx's "go forward ten meters" (16 kHz s16le raw) in the shared data."""
+    return shared_data("data/speech/pocketsphinx/misc/goforward.raw")
+
 
 # The en-us model's feat.params, written out so these tests do not need pocketsphinx.
 EN_US = FeatureParams(lowerf=130.0, upperf=6800.0, nfilt=25, transform="dct", lifter=22,
@@ -280,9 +285,8 @@ def _pocketsphinx_cepstra(samples, tmp_path):
     return np.frombuffer(raw[4:], ">f4").reshape(-1, 13)
 
 
-@pytest.mark.skipif(not os.path.exists(GOFORWARD), reason="shared speech data not mounted")
-def test_cepstra_equal_pocketsphinx(tmp_path):
-    x = np.fromfile(GOFORWARD, dtype="<i2")
+def test_cepstra_equal_pocketsphinx(tmp_path, goforward_path):
+    x = np.fromfile(goforward_path, dtype="<i2")
     expect = _pocketsphinx_cepstra(x, tmp_path)
     from align.acoustic.sphinx_model import default_model_path
     p = FeatureParams.from_file(os.path.join(default_model_path(), "feat.params"))
@@ -291,9 +295,8 @@ def test_cepstra_equal_pocketsphinx(tmp_path):
     np.testing.assert_allclose(comp, expect, atol=1e-3)
 
 
-@pytest.mark.skipif(not os.path.exists(GOFORWARD), reason="shared speech data not mounted")
-def test_short_input_frames_equal_pocketsphinx(tmp_path):
-    x = np.fromfile(GOFORWARD, dtype="<i2")[8000:8000 + 1234]
+def test_short_input_frames_equal_pocketsphinx(tmp_path, goforward_path):
+    x = np.fromfile(goforward_path, dtype="<i2")[8000:8000 + 1234]
     expect = _pocketsphinx_cepstra(x, tmp_path)
     comp = sphinx_cepstra(x, 16000, EN_US)
     assert comp.shape == expect.shape == (EN_US.n_frames(1234), 13)

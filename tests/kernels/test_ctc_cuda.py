@@ -21,6 +21,9 @@ from align.kernels import _ctc_steps
 from align.kernels import ctc as kc
 from align.kernels import ctc_cuda
 
+# no device: a skip, or a failure where a GPU is required (tests/conftest.py: cuda_action)
+pytestmark = pytest.mark.cuda
+
 RULES = {"optimal": _ctc_steps.TIE_OPTIMAL, "torchaudio": _ctc_steps.TIE_TORCHAUDIO}
 
 

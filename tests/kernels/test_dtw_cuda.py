@@ -9,7 +9,8 @@ from numba import cuda
 from tests.reference.dtw import dtw_brute_force, dtw_full
 from tests.reference.softdtw import dtw_1d
 
-pytestmark = pytest.mark.skipif(not cuda.is_available(), reason="no CUDA device or simulator")
+# no device: a skip, or a failure where a GPU is required (tests/conftest.py: cuda_action)
+pytestmark = pytest.mark.cuda
 
 
 #: the kernels under test: one thread per pair, and the wavefront kernel with

@@ -19,6 +19,9 @@ from align.hmm import HMMGraph
 from align.kernels import hmm as kh
 from align.kernels import hmm_cuda
 
+# no device: a skip, or a failure where a GPU is required (tests/conftest.py: cuda_action)
+pytestmark = pytest.mark.cuda
+
 
 def cpu_band(E, g):
     T = E.shape[0]

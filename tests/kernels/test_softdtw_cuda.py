@@ -9,7 +9,8 @@ from numba import cuda
 from align.kernels import softdtw as kcpu
 from tests.reference.softdtw import cost_matrix, soft_dtw_tables
 
-pytestmark = pytest.mark.skipif(not cuda.is_available(), reason="no CUDA device or simulator")
+# no device: a skip, or a failure where a GPU is required (tests/conftest.py: cuda_action)
+pytestmark = pytest.mark.cuda
 
 THREADS = 3  # tiny blocks: every diagonal of the tiny tables takes several strides
 

@@ -32,7 +32,6 @@ The numba thread count and the BLAS threads are set to 1 ("one core").
 import glob
 import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,17 +39,11 @@ import pytest
 pytest.importorskip("pocketsphinx")
 sf = pytest.importorskip("soundfile")
 
-# the shared data folder sits beside the repository (tests/conftest.py's SHARED); without it
-# these benchmarks skip, or fail where ALIGN_REQUIRE_SHARED_DATA=1 (as the tests do in CI)
-CATHY = str(Path(__file__).resolve().parents[1].parent / "shared" / "data" / "speech" / "cathy")
+from tests.conftest import shared_data  # noqa: E402
+
+#: in the shared folder beside the repository, found (skip, or fail in CI) as the tests find it
+CATHY = "data/speech/cathy"
 SECONDS = 60.0
-
-
-@pytest.fixture(scope="module", autouse=True)
-def cathy_present():
-    if not os.path.isdir(CATHY):
-        required = os.environ.get("ALIGN_REQUIRE_SHARED_DATA", "").strip().lower() not in ("", "0", "false", "no")
-        (pytest.fail if required else pytest.skip)(f"shared data {CATHY} is missing")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -100,7 +93,7 @@ def clips(model):
             word, *pron = line.split()
             lexicon.setdefault(word, pron)
     out, total = [], 0.0
-    for path in sorted(glob.glob(os.path.join(CATHY, "*.flac"))):
+    for path in sorted(glob.glob(os.path.join(shared_data(CATHY), "*.flac"))):
         x, rate = sf.read(path, dtype="float32")
         with open(path[:-5] + ".txt") as fh:
             text = fh.read()

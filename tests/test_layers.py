@@ -175,33 +175,35 @@ def test_io_knows_only_plain_data():
 
 # --------------------------------------------------------------- import cost
 
-#: ``import align`` minus ``import numpy``, in seconds. Measured on the 2-core
-#: development machine at about 0.03 s (best of 5); the budget leaves room for
-#: a slow CI disk but fails if numba, scipy or torch start loading at import.
-IMPORT_BUDGET_S = 0.25
+#: modules ``import align`` may add beyond ``import numpy`` (itself and its lazy public
+#: layer: exceptions, validation, backend choice, the moved-names finder). Counted, not
+#: timed: a count is the same on any machine, and the wall-clock cost (about 0.03 s on the
+#: development machine) is measured in benchmarks/import_time.py. Loading numba, scipy or
+#: torch at import would add hundreds of modules.
+IMPORT_MODULE_BUDGET = 40
 
 _PROBE = """
-import sys, time
-t0 = time.perf_counter(); import numpy; t1 = time.perf_counter(); import align; t2 = time.perf_counter()
+import sys
+import numpy
+before = set(sys.modules)
+import align
+added = sorted(set(sys.modules) - before)
 heavy = sorted(m for m in ("torch", "numba", "scipy", "matplotlib", "praatio", "soundfile", "librosa")
                if m in sys.modules)
-print(t2 - t1, ",".join(heavy))
+print(len(added), ",".join(heavy))
 """
 
 
 def _import_cost():
     out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True,
                          cwd=ROOT).stdout.split()
-    return float(out[0]), (out[1] if len(out) > 1 else "")
+    return int(out[0]), (out[1] if len(out) > 1 else "")
 
 
 def test_import_align_is_light():
-    costs = []
-    for _ in range(3):
-        cost, heavy = _import_cost()
-        assert heavy == "", f"import align loaded {heavy}"
-        costs.append(cost)
-    assert min(costs) < IMPORT_BUDGET_S, f"import align took {min(costs):.3f} s (budget {IMPORT_BUDGET_S} s)"
+    added, heavy = _import_cost()
+    assert heavy == "", f"import align loaded {heavy}"
+    assert added <= IMPORT_MODULE_BUDGET, f"import align loaded {added} modules (budget {IMPORT_MODULE_BUDGET})"
 
 
 @pytest.mark.parametrize("old, new", [

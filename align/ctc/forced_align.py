@@ -184,7 +184,6 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
         ctc_align_batch,
         ctc_align_serial,
         ctc_band_cells,
-        ctc_check_paths,
         ctc_find_invalid,
     )
 

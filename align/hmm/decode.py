@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_float_array, as_int_array, check_option, check_positive_int, is_torch_tensor
+from .._validation import as_float_array, check_option, check_positive_int, is_torch_tensor
 from ..exceptions import AlignError, BackendUnavailableError, InfeasibleAlignmentError, ParameterError
 from .graph import MAX_BAND_WIDTH, HMMGraph, _kernels
 
@@ -317,7 +317,9 @@ def viterbi(log_emissions, graph, *, method="auto", memory="auto", checkpoint_ev
 def _cpu_only(function, backend):
     """Forward-backward has no CUDA kernel yet: ``backend="cuda"`` says so instead of
     running on the CPU behind the caller's back."""
-    check_option("backend", backend, ("auto", "cpu", "cuda"))
+    from .._backend import BACKENDS
+
+    check_option("backend", backend, BACKENDS)
     if backend == "cuda":
         raise BackendUnavailableError(
             f"{function} has no CUDA kernel yet; use backend='cpu' (or 'auto', which runs it on the "

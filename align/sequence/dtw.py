@@ -528,9 +528,9 @@ def dtw(x, y, *, metric="sqeuclidean", step_pattern="symmetric1", window=None,
 def _one_pair_backend(backend, inputs, opts):
     """The backend one pair runs on: "auto" takes the GPU for torch CUDA inputs whose
     options the CUDA kernels take."""
-    from .._backend import resolve_backend
+    from .._backend import BACKENDS, resolve_backend
 
-    check_option("backend", backend, ("auto", "cpu", "cuda"))
+    check_option("backend", backend, BACKENDS)
     if backend == "cpu":
         return "cpu"
     metric_c, step_c, window_c, _, _ = _check_options(**opts)

@@ -35,7 +35,6 @@ import sys
 import time
 import warnings
 
-import numpy as np
 import torch
 
 LABEL_TIE_VALUES = (-4.0, -2.0, -1.0, -0.5)

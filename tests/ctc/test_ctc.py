@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import align
 from align import InfeasibleAlignmentError, ParameterError, TokenSpan, forced_align, merge_tokens
 from tests.reference.ctc import collapse, ref_forced_align
 

@@ -149,7 +149,6 @@ def test_scan_each_bound_is_exact(rng, k, bounds):
 def test_scan_bound_is_above_kth_greedy_distance(rng):
     x = np.cumsum(rng.standard_normal(300))
     q = np.cumsum(rng.standard_normal(10))
-    dists = ref.window_distances_ref(q, x, 1)
     for k, excl in [(1, 10), (3, 10), (4, 3), (2, 0)]:
         picks, _, U, _ = _scan(q, x, 1, k, excl)
         assert picks[-1][1] <= U

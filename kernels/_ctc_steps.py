@@ -28,13 +28,15 @@ Either way the path ends on the final blank only if its score is strictly
 greater than the last label's.
 
 :mod:`align.kernels.ctc` (CPU) and :mod:`align.kernels.ctc_cuda` (GPU) both
-call :func:`ctc_cell`, so the rule exists once.
+call :func:`ctc_cell`, so the rule exists once; both walk the live band of
+states frame by frame with :func:`band_advance`.
 """
 
 from numba import njit
 
 __all__ = ["TIE_OPTIMAL", "TIE_TORCHAUDIO", "CODE_STAY", "CODE_ADVANCE", "CODE_SKIP",
-           "ctc_cell", "ctc_end_on_blank", "ctc_cell_cpu", "ctc_end_on_blank_cpu"]
+           "ctc_cell", "ctc_end_on_blank", "band_advance", "ctc_cell_cpu",
+           "ctc_end_on_blank_cpu", "band_advance_cpu"]
 
 #: tie rules, the values of :mod:`align.kernels.ctc` (a test checks they agree)
 TIE_OPTIMAL = 0
@@ -77,5 +79,36 @@ def ctc_end_on_blank(last_blank, last_label):
     return last_blank > last_label
 
 
+def band_advance(tgt, L, t, hi, e_next, lo, lt_lo):
+    """Advance the live band ``[lo, hi]`` to frame ``t`` (one step of the band walk).
+
+    ``e_next`` is the first frame at which state ``hi + 1`` is reachable,
+    ``lt_lo`` the last frame from which state ``lo`` still reaches an end
+    state; start with ``hi = -1, e_next = 0, lo = 0, lt_lo = T - 1 - (L + R)``.
+    Returns the new ``(hi, e_next, lo, lt_lo)``.
+    """
+    S = 2 * L + 1
+    while hi + 1 < S and e_next <= t:
+        hi += 1
+        s1 = hi + 1
+        if s1 < S:
+            if s1 % 2 == 0:
+                e_next += 1
+            else:
+                k = s1 // 2
+                if k > 0 and tgt[k] == tgt[k - 1]:
+                    e_next += 1
+    while lt_lo < t:
+        if lo % 2 == 0:
+            lt_lo += 1
+        else:
+            k = lo // 2
+            if k < L - 1 and tgt[k + 1] == tgt[k]:
+                lt_lo += 1
+        lo += 1
+    return hi, e_next, lo, lt_lo
+
+
 ctc_cell_cpu = njit(inline="always")(ctc_cell)
 ctc_end_on_blank_cpu = njit(inline="always")(ctc_end_on_blank)
+band_advance_cpu = njit(inline="always")(band_advance)

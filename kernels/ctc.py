@@ -61,7 +61,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import FASTMATH
-from ._ctc_steps import ctc_cell, ctc_cell_cpu
+from ._ctc_steps import band_advance_cpu, ctc_cell, ctc_cell_cpu
 
 # numba wants a set (not a frozenset) of flags
 _FM = set(FASTMATH)
@@ -114,32 +114,16 @@ def _band_walk(tgt, T, L, R, band, store):
     grows by ``g(s)`` from ``s`` to ``s+1``: 1 after a blank, 0 after a label
     followed by a different label (or the last label), 1 before a repeat.
     ``lt(0) = T - 1 - (L + R)``. If ``store``, ``band[t] = (lo_t, hi_t)``.
+    Each frame's step is :func:`align.kernels._ctc_steps.band_advance`, which
+    the CUDA kernel calls too.
     """
-    S = 2 * L + 1
     hi = -1
     e_next = 0  # e(hi + 1)
     lo = 0
     lt_lo = T - 1 - (L + R)  # lt(lo)
     cells = 0
     for t in range(T):
-        while hi + 1 < S and e_next <= t:
-            hi += 1
-            s1 = hi + 1
-            if s1 < S:
-                if s1 % 2 == 0:
-                    e_next += 1
-                else:
-                    k = s1 // 2
-                    if k > 0 and tgt[k] == tgt[k - 1]:
-                        e_next += 1
-        while lt_lo < t:
-            if lo % 2 == 0:
-                lt_lo += 1
-            else:
-                k = lo // 2
-                if k < L - 1 and tgt[k + 1] == tgt[k]:
-                    lt_lo += 1
-            lo += 1
+        hi, e_next, lo, lt_lo = band_advance_cpu(tgt, L, t, hi, e_next, lo, lt_lo)
         if store:
             band[t, 0] = lo
             band[t, 1] = hi

@@ -56,7 +56,7 @@ from numba import config, cuda, float32, float64, int32
 
 from . import _ctc_steps
 
-__all__ = ["ctc_cell_gpu", "ctc_end_on_blank_gpu", "band_advance", "ctc_kernel",
+__all__ = ["ctc_cell_gpu", "ctc_end_on_blank_gpu", "ctc_kernel",
            "SHARED_ALPHA_BYTES", "alpha_in_shared", "MAX_THREADS"]
 
 #: dynamic shared memory the alpha buffers may take (below the 48 KiB that
@@ -73,37 +73,7 @@ ctc_cell_gpu = cuda.jit(device=True)(_ctc_steps.ctc_cell)
 ctc_end_on_blank_gpu = cuda.jit(device=True)(_ctc_steps.ctc_end_on_blank)
 
 
-def band_advance(targets, b, L, t, hi, e_next, lo, lt_lo):
-    """Advance the live band ``[lo, hi]`` to frame ``t`` (the CPU's ``_band_walk``, one step).
-
-    ``e_next`` is the first frame at which state ``hi + 1`` is reachable,
-    ``lt_lo`` the last frame from which state ``lo`` still reaches an end
-    state; start with ``hi = -1, e_next = 0, lo = 0, lt_lo = T - 1 - (L + R)``.
-    Returns the new ``(hi, e_next, lo, lt_lo)``.
-    """
-    S = 2 * L + 1
-    while hi + 1 < S and e_next <= t:
-        hi += 1
-        s1 = hi + 1
-        if s1 < S:
-            if s1 % 2 == 0:
-                e_next += 1
-            else:
-                k = s1 // 2
-                if k > 0 and targets[b, k] == targets[b, k - 1]:
-                    e_next += 1
-    while lt_lo < t:
-        if lo % 2 == 0:
-            lt_lo += 1
-        else:
-            k = lo // 2
-            if k < L - 1 and targets[b, k + 1] == targets[b, k]:
-                lt_lo += 1
-        lo += 1
-    return hi, e_next, lo, lt_lo
-
-
-_band_advance_gpu = cuda.jit(device=True)(band_advance)
+_band_advance_gpu = cuda.jit(device=True)(_ctc_steps.band_advance)
 
 
 def alpha_in_shared(S_max, itemsize):
@@ -127,7 +97,7 @@ def _make_kernel(nb_float):
         lo = 0
         lt_lo = T - 1 - (L + R)
         if tid == 0:
-            hi, e_next, lo, lt_lo = _band_advance_gpu(targets, b, L, 0, hi, e_next, lo, lt_lo)
+            hi, e_next, lo, lt_lo = _band_advance_gpu(targets[b], L, 0, hi, e_next, lo, lt_lo)
             band[0] = lo
             band[1] = hi
         cuda.syncthreads()
@@ -144,7 +114,7 @@ def _make_kernel(nb_float):
             if tid == 0:
                 # this parity's slot was last read in frame t - 2, before the
                 # previous barrier, so it is free to take frame t's band
-                hi, e_next, lo, lt_lo = _band_advance_gpu(targets, b, L, t, hi, e_next, lo, lt_lo)
+                hi, e_next, lo, lt_lo = _band_advance_gpu(targets[b], L, t, hi, e_next, lo, lt_lo)
                 band[2 * par] = lo
                 band[2 * par + 1] = hi
             cuda.syncthreads()

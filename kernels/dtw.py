@@ -28,7 +28,8 @@ in float64.
 import numpy as np
 from numba import njit, prange
 
-from ._steps import DTW_FASTMATH, choose_cpu, end_cell_cpu, local_cost_cpu
+from ._steps import (DTW_FASTMATH, METRIC_SQEUCLIDEAN, STEP_SYMMETRIC1, choose_cpu, end_cell_cpu,
+                     local_cost_cpu)
 from .dtw_band import fill_band
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "row_track",
     "dtw_distance_rows",
     "dtw_pairwise_ragged",
+    "dtw_batch",
 ]
 
 
@@ -336,3 +338,33 @@ def dtw_pairwise_ragged(
         fill_band(n, m, window, radius, max_slope, lo, hi)
         g, _, _, _ = _distance_core(a, b, lo, hi, metric, step, subsequence, False, False)
         out[p] = g
+
+
+@njit(cache=True, fastmath=DTW_FASTMATH, parallel=True)
+def dtw_batch(x, y, len_x, len_y, out):
+    """DTW distance of every pair ``(x[b, :len_x[b]], y[b, :len_y[b]])``: the CPU twin of
+    :func:`align.kernels.dtw_cuda.dtw_batch`.
+
+    The same arguments in the same order as the CUDA kernel, less its trailing
+    scratch (``work``), and the same values bit for bit: symmetric1, squared
+    difference computed in the inputs' dtype, accumulated in float64, no band.
+    Pairs run in parallel (``prange``).
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(B, N), float32 or float64]
+    y : np.ndarray [shape=(B, M), same dtype as x]
+    len_x, len_y : np.ndarray [shape=(B,), int64]
+        Valid lengths, ``1 <= len_x[b] <= N``, ``1 <= len_y[b] <= M``.
+    out : np.ndarray [shape=(B,), float64]
+        Output distances.
+    """
+    for b in prange(x.shape[0]):
+        n = len_x[b]
+        m = len_y[b]
+        lo = np.zeros(n, np.int64)
+        hi = np.full(n, m - 1, np.int64)
+        xb = np.ascontiguousarray(x[b, :n]).reshape((n, 1))
+        yb = np.ascontiguousarray(y[b, :m]).reshape((m, 1))
+        out[b] = _distance_core(xb, yb, lo, hi, METRIC_SQEUCLIDEAN, STEP_SYMMETRIC1,
+                                False, False, False)[0]

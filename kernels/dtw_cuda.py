@@ -66,9 +66,9 @@ finite values that nothing reads.
 
 Launch::
 
-    dtw_batch[ceil(B / threads), threads](x, y, len_x, len_y, work, out)
-    dtw_wave[ceil(B / P), (W, P), stream, wave_shared_bytes(W, P)](x, y, len_x, len_y, work, out, dirs)
-    feature_wave(dtype, metric, path)[same launch as dtw_wave](x3, y3, len_x, len_y, work, out, dirs)
+    dtw_batch[ceil(B / threads), threads](x, y, len_x, len_y, out, work)
+    dtw_wave[ceil(B / P), (W, P), stream, wave_shared_bytes(W, P)](x, y, len_x, len_y, out, dirs, work)
+    feature_wave(dtype, metric, path)[same launch as dtw_wave](x3, y3, len_x, len_y, out, dirs, work)
     dtw_traceback[ceil(B / threads), threads](dirs, len_x, len_y, path, path_len)
 
 See Also
@@ -149,7 +149,7 @@ def _min3(diag, left, up):
 
 
 @cuda.jit
-def dtw_batch(x, y, len_x, len_y, work, out):
+def dtw_batch(x, y, len_x, len_y, out, work):
     """DTW distance of every pair ``(x[b, :len_x[b]], y[b, :len_y[b]])``.
 
     Parameters
@@ -158,10 +158,10 @@ def dtw_batch(x, y, len_x, len_y, work, out):
     y : device array [shape=(B, M), same dtype as x]
     len_x, len_y : device array [shape=(B,), int64]
         Valid lengths, ``1 <= len_x[b] <= N``, ``1 <= len_y[b] <= M``.
-    work : device array [shape=(M, B), float64]
-        Scratch (its content on entry does not matter).
     out : device array [shape=(B,), float64]
         Output distances.
+    work : device array [shape=(M, B), float64]
+        Scratch (its content on entry does not matter).
     """
     b = cuda.grid(1)
     if b >= x.shape[0]:
@@ -239,7 +239,7 @@ def _make_wave(shuffle, path, cost):
     # cost device function, cost(x, y, b, i, j, x_i, y_j) (the 1-D builds use the
     # register-held x_i, y_j; the feature builds read rows i and j of x[b], y[b])
     @cuda.jit
-    def dtw_wave(x, y, len_x, len_y, work, out, dirs):
+    def dtw_wave(x, y, len_x, len_y, out, dirs, work):
         """DTW distance of every pair, several threads per pair sweeping a wavefront.
 
         Same recurrence, arguments and results as :func:`dtw_batch` (values
@@ -279,19 +279,19 @@ def _make_wave(shuffle, path, cost):
         Parameters
         ----------
         x, y, len_x, len_y, out : as in :func:`dtw_batch`.
-        work : device array [shape=(M, B), float64]
-            The row joining two passes (read only when ``max(len_x) > 8 W``).
         dirs : device array [shape=(B, N, M), uint8]
             ``dtw_wave_path`` writes the direction code of every cell inside the
             lengths (the tie-break of :func:`align.kernels._steps.choose`:
             diagonal, then vertical, then horizontal); the other builds never
             touch it and take any uint8 array, e.g. ``(1, 1, 1)``.
+        work : device array [shape=(M, B), float64]
+            The row joining two passes (read only when ``max(len_x) > 8 W``).
 
         Launch::
 
-            dtw_wave[ceil(B / P), (W, P), stream, 16 * W * P](x, y, len_x, len_y, work, out, dirs)
-            dtw_wave_shfl[ceil(B / P), (32, P), stream](x, y, len_x, len_y, work, out, dirs)
-            dtw_wave_path[ceil(B / P), (W, P), stream, 16 * W * P](x, y, len_x, len_y, work, out, dirs)
+            dtw_wave[ceil(B / P), (W, P), stream, 16 * W * P](x, y, len_x, len_y, out, dirs, work)
+            dtw_wave_shfl[ceil(B / P), (32, P), stream](x, y, len_x, len_y, out, dirs, work)
+            dtw_wave_path[ceil(B / P), (W, P), stream, 16 * W * P](x, y, len_x, len_y, out, dirs, work)
             dtw_traceback[ceil(B / threads), threads, stream](dirs, len_x, len_y, path, path_len)
 
         (``dtw_wave``'s dynamic shared memory is two float64 values per thread).

@@ -422,6 +422,10 @@ def _wavefront_1d(x, yr, lo, hi, metric, h, rowbuf, p2, p1, cur):
     return _end_value(lo, hi, rowbuf)
 
 
+# _wavefront_1d, _wavefront_direct and _wavefront_gemm walk the same strips and
+# differ in how a diagonal's costs are made; each is written out so that its
+# inner loop is specialised to its cost kind and vectorises: a duplicate kept
+# for compiled speed.
 @njit(**_OPTS)
 def _wavefront_direct(xt, yrt, dim, xn, yrn, lo, hi, metric, h, rowbuf, p2, p1, cur, cb):
     """g(N-1, M-1) for n-D data, direct local costs, strips of h rows.

@@ -63,6 +63,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import FASTMATH as _FASTMATH
+from ._hmm_steps import end_pick_cpu, viterbi_pick_cpu
 
 # numba accepts a set, not the frozenset the config holds
 FASTMATH = set(_FASTMATH)
@@ -143,9 +144,7 @@ def _viterbi_csr_into(E, col, pred_ptr, pred_state, pred_logp, init, final, bp, 
             first = pred_ptr[s]
             for e in range(first, pred_ptr[s + 1]):
                 v = prev[np.uint64(pred_state[e])] + pred_logp[e]
-                if arg < 0 or v > best:
-                    best = v
-                    arg = e - first
+                best, arg = viterbi_pick_cpu(best, arg, v, e - first)
             cur[s] = best + E[t, np.uint64(col[s])]
             # the predecessor's place in the row, so a uint8 table serves any
             # graph whose states have at most 255 predecessors
@@ -154,10 +153,7 @@ def _viterbi_csr_into(E, col, pred_ptr, pred_state, pred_logp, init, final, bp, 
     best = -np.inf
     arg = -1
     for s in range(S):
-        v = prev[s] + final[s]
-        if v > best:
-            best = v
-            arg = s
+        best, arg = end_pick_cpu(best, arg, prev[s] + final[s], s)
     if arg < 0:
         path[:] = -1
         return -np.inf
@@ -288,6 +284,10 @@ def forward_backward_csr(E, col, pred_ptr, pred_state, pred_logp,
 def _band_step(Et, col, ident, trans, prev, cur, best, arg, lo, hi, bp_row):
     """One Viterbi frame on padded columns (state s lives at index s + w).
 
+    The tie rule is :func:`align.kernels._hmm_steps.viterbi_pick`'s (lowest
+    predecessor index wins), spelled as selects: a call per candidate would
+    keep the loops from vectorising.
+
     Written for the vectoriser: selects instead of branches, and every loop
     indexes slices that start at the band's edge with a counter from 0, so
     Numba emits no negative-index wraparound test (which blocks vectorisation
@@ -387,10 +387,7 @@ def _band_final(score, final, w, lo, hi):
     best = -np.inf
     arg = -1
     for s in range(lo, hi + 1):
-        v = score[s + w] + final[s]
-        if v > best:
-            best = v
-            arg = s
+        best, arg = end_pick_cpu(best, arg, score[s + w] + final[s], s)
     return best, arg
 
 
@@ -637,8 +634,8 @@ def forward_backward_band(E, col, trans, init, final, lo, hi, post):
 
 
 @njit(cache=True, parallel=True)
-def viterbi_csr_batch(E, t_off, graph_of, col, ptr, pstate, plogp, init, final,
-                      s_off, p_off, e_off, path, loglik):
+def viterbi_csr_batch(E, t_off, graph_of, col, init, final, s_off, ptr, pstate, plogp,
+                      p_off, e_off, out_path, out_loglik):
     """Viterbi for many utterances over CSR graphs, in parallel over utterances.
 
     Parameters
@@ -654,10 +651,17 @@ def viterbi_csr_batch(E, t_off, graph_of, col, ptr, pstate, plogp, init, final,
         Each graph's CSR (local indices) stacked; graph ``g``'s ``pred_ptr`` is
         ``ptr[p_off[g]:p_off[g+1]]`` and its edges ``[e_off[g], e_off[g+1])``.
     s_off, p_off, e_off : np.ndarray [shape=(G+1,), int64]
-    path : np.ndarray [shape=(sum T,), int64]
+    out_path : np.ndarray [shape=(sum T,), int64]
         Output paths (local state indices), stacked like ``E``.
-    loglik : np.ndarray [shape=(U,), float64]
+    out_loglik : np.ndarray [shape=(U,), float64]
         Output best scores.
+
+    Notes
+    -----
+    The arguments of :func:`align.kernels.hmm_cuda.viterbi_csr_batch`, in its
+    order, but ragged: ``E`` stacked with ``t_off`` where the CUDA kernel
+    takes a padded ``(B, T_max, K)`` with ``lengths`` (and the paths likewise),
+    and no trailing scratch.
     """
     U = t_off.shape[0] - 1
     for u in prange(U):
@@ -665,29 +669,34 @@ def viterbi_csr_batch(E, t_off, graph_of, col, ptr, pstate, plogp, init, final,
         T = t_off[u + 1] - t_off[u]
         S = s_off[g + 1] - s_off[g]
         bp = np.empty((T, S), np.int32)
-        loglik[u] = _viterbi_csr_into(
+        out_loglik[u] = _viterbi_csr_into(
             E[t_off[u]:t_off[u + 1]], col[s_off[g]:s_off[g + 1]],
             ptr[p_off[g]:p_off[g + 1]], pstate[e_off[g]:e_off[g + 1]],
             plogp[e_off[g]:e_off[g + 1]], init[s_off[g]:s_off[g + 1]],
-            final[s_off[g]:s_off[g + 1]], bp, path[t_off[u]:t_off[u + 1]])
+            final[s_off[g]:s_off[g + 1]], bp, out_path[t_off[u]:t_off[u + 1]])
 
 
 @njit(cache=True, parallel=True)
-def viterbi_band_batch(E, t_off, graph_of, col, trans, w, init, final, s_off, lo, hi, path, loglik):
+def viterbi_band_batch(E, t_off, graph_of, col, init, final, s_off, trans, out_path, out_loglik,
+                       lo, hi):
     """Banded Viterbi for many utterances, in parallel over utterances.
 
     Parameters
     ----------
-    E, t_off, graph_of, col, init, final, s_off, path, loglik
+    E, t_off, graph_of, col, init, final, s_off, out_path, out_loglik
         As in :func:`viterbi_csr_batch`.
-    trans : np.ndarray [shape=((w+1) * sum S,), float64]
-        Each graph's C-ordered (w+1, S_g) banded transitions, flattened and
-        stacked (graph ``g`` at ``(w+1) * s_off[g]``), so every block stays
-        contiguous for the vectoriser.
-    w : int
-        The common predecessor span.
+    trans : np.ndarray [shape=(w+1, sum S), float64]
+        Stacked banded transitions: ``trans[j, s_off[g] + s]`` is the log
+        probability of ``s - j -> s`` in graph ``g`` (-inf where no edge).
     lo, hi : np.ndarray [shape=(sum T,), int64]
-        Stacked per-utterance bands (local state indices).
+        Stacked per-utterance bands (local state indices): the states that can
+        lie on a complete path (see the module docstring).
+
+    Notes
+    -----
+    The arguments of :func:`align.kernels.hmm_cuda.viterbi_band_batch`, in its
+    order, ragged as in :func:`viterbi_csr_batch`; then the pruning band
+    (``lo``, ``hi``) where the CUDA kernel takes its scratch.
     """
     U = t_off.shape[0] - 1
     for u in prange(U):
@@ -695,12 +704,13 @@ def viterbi_band_batch(E, t_off, graph_of, col, trans, w, init, final, s_off, lo
         T = t_off[u + 1] - t_off[u]
         S = s_off[g + 1] - s_off[g]
         bp = np.empty((T, S), np.uint8)
-        loglik[u] = _viterbi_band_into(
-            E[t_off[u]:t_off[u + 1]], col[s_off[g]:s_off[g + 1]],
-            trans[(w + 1) * s_off[g]:(w + 1) * s_off[g + 1]].reshape((w + 1, S)),
+        # one contiguous (w+1, S) block per graph, for the vectoriser
+        tr = np.ascontiguousarray(trans[:, s_off[g]:s_off[g + 1]])
+        out_loglik[u] = _viterbi_band_into(
+            E[t_off[u]:t_off[u + 1]], col[s_off[g]:s_off[g + 1]], tr,
             init[s_off[g]:s_off[g + 1]],
             final[s_off[g]:s_off[g + 1]], lo[t_off[u]:t_off[u + 1]],
-            hi[t_off[u]:t_off[u + 1]], bp, path[t_off[u]:t_off[u + 1]])
+            hi[t_off[u]:t_off[u + 1]], bp, out_path[t_off[u]:t_off[u + 1]])
 
 
 @njit(cache=True, parallel=True)

@@ -42,10 +42,14 @@ per-state arrays.
 Launch::
 
     viterbi_csr_batch[B, threads, stream, shared_bytes](E, lengths, graph_of, col, init,
-        final, s_off, ptr, pstate, plogp, p_off, e_off, bp, alpha_scratch, use_shared,
-        out_path, out_loglik)
+        final, s_off, ptr, pstate, plogp, p_off, e_off, out_path, out_loglik, bp,
+        alpha_scratch, use_shared)
     viterbi_band_batch[B, threads, stream, shared_bytes](E, lengths, graph_of, col, init,
-        final, s_off, trans, bp, alpha_scratch, use_shared, out_path, out_loglik)
+        final, s_off, trans, out_path, out_loglik, bp, alpha_scratch, use_shared)
+
+The arguments are the CPU kernels' (:func:`align.kernels.hmm.viterbi_csr_batch`,
+:func:`align.kernels.hmm.viterbi_band_batch`) in the same order, padded instead
+of ragged, then this kernel's scratch.
 
 See Also
 --------
@@ -57,13 +61,15 @@ import math
 
 from numba import config, cuda, float64
 
+from . import _hmm_steps
+
 #: the largest block the launchers use; kernels are compiled for it (launch
 #: bounds), so that the register count never makes a 1,024-thread launch fail
 MAX_THREADS = 1024
 # the simulator's jit takes no launch_bounds
 _KERNEL_OPTS = {} if config.ENABLE_CUDASIM else {"launch_bounds": MAX_THREADS}
 
-__all__ = ["viterbi_pick", "viterbi_csr_batch", "viterbi_band_batch", "SHARED_DELTA_BYTES",
+__all__ = ["viterbi_csr_batch", "viterbi_band_batch", "SHARED_DELTA_BYTES",
            "delta_in_shared", "MAX_THREADS"]
 
 #: dynamic shared memory the two delta frames may take
@@ -75,18 +81,9 @@ def delta_in_shared(S_max):
     return 16 * S_max <= SHARED_DELTA_BYTES
 
 
-def viterbi_pick(best, arg, v, cand):
-    """Keep ``(best, arg)`` unless ``v`` is strictly greater (or nothing is kept yet: ``arg < 0``).
-
-    Candidates must be offered in ascending predecessor index, so the lowest
-    index wins ties: the rule of :mod:`align.kernels.hmm`.
-    """
-    if arg < 0 or v > best:
-        return v, cand
-    return best, arg
-
-
-_pick_gpu = cuda.jit(device=True)(viterbi_pick)
+# the tie rules of every HMM kernel (CPU and GPU), compiled for the device
+_pick_gpu = cuda.jit(device=True)(_hmm_steps.viterbi_pick)
+_end_pick_gpu = cuda.jit(device=True)(_hmm_steps.end_pick)
 
 
 @cuda.jit(device=True)
@@ -99,8 +96,11 @@ def _first_frame(delta, E, b, col, init, s0, S):
 
 
 @cuda.jit(device=True)
-def _finish(delta, E, b, T, S, s0, final, bp, out_path, out_loglik):
-    """Thread 0: pick the end state, backtrack; everyone: pad the path with -1."""
+def _finish(delta, E, b, T, S, s0, final, bp, banded, out_path, out_loglik):
+    """Thread 0: pick the end state, backtrack; everyone: pad the path with -1.
+
+    ``banded``: the back-pointers hold offsets ``j`` (state ``s - j``), not states.
+    """
     tid = cuda.threadIdx.x
     nt = cuda.blockDim.x
     Tmax = out_path.shape[1]
@@ -112,10 +112,7 @@ def _finish(delta, E, b, T, S, s0, final, bp, out_path, out_loglik):
             best = -math.inf
             arg = -1
             for s in range(S):
-                v = delta[off + s] + final[s0 + s]
-                if v > best:
-                    best = v
-                    arg = s
+                best, arg = _end_pick_gpu(best, arg, delta[off + s] + final[s0 + s], s)
             if arg < 0:
                 out_loglik[b] = -math.inf
                 for t in range(T):
@@ -124,7 +121,10 @@ def _finish(delta, E, b, T, S, s0, final, bp, out_path, out_loglik):
                 out_loglik[b] = best
                 out_path[b, T - 1] = arg
                 for t in range(T - 1, 0, -1):
-                    arg = bp[b, t, arg]
+                    if banded:
+                        arg -= bp[b, t, arg]
+                    else:
+                        arg = bp[b, t, arg]
                     out_path[b, t - 1] = arg
     start = T if T > 0 else 0
     for t in range(start + tid, Tmax, nt):
@@ -150,12 +150,12 @@ def _csr_body(delta, E, b, T, col, init, final, s0, S, ptr, p0, pstate, plogp, e
             delta[cur + s] = best + float64(E[b, t, col[s0 + s]])
             bp[b, t, s] = arg
         cuda.syncthreads()
-    _finish(delta, E, b, T, S, s0, final, bp, out_path, out_loglik)
+    _finish(delta, E, b, T, S, s0, final, bp, False, out_path, out_loglik)
 
 
 @cuda.jit(**_KERNEL_OPTS)
 def viterbi_csr_batch(E, lengths, graph_of, col, init, final, s_off, ptr, pstate, plogp,
-                      p_off, e_off, bp, alpha_scratch, use_shared, out_path, out_loglik):
+                      p_off, e_off, out_path, out_loglik, bp, alpha_scratch, use_shared):
     """Viterbi of utterance ``blockIdx.x`` over a CSR graph.
 
     Parameters
@@ -174,6 +174,11 @@ def viterbi_csr_batch(E, lengths, graph_of, col, init, final, s_off, ptr, pstate
         ``pred_ptr`` is ``ptr[p_off[g]:p_off[g] + S_g + 1]`` (offsets into its
         own edges), its edges start at ``e_off[g]``.
     p_off, e_off : device arrays [shape=(G+1,), int64]
+    out_path : device array [shape=(B, T_max), int64]
+        Output: state sequence (local indices), -1 past ``lengths[b]`` and
+        everywhere when no path exists.
+    out_loglik : device array [shape=(B,), float64]
+        Output: best log score (-inf when no path exists).
     bp : device array [shape=(B, T_max, S_max), int32]
         Scratch: back-pointers (predecessor state).
     alpha_scratch : device array [shape=(B, 2 S_max) or (1, 1), float64]
@@ -181,11 +186,6 @@ def viterbi_csr_batch(E, lengths, graph_of, col, init, final, s_off, ptr, pstate
     use_shared : int
         1: the delta frames live in the launch's dynamic shared memory
         (``16 * S_max`` bytes).
-    out_path : device array [shape=(B, T_max), int64]
-        Output: state sequence (local indices), -1 past ``lengths[b]`` and
-        everywhere when no path exists.
-    out_loglik : device array [shape=(B,), float64]
-        Output: best log score (-inf when no path exists).
     """
     sh = cuda.shared.array(0, dtype=float64)
     b = cuda.blockIdx.x
@@ -226,43 +226,12 @@ def _band_body(delta, E, b, T, col, init, final, s0, S, trans, bp, out_path, out
             bp[b, t, s] = arg
         cuda.syncthreads()
     # back-pointers hold offsets: turn them into states on the way back
-    _finish_band(delta, E, b, T, S, s0, final, bp, out_path, out_loglik)
-
-
-@cuda.jit(device=True)
-def _finish_band(delta, E, b, T, S, s0, final, bp, out_path, out_loglik):
-    tid = cuda.threadIdx.x
-    nt = cuda.blockDim.x
-    Tmax = out_path.shape[1]
-    if tid == 0 and T >= 1:
-        off = ((T - 1) & 1) * S
-        best = -math.inf
-        arg = -1
-        for s in range(S):
-            v = delta[off + s] + final[s0 + s]
-            if v > best:
-                best = v
-                arg = s
-        if arg < 0:
-            out_loglik[b] = -math.inf
-            for t in range(T):
-                out_path[b, t] = -1
-        else:
-            out_loglik[b] = best
-            out_path[b, T - 1] = arg
-            for t in range(T - 1, 0, -1):
-                arg -= bp[b, t, arg]
-                out_path[b, t - 1] = arg
-    elif tid == 0:
-        out_loglik[b] = -math.inf
-    start = T if T > 0 else 0
-    for t in range(start + tid, Tmax, nt):
-        out_path[b, t] = -1
+    _finish(delta, E, b, T, S, s0, final, bp, True, out_path, out_loglik)
 
 
 @cuda.jit(**_KERNEL_OPTS)
-def viterbi_band_batch(E, lengths, graph_of, col, init, final, s_off, trans, bp,
-                       alpha_scratch, use_shared, out_path, out_loglik):
+def viterbi_band_batch(E, lengths, graph_of, col, init, final, s_off, trans, out_path,
+                       out_loglik, bp, alpha_scratch, use_shared):
     """Viterbi of utterance ``blockIdx.x`` over a banded left-to-right graph.
 
     Parameters

@@ -336,6 +336,9 @@ def znormalize_window(x, start, m, out):
         out[j] = (out[j] - mean) / std
 
 
+# The front and back shells below are written out cell by cell, not looped:
+# LB_Kim runs on every candidate window and stops at the first shell above the
+# threshold, so it is written without loops or index arrays (kept for speed).
 @njit(cache=True)
 def _lb_kim(series, s, m, q, mean, inv_std, threshold):
     """Hierarchical LB_Kim on first/last shells; stops once above threshold."""

@@ -560,6 +560,9 @@ def _make_forward_wave(nbtype):
                 else:
                     up = buf[((s + 1) & 1) * half + slot - 1]
                 if rows_in and j >= 1 and j <= m:
+                    # eight named registers, written out (as the backward pass below): a
+                    # local array with a computed index spills to local memory (duplicate kept
+                    # for speed; the cell rule itself is _forward_cell, written once)
                     n0 = _forward_cell(a0, diag, up, r0, i0, j, n, m, gamma, radius, inf)
                     n1 = _forward_cell(a1, r0, n0, r1, i0 + 1, j, n, m, gamma, radius, inf)
                     n2 = _forward_cell(a2, r1, n1, r2, i0 + 2, j, n, m, gamma, radius, inf)
@@ -682,6 +685,7 @@ def _make_backward_wave(nbtype):
                     xc = buf[o + 2 * half]
                 if rows_in and j >= 1 and j <= m:
                     # bottom-up: (vertical, horizontal, diagonal) successors
+                    # unrolled over the eight registers like the forward pass (speed: no spill)
                     e7 = _backward_cell(r7, i0 + 7, j, n, m, gamma, one, xe, xr, xc, pe7, pr7, pc7, de, dr, dc)
                     e6 = _backward_cell(r6, i0 + 6, j, n, m, gamma, one, e7, r7, c7, pe6, pr6, pc6, pe7, pr7, pc7)
                     e5 = _backward_cell(r5, i0 + 5, j, n, m, gamma, one, e6, r6, c6, pe5, pr5, pc5, pe6, pr6, pc6)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._tensors import like_input, torch_device
 from .._validation import as_float_array, check_option, check_positive_int, is_torch_tensor
 from ..exceptions import AlignError, BackendUnavailableError, InfeasibleAlignmentError, ParameterError
 from .graph import MAX_BAND_WIDTH, HMMGraph, _kernels
@@ -65,8 +66,9 @@ class ViterbiResult:
 
     Attributes
     ----------
-    path : np.ndarray [shape=(T,), int64]
-        State index at each frame.
+    path : np.ndarray or torch.Tensor [shape=(T,), int64]
+        State index at each frame (a torch tensor on the emissions' device when
+        they were a torch tensor).
     log_likelihood : float
         Its log score: initial + transitions + emissions + final along ``path``.
     """
@@ -81,8 +83,9 @@ class PosteriorResult:
 
     Attributes
     ----------
-    posteriors : np.ndarray [shape=(T, S), float64]
-        ``P(state s at frame t | emissions)``; each row sums to 1.
+    posteriors : np.ndarray or torch.Tensor [shape=(T, S), float64]
+        ``P(state s at frame t | emissions)``; each row sums to 1 (a torch
+        tensor on the emissions' device when they were a torch tensor).
     log_likelihood : float
         Log probability summed over every path.
     """
@@ -123,7 +126,7 @@ def path_segments(labels):
     merges here; map states to token *positions* (``token_of_state``) to keep
     them apart.
     """
-    lab = np.asarray(labels)
+    lab = labels.detach().cpu().numpy() if is_torch_tensor(labels) else np.asarray(labels)
     if lab.ndim != 1:
         raise ParameterError(f"labels must be one-dimensional, got shape {lab.shape}")
     if lab.size == 0:
@@ -311,7 +314,7 @@ def viterbi(log_emissions, graph, *, method="auto", memory="auto", checkpoint_ev
         raise _no_path(T)
     if path.min() < 0 or path.max() >= S:  # post-condition
         raise AlignError("internal error: the viterbi kernel returned a path outside the graph")
-    return ViterbiResult(path=path, log_likelihood=float(score))
+    return ViterbiResult(path=like_input(path, torch_device(log_emissions)), log_likelihood=float(score))
 
 
 def _cpu_only(function, backend):
@@ -391,7 +394,8 @@ def forward_backward(log_emissions, graph, *, method="auto", backend="auto"):
         logz = _kernels().forward_backward_csr(E, *graph._kernel_arrays(), post)
     if logz == -np.inf:
         raise _no_path(E.shape[0])
-    return PosteriorResult(posteriors=post, log_likelihood=float(logz))
+    return PosteriorResult(posteriors=like_input(post, torch_device(log_emissions)),
+                           log_likelihood=float(logz))
 
 
 # --------------------------------------------------------------------- batch
@@ -484,7 +488,9 @@ def viterbi_batch(log_emissions_list, graphs, *, method="auto", errors="raise", 
             _pick_method(g, method)
     U = len(log_emissions_list)
     if use == "cuda":
-        return _viterbi_batch_cuda(log_emissions_list, graphs_list, graph_of, t_off, method, errors)
+        return _like_inputs(
+            _viterbi_batch_cuda(log_emissions_list, graphs_list, graph_of, t_off, method, errors),
+            log_emissions_list)
     path = np.empty(int(t_off[-1]), np.int64)
     loglik = np.empty(U)
     col = np.concatenate([g.emission_index for g in graphs_list])
@@ -497,8 +503,8 @@ def viterbi_batch(log_emissions_list, graphs, *, method="auto", errors="raise", 
         for g in graphs_list:
             bt = np.full((w + 1, g.n_states), -np.inf)
             bt[:g._band_trans.shape[0]] = g._band_trans
-            blocks.append(bt.ravel())
-        trans = np.concatenate(blocks)
+            blocks.append(bt)
+        trans = np.concatenate(blocks, axis=1)
         lo = np.empty(int(t_off[-1]), np.int64)
         hi = np.empty(int(t_off[-1]), np.int64)
         for u in range(U):
@@ -508,18 +514,34 @@ def viterbi_batch(log_emissions_list, graphs, *, method="auto", errors="raise", 
                 lo_u, hi_u = np.zeros_like(lo_u), np.full_like(hi_u, -1)
             lo[t_off[u]:t_off[u + 1]] = lo_u
             hi[t_off[u]:t_off[u + 1]] = hi_u
-        k.viterbi_band_batch(E, t_off, graph_of, col, trans, w, init, final, s_off, lo, hi,
-                             path, loglik)
+        k.viterbi_band_batch(E, t_off, graph_of, col, init, final, s_off, trans, path, loglik,
+                             lo, hi)
     else:
         ptr, pstate, plogp, p_off, e_off = _stack_csr(graphs_list, "pred")
-        k.viterbi_csr_batch(E, t_off, graph_of, col, ptr, pstate, plogp, init, final,
-                            s_off, p_off, e_off, path, loglik)
+        k.viterbi_csr_batch(E, t_off, graph_of, col, init, final, s_off, ptr, pstate, plogp,
+                            p_off, e_off, path, loglik)
     out = []
     for u in range(U):
         if loglik[u] == -np.inf and errors == "raise":
             raise _no_path(int(t_off[u + 1] - t_off[u]), f" for utterance {u}")
         out.append(ViterbiResult(path=path[t_off[u]:t_off[u + 1]].copy(),
                                  log_likelihood=float(loglik[u])))
+    return _like_inputs(out, log_emissions_list)
+
+
+def _like_inputs(results, log_emissions_list):
+    """Torch in, torch out: each result's array on its own utterance's device."""
+    from dataclasses import replace
+
+    out = []
+    for r, e in zip(results, log_emissions_list):
+        device = torch_device(e)
+        if device is None:
+            out.append(r)
+        elif isinstance(r, ViterbiResult):
+            out.append(replace(r, path=like_input(r.path, device)))
+        else:
+            out.append(replace(r, posteriors=like_input(r.posteriors, device)))
     return out
 
 
@@ -610,4 +632,4 @@ def forward_backward_batch(log_emissions_list, graphs, *, errors="raise", backen
         S = graphs_list[graph_of[u]].n_states
         out.append(PosteriorResult(posteriors=post[q_off[u]:q_off[u + 1]].reshape(T, S),
                                    log_likelihood=float(loglik[u])))
-    return out
+    return _like_inputs(out, log_emissions_list)

@@ -141,10 +141,10 @@ def viterbi_batch_cuda(log_emissions, graphs, *, lengths=None, method="auto",
     if method == "band":
         _, bp = empty((B, T, S_max), np.uint8, like)
         hmm_cuda.viterbi_band_batch[B, nt, stream, shared_bytes](
-            *common, as_device(gr["trans"]), bp, scratch, int(use_shared), d_paths, d_loglik)
+            *common, as_device(gr["trans"]), d_paths, d_loglik, bp, scratch, int(use_shared))
     else:
         _, bp = empty((B, T, S_max), np.int32, like)
         hmm_cuda.viterbi_csr_batch[B, nt, stream, shared_bytes](
             *common, as_device(gr["ptr"]), as_device(gr["pstate"]), as_device(gr["plogp"]), as_device(gr["p_off"]),
-            as_device(gr["e_off"]), bp, scratch, int(use_shared), d_paths, d_loglik)
+            as_device(gr["e_off"]), d_paths, d_loglik, bp, scratch, int(use_shared))
     return paths, loglik

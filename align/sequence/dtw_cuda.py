@@ -113,18 +113,18 @@ def dtw_batch(x, y, len_x=None, len_y=None, *, threads=None, kernel="wave", metr
         blocks = (B + pairs - 1) // pairs
         nbytes = dtw_cuda.wave_shared_bytes(lanes, pairs)
         build = dtw_cuda.dtw_wave if feature_dtype is None else dtw_cuda.feature_wave(feature_dtype, metric)
-        build[blocks, (lanes, pairs), stream, nbytes](*args, _wave_work(N, lanes, M, B, like=x), dout, no_dirs)
+        build[blocks, (lanes, pairs), stream, nbytes](*args, dout, no_dirs, _wave_work(N, lanes, M, B, like=x))
     elif kernel == "shfl":
         pairs = int(_config.WAVE_PAIRS)
         dtw_cuda.dtw_wave_shfl[(B + pairs - 1) // pairs, (32, pairs), stream](
-            *args, _wave_work(N, 32, M, B, like=x), dout, no_dirs
+            *args, dout, no_dirs, _wave_work(N, 32, M, B, like=x)
         )
     elif kernel == "thread":
         if threads is None:
             threads = min(threads_per_block(), 32)
         blocks = (B + threads - 1) // threads
         _, work = empty((M, B), np.float64, like=x)  # this kernel always uses it
-        dtw_cuda.dtw_batch[blocks, threads, stream](*args, work, dout)
+        dtw_cuda.dtw_batch[blocks, threads, stream](*args, dout, work)
     else:
         raise ValueError(f"kernel must be 'wave', 'shfl' or 'thread', got {kernel!r}")
     if is_torch_tensor(x) and x.is_cuda:
@@ -178,7 +178,7 @@ def dtw_batch_path(x, y, len_x=None, len_y=None, *, threads=None, metric=0):
     nbytes = dtw_cuda.wave_shared_bytes(lanes, pairs)
     build = dtw_cuda.dtw_wave_path if feature_dtype is None else dtw_cuda.feature_wave(feature_dtype, metric, path=True)
     build[(B + pairs - 1) // pairs, (lanes, pairs), 0, nbytes](
-        as_device(x), as_device(y), dlx, dly, work, dout, dirs
+        as_device(x), as_device(y), dlx, dly, dout, dirs, work
     )
     dpath = cuda.device_array((B, N + M - 1, 2), dtype=np.int64)
     dlen = cuda.device_array((B,), dtype=np.int64)

@@ -435,21 +435,21 @@ def dtw_launchers(dx, dy, dlx, dly, work, out, quick):
         grid, block, nbytes = (B + pairs - 1) // pairs, (lanes, pairs), wave_shared_bytes(lanes, pairs)
 
         def run(grid=grid, block=block, nbytes=nbytes):
-            dtw_wave[grid, block, 0, nbytes](dx, dy, dlx, dly, work, out, no_dirs)
+            dtw_wave[grid, block, 0, nbytes](dx, dy, dlx, dly, out, no_dirs, work)
 
         runs.append((f"ours CUDA dtw_wave, {lanes} lanes x {pairs} pairs/block", run))
     for pairs in (SHFL_PAIRS_QUICK if quick else SHFL_PAIRS):
         grid = (B + pairs - 1) // pairs
 
         def run(grid=grid, pairs=pairs):
-            dtw_wave_shfl[grid, (32, pairs)](dx, dy, dlx, dly, work, out, no_dirs)
+            dtw_wave_shfl[grid, (32, pairs)](dx, dy, dlx, dly, out, no_dirs, work)
 
         runs.append((f"ours CUDA dtw_wave_shfl, 32 lanes x {pairs} pairs/block", run))
     for threads in ((32,) if quick else (32, 64)):
         blocks = (B + threads - 1) // threads
 
         def run(threads=threads, blocks=blocks):
-            dtw_batch[blocks, threads](dx, dy, dlx, dly, work, out)
+            dtw_batch[blocks, threads](dx, dy, dlx, dly, out, work)
 
         runs.append((f"ours CUDA dtw_batch, {threads} threads/block", run))
     return runs
@@ -470,7 +470,7 @@ def time_dtw_path(dx, dy, dlx, dly, ref, repeat):
 
     def run():
         dtw_wave_path[(B + pairs - 1) // pairs, (lanes, pairs), 0, wave_shared_bytes(lanes, pairs)](
-            dx, dy, dlx, dly, work, out, dirs)
+            dx, dy, dlx, dly, out, dirs, work)
         dtw_traceback[(B + 127) // 128, 128](dirs, dlx, dly, path, plen)
 
     sec = median_time(run, cuda.synchronize, repeat=repeat)

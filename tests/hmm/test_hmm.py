@@ -101,7 +101,33 @@ def test_torch_input(rng):
     g = HMMGraph.left_to_right(4)
     E = np.log(rng.random((10, 4)))
     r = align.viterbi(torch.from_numpy(E), g)
-    np.testing.assert_array_equal(r.path, align.viterbi(E, g).path)
+    want = align.viterbi(E, g)
+    # torch in, torch out (int64 on the input's device); numpy in, numpy out
+    assert isinstance(r.path, torch.Tensor) and r.path.dtype == torch.int64
+    assert isinstance(want.path, np.ndarray)
+    np.testing.assert_array_equal(r.path.numpy(), want.path)
+    assert r.log_likelihood == want.log_likelihood
+    from align.hmm import path_segments
+
+    segs = path_segments(r.path)
+    np.testing.assert_array_equal(segs[1], path_segments(want.path)[1])
+
+
+def test_torch_input_batch_and_posteriors(rng):
+    torch = pytest.importorskip("torch")
+    g = HMMGraph.left_to_right(4)
+    Es = [np.log(rng.random((T, 4))) for T in (10, 6)]
+    mixed = [torch.from_numpy(Es[0]), Es[1]]  # each result follows its own input
+    got = align.viterbi_batch(mixed, g)
+    assert isinstance(got[0].path, torch.Tensor) and isinstance(got[1].path, np.ndarray)
+    for r, e in zip(got, Es):
+        np.testing.assert_array_equal(np.asarray(r.path), align.viterbi(e, g).path)
+    fb = align.forward_backward(torch.from_numpy(Es[0]), g)
+    assert isinstance(fb.posteriors, torch.Tensor) and fb.posteriors.dtype == torch.float64
+    np.testing.assert_allclose(fb.posteriors.numpy(), align.forward_backward(Es[0], g).posteriors)
+    fbb = align.forward_backward_batch(mixed, g)
+    assert isinstance(fbb[0].posteriors, torch.Tensor) and isinstance(fbb[1].posteriors, np.ndarray)
+    np.testing.assert_allclose(fbb[0].posteriors.numpy(), fb.posteriors.numpy())
 
 
 @pytest.mark.parametrize("method", ["band", "csr"])

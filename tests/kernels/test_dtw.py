@@ -238,3 +238,29 @@ def test_pairwise_kernel_matches_single_pairs(rng, step):
         ref_d, _, _ = dtw_full(seqs[pi[p]], seqs[pj[p]], step_pattern=step,
                                window="sakoe_chiba", radius=3)
         np.testing.assert_allclose(out[p], ref_d, rtol=1e-12)
+
+
+def test_batch_twin_of_the_cuda_kernel_equals_the_brute_force(rng):
+    # kernels.dtw.dtw_batch: the CPU twin of kernels.dtw_cuda.dtw_batch (padded pairs)
+    from align.kernels.dtw import dtw_batch
+    from tests.reference.dtw import dtw_brute_force
+
+    for dtype in (np.float64, np.float32):
+        x = rng.normal(size=(5, 6)).astype(dtype)
+        y = rng.normal(size=(5, 5)).astype(dtype)
+        lx = np.array([6, 1, 3, 5, 2])
+        ly = np.array([5, 4, 1, 5, 2])
+        out = np.full(5, np.nan)
+        dtw_batch(x, y, lx, ly, out)
+        for b in range(5):
+            xb, yb = x[b, : lx[b]], y[b, : ly[b]]
+            want = dtw_brute_force(xb[:, None], yb[:, None])
+            np.testing.assert_allclose(out[b], want, rtol=1e-6 if dtype == np.float32 else 1e-12)
+        # padding past the lengths is never read
+        x2, y2 = x.copy(), y.copy()
+        for b in range(5):
+            x2[b, lx[b]:] = np.nan
+            y2[b, ly[b]:] = np.nan
+        out2 = np.full(5, np.nan)
+        dtw_batch(x2, y2, lx, ly, out2)
+        np.testing.assert_array_equal(out2, out)

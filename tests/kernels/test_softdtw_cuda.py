@@ -177,12 +177,12 @@ from align.kernels import dtw_cuda, softdtw_cuda as s
 for dt in ("float32", "float64"):
     A3 = dt + "[:, :, ::1]"
     sigs = [
-        (dtw_cuda.dtw_batch, f"void({dt}[:, ::1], {dt}[:, ::1], int64[::1], int64[::1], float64[:, ::1], float64[::1])"),
-        (dtw_cuda.dtw_wave, f"void({dt}[:, ::1], {dt}[:, ::1], int64[::1], int64[::1], float64[:, ::1], float64[::1], uint8[:, :, ::1])"),
-        (dtw_cuda.dtw_wave_shfl, f"void({dt}[:, ::1], {dt}[:, ::1], int64[::1], int64[::1], float64[:, ::1], float64[::1], uint8[:, :, ::1])"),
-        (dtw_cuda.dtw_wave_path, f"void({dt}[:, ::1], {dt}[:, ::1], int64[::1], int64[::1], float64[:, ::1], float64[::1], uint8[:, :, ::1])"),
-        (dtw_cuda.feature_wave(dt, 0), f"void({A3}, {A3}, int64[::1], int64[::1], float64[:, ::1], float64[::1], uint8[:, :, ::1])"),
-        (dtw_cuda.feature_wave(dt, 1, path=True), f"void({A3}, {A3}, int64[::1], int64[::1], float64[:, ::1], float64[::1], uint8[:, :, ::1])"),
+        (dtw_cuda.dtw_batch, f"void({dt}[:, ::1], {dt}[:, ::1], int64[::1], int64[::1], float64[::1], float64[:, ::1])"),
+        (dtw_cuda.dtw_wave, f"void({dt}[:, ::1], {dt}[:, ::1], int64[::1], int64[::1], float64[::1], uint8[:, :, ::1], float64[:, ::1])"),
+        (dtw_cuda.dtw_wave_shfl, f"void({dt}[:, ::1], {dt}[:, ::1], int64[::1], int64[::1], float64[::1], uint8[:, :, ::1], float64[:, ::1])"),
+        (dtw_cuda.dtw_wave_path, f"void({dt}[:, ::1], {dt}[:, ::1], int64[::1], int64[::1], float64[::1], uint8[:, :, ::1], float64[:, ::1])"),
+        (dtw_cuda.feature_wave(dt, 0), f"void({A3}, {A3}, int64[::1], int64[::1], float64[::1], uint8[:, :, ::1], float64[:, ::1])"),
+        (dtw_cuda.feature_wave(dt, 1, path=True), f"void({A3}, {A3}, int64[::1], int64[::1], float64[::1], uint8[:, :, ::1], float64[:, ::1])"),
         (dtw_cuda.dtw_traceback, "void(uint8[:, :, ::1], int64[::1], int64[::1], int64[:, :, ::1], int64[::1])"),
         (s.pairwise_cost, f"void({A3}, {A3}, int64[::1], int64[::1], int64, {A3})"),
         (s.softdtw_forward, f"void({A3}, int64[::1], int64[::1], {dt}, int64, {A3}, {dt}[::1])"),
@@ -192,13 +192,28 @@ for dt in ("float32", "float64"):
         (s.forward_wave(dt), f"void({A3}, int64[::1], int64[::1], {dt}, int64, {A3}, {dt}[::1])"),
         (s.backward_wave(dt), f"void({A3}, {A3}, int64[::1], int64[::1], {dt}, {A3})"),
     ]
+    # HMM Viterbi and CTC alignment, with the argument types their host launchers pass
+    from align.kernels import ctc_cuda, hmm_cuda
+    I1, F1 = "int64[::1]", "float64[::1]"
+    head = f"{A3}, {I1}, {I1}, {I1}, {F1}, {F1}, {I1}"
+    sigs += [
+        (hmm_cuda.viterbi_csr_batch, f"void({head}, {I1}, {I1}, {F1}, {I1}, {I1}, int64[:, ::1], {F1}, "
+                                     f"int32[:, :, ::1], float64[:, ::1], int64)"),
+        (hmm_cuda.viterbi_band_batch, f"void({head}, float64[:, ::1], int64[:, ::1], {F1}, "
+                                      f"uint8[:, :, ::1], float64[:, ::1], int64)"),
+        (ctc_cuda.ctc_kernel(dt), f"void({A3}, int64[:, ::1], {I1}, {I1}, int64, int64, int64[:, ::1], "
+                                  f"{dt}[:, ::1], {F1}, int8[:, :, ::1], {dt}[:, ::1], int64)"),
+    ]
     wave = (s.forward_wave(dt), s.backward_wave(dt))
+    own_bounds = (hmm_cuda.viterbi_csr_batch, hmm_cuda.viterbi_band_batch, ctc_cuda.ctc_kernel(dt))
     for kernel, sig in sigs:
         # the launch bounds the real build uses (none for dtw_batch)
         bounds = kernel.targetoptions.get("launch_bounds") if hasattr(kernel, "targetoptions") else None
         exact_dtw = kernel in (dtw_cuda.dtw_batch, dtw_cuda.dtw_wave, dtw_cuda.dtw_wave_shfl, dtw_cuda.dtw_wave_path,
                                dtw_cuda.feature_wave(dt, 0), dtw_cuda.feature_wave(dt, 1, path=True))
-        if not exact_dtw and kernel is not dtw_cuda.dtw_traceback:
+        if kernel in own_bounds:
+            bounds = hmm_cuda.MAX_THREADS
+        elif not exact_dtw and kernel is not dtw_cuda.dtw_traceback:
             bounds = s.WAVE_MAX_THREADS if kernel in wave else s.MAX_THREADS
         ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0), launch_bounds=bounds)
         name = kernel.py_func.__name__
@@ -240,13 +255,14 @@ def test_kernels_compile_to_ptx_for_sm90():
     if proc.stdout.startswith("SKIP"):
         pytest.skip(proc.stdout)
     lines = [line.split() for line in proc.stdout.splitlines() if line.startswith("PTX")]
-    assert len(lines) == 28, proc.stdout
+    assert len(lines) == 34, proc.stdout
     for _, dt, name, _, _, spills, _, f64, _, fused in lines:
         assert fused == "0", f"{name} {dt} fuses a product into a sum (the CPU rounds both)"
         # local memory in the PTX itself (local arrays); register spills under the
         # launch bounds are decided later by ptxas (see benchmarks/results/softdtw.md)
         assert spills == "0", f"{name} {dt} uses local memory"
-        if dt == "float32" and not name.startswith("dtw_"):  # exact DTW sums in float64 by design
+        # exact DTW and HMM Viterbi sum in float64 by design
+        if dt == "float32" and not name.startswith(("dtw_", "viterbi_")):
             assert f64 == "0", f"{name} float32 computes in float64"
 
 

@@ -62,6 +62,7 @@ _LAZY = {
     "Word": "align.speech.results",
     "Phone": "align.speech.results",
     "plot_alignment": "align.plot",
+    "maximum_path": "align.tts.mas",
 }
 
 __all__ = [

@@ -1,0 +1,147 @@
+"""Monotonic alignment search (Glow-TTS, VITS): the most likely monotone path, batched (CPU).
+
+Recurrence (Kim et al. 2020, "Glow-TTS", arXiv:2005.11129, section 3.2 and
+algorithm 1), for text token ``x`` in ``[0, T_x)`` and mel frame ``y`` in
+``[0, T_y)``::
+
+    Q[0, 0] = v[0, 0]
+    Q[x, y] = v[x, y] + max(Q[x, y-1], Q[x-1, y-1])
+
+every frame on exactly one token, every token on at least one frame, tokens in
+order: the path starts at ``(0, 0)`` and ends at ``(T_x - 1, T_y - 1)``. Only
+cells with ``x <= y`` and ``T_x - x <= T_y - y`` lie on such a path; the others
+read as ``-inf`` ("unreachable"; the Cython implementations use a -1e9
+sentinel, which gives the same path while every score stays above -1e9).
+
+Tie rule, as ``monotonic_align.maximum_path`` (Glow-TTS and VITS's Cython):
+going back from ``(x, y)``, the path moves to token ``x - 1`` only when
+``Q[x-1, y-1] > Q[x, y-1]`` strictly (or when it must: ``x == y``), so on
+equal scores the later token keeps the frame: each token starts as early as
+the scores allow. Scores accumulate in the dtype of
+``value`` (float32 stays float32, as in the Cython code), so float32 paths are
+the same bit for bit.
+
+Layout: a sweep over frames on a private copy of each item, laid out
+``(T_y, T_x)`` (``text_major`` inputs ``(B, T_x, T_y)`` are transposed into
+it), accumulated in place; the tokens of a frame form one contiguous,
+branch-free loop with no dependency inside it, so it vectorises. The walk back
+reads the accumulated scores, as the Cython code does.
+
+Memory per item in flight: its copy, ``T_x * T_y`` values.
+
+See Also
+--------
+align.kernels.mas_cuda : the CUDA twin (same arguments, then scratch).
+align.maximum_path : the validating entry point.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from ._config import FASTMATH as _FASTMATH
+
+__all__ = ["maximum_path_batch", "mas_in_place"]
+
+# numba accepts a set, not the frozenset the config holds; no nnan/ninf: -inf is data
+FASTMATH = set(_FASTMATH)
+
+
+@njit(cache=True, fastmath=FASTMATH, boundscheck=False)
+def mas_in_place(Q, tx, ty):
+    """Turn ``Q`` (T_y, T_x), a copy of one item's values, into the accumulated scores.
+
+    Row ``y`` of ``Q`` (one mel frame) holds the tokens ``x``; only the live
+    cells ``max(0, T_x + y - T_y) <= x <= min(T_x - 1, y)`` are touched. The
+    edges of a row (``x == 0``: no token before; ``x == y``: no stay) are done
+    apart, so the inner loop has no branch and vectorises.
+    """
+    for y in range(1, ty):
+        lo = max(0, tx + y - ty)
+        hi = min(tx - 1, y)
+        q = Q[y]
+        p = Q[y - 1]
+        if lo == 0:
+            q[0] += p[0]
+            lo = 1
+        if hi == y:
+            q[hi] += p[hi - 1]
+            hi -= 1
+        for x in range(lo, hi + 1):
+            stay = p[x]
+            advance = p[x - 1]
+            q[x] += advance if advance > stay else stay
+
+
+@njit(cache=True, boundscheck=False)
+def _working_copy(src, ty, tx, text_major):
+    """The item's live block as a new C-ordered (T_y, T_x) array, and whether it holds NaN or +inf.
+
+    One pass over the input does both (the check costs no second read);
+    ``text_major`` sources (T_x, T_y) are transposed in 32 x 32 tiles.
+    """
+    Q = np.empty((ty, tx), src.dtype)
+    bad = False
+    if text_major:
+        for x0 in range(0, tx, 32):
+            x1 = min(x0 + 32, tx)
+            for y0 in range(0, ty, 32):
+                y1 = min(y0 + 32, ty)
+                for x in range(x0, x1):
+                    for y in range(y0, y1):
+                        v = src[x, y]
+                        bad |= (v != v) | (v == np.inf)
+                        Q[y, x] = v
+    else:
+        for y in range(ty):
+            for x in range(tx):
+                v = src[y, x]
+                bad |= (v != v) | (v == np.inf)
+                Q[y, x] = v
+    return Q, bad
+
+
+@njit(cache=True, boundscheck=False)
+def _walk_back(Q, tx, ty, text_major, path):
+    x = tx - 1
+    for y in range(ty - 1, -1, -1):
+        if text_major:
+            path[x, y] = 1
+        else:
+            path[y, x] = 1
+        # leave token x only when x - 1 was strictly better (or x == y forces it)
+        if x != 0 and (x == y or Q[y - 1, x] < Q[y - 1, x - 1]):
+            x -= 1
+
+
+@njit(cache=True, fastmath=FASTMATH, parallel=True, boundscheck=False)
+def maximum_path_batch(value, text_lengths, mel_lengths, text_major, out_path, out_score):
+    """Monotonic alignment search for a batch, items in parallel.
+
+    Parameters
+    ----------
+    value : np.ndarray [shape=(B, T_text, T_mel) if text_major else (B, T_mel, T_text), float32 or float64]
+        Log-likelihood of each (token, frame) pair; only
+        ``[:text_lengths[b], :mel_lengths[b]]`` (in the layout's order) is read.
+    text_lengths, mel_lengths : np.ndarray [shape=(B,), int64]
+        ``1 <= text_lengths[b] <= mel_lengths[b]`` (not checked here).
+    text_major : bool
+        The layout of ``value`` and ``out_path``.
+    out_path : np.ndarray [same shape as value]
+        Output: 1 on the path, 0 elsewhere (padding included), in any numeric dtype.
+    out_score : np.ndarray [shape=(B,), float64]
+        Output: the path's score (the sum of ``value`` along it); ``-inf`` when
+        every path crosses a ``-inf`` cell; NaN when the item's live block
+        holds a NaN or ``+inf`` (its path is then not computed).
+    """
+    for b in prange(value.shape[0]):
+        tx = text_lengths[b]
+        ty = mel_lengths[b]
+        out_path[b] = 0
+        # a private working copy, rows = frames: the caller's array is never written
+        Q, bad = _working_copy(value[b], ty, tx, text_major)
+        if bad:
+            out_score[b] = np.nan
+            continue
+        mas_in_place(Q, tx, ty)
+        out_score[b] = Q[ty - 1, tx - 1]
+        _walk_back(Q, tx, ty, text_major, out_path[b])

@@ -12,7 +12,7 @@ shared memory (``2 (T_x_max + 1)`` values) when ``use_shared`` is 1, else in
 Launch::
 
     maximum_path_kernel(dtype)[B, threads, stream, shared_bytes](value, text_lengths,
-        mel_lengths, text_major, out_path, dirs, scratch, use_shared)
+        mel_lengths, text_major, out_path, out_score, dirs, scratch, use_shared)
 
 The arguments of :func:`align.kernels.mas.maximum_path_batch`, in its order,
 then this kernel's scratch.
@@ -39,7 +39,7 @@ def columns_in_shared(tx_max, itemsize):
 
 def _make(nb_float):
     @cuda.jit(device=True)
-    def _sweep(buf, value, b, tx, ty, text_major, out_path, dirs):
+    def _sweep(buf, value, b, tx, ty, text_major, out_path, out_score, dirs):
         tid = cuda.threadIdx.x
         nt = cuda.blockDim.x
         W = tx + 1
@@ -63,6 +63,7 @@ def _make(nb_float):
                 dirs[b, y, x] = 1 if move else 0
             cuda.syncthreads()
         if tid == 0:
+            out_score[b] = buf[((ty - 1) & 1) * W + tx]
             x = tx - 1
             for y in range(ty - 1, -1, -1):
                 if text_major:
@@ -73,17 +74,17 @@ def _make(nb_float):
                     x -= 1
 
     @cuda.jit(**_KERNEL_OPTS)
-    def maximum_path_batch(value, text_lengths, mel_lengths, text_major, out_path, dirs, scratch,
-                           use_shared):
+    def maximum_path_batch(value, text_lengths, mel_lengths, text_major, out_path, out_score, dirs,
+                           scratch, use_shared):
         """MAS of item ``blockIdx.x``; see the module docstring. ``out_path`` must arrive zeroed."""
         sh = cuda.shared.array(0, dtype=nb_float)
         b = cuda.blockIdx.x
         tx = text_lengths[b]
         ty = mel_lengths[b]
         if use_shared:
-            _sweep(sh, value, b, tx, ty, text_major, out_path, dirs)
+            _sweep(sh, value, b, tx, ty, text_major, out_path, out_score, dirs)
         else:
-            _sweep(scratch[b], value, b, tx, ty, text_major, out_path, dirs)
+            _sweep(scratch[b], value, b, tx, ty, text_major, out_path, out_score, dirs)
 
     return maximum_path_batch
 

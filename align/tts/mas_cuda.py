@@ -43,11 +43,15 @@ def maximum_path_cuda(value, text_lengths, mel_lengths, text_major, threads_per_
     nt = int(threads_per_block) if threads_per_block is not None else default_threads(tx_max)
     path, d_path = zeros(tuple(value.shape), dt, like)
     _, dirs = empty((B, ty_max, tx_max), np.uint8, like)
+    _, d_score = empty((B,), np.float64, like)
     _, scratch = empty((1, 1) if use_shared else (B, 2 * (tx_max + 1)), dt, like)
     kernel = mas_cuda.maximum_path_kernel(dt)
     kernel[B, nt, stream_for(like), shared_bytes](
-        as_device(value), as_device(text_lengths), as_device(mel_lengths), bool(text_major), d_path, dirs,
-        scratch, int(use_shared))
+        as_device(value), as_device(text_lengths), as_device(mel_lengths), bool(text_major), d_path, d_score,
+        dirs, scratch, int(use_shared))
+    from .mas import check_scores
+
+    check_scores(d_score.copy_to_host())
     if like is not None:
         return path
     host_path = path.copy_to_host()

@@ -204,8 +204,12 @@ for dt in ("float32", "float64"):
         (ctc_cuda.ctc_kernel(dt), f"void({A3}, int64[:, ::1], {I1}, {I1}, int64, int64, int64[:, ::1], "
                                   f"{dt}[:, ::1], {F1}, int8[:, :, ::1], {dt}[:, ::1], int64)"),
     ]
+    from align.kernels import mas_cuda
+    sigs.append((mas_cuda.maximum_path_kernel(dt), f"void({A3}, {I1}, {I1}, boolean, {A3}, {F1}, "
+                                                  f"uint8[:, :, ::1], {dt}[:, ::1], int64)"))
     wave = (s.forward_wave(dt), s.backward_wave(dt))
-    own_bounds = (hmm_cuda.viterbi_csr_batch, hmm_cuda.viterbi_band_batch, ctc_cuda.ctc_kernel(dt))
+    own_bounds = (hmm_cuda.viterbi_csr_batch, hmm_cuda.viterbi_band_batch, ctc_cuda.ctc_kernel(dt),
+                  mas_cuda.maximum_path_kernel(dt))
     for kernel, sig in sigs:
         # the launch bounds the real build uses (none for dtw_batch)
         bounds = kernel.targetoptions.get("launch_bounds") if hasattr(kernel, "targetoptions") else None
@@ -255,7 +259,7 @@ def test_kernels_compile_to_ptx_for_sm90():
     if proc.stdout.startswith("SKIP"):
         pytest.skip(proc.stdout)
     lines = [line.split() for line in proc.stdout.splitlines() if line.startswith("PTX")]
-    assert len(lines) == 34, proc.stdout
+    assert len(lines) == 36, proc.stdout
     for _, dt, name, _, _, spills, _, f64, _, fused in lines:
         assert fused == "0", f"{name} {dt} fuses a product into a sum (the CPU rounds both)"
         # local memory in the PTX itself (local arrays); register spills under the

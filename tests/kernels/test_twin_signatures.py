@@ -15,6 +15,7 @@ import pytest
 from align.kernels import ctc as kctc
 from align.kernels import dtw as kdtw
 from align.kernels import hmm as khmm
+from align.kernels import mas as kmas
 
 pytestmark = pytest.mark.cuda  # imports the *_cuda modules (the simulator here)
 
@@ -24,7 +25,7 @@ def params(fn):
 
 
 def twins():
-    from align.kernels import ctc_cuda, dtw_cuda, hmm_cuda
+    from align.kernels import ctc_cuda, dtw_cuda, hmm_cuda, mas_cuda
 
     # (name, cpu, cuda, CPU name -> CUDA name, CPU-only trailing, CUDA-only trailing)
     return [
@@ -42,6 +43,8 @@ def twins():
         ("dtw wave path", kdtw.dtw_batch, dtw_cuda.dtw_wave_path, {}, (), ("dirs", "work")),
         ("dtw features", kdtw.dtw_batch, dtw_cuda.feature_wave(np.float64, 0, path=True), {}, (),
          ("dirs", "work")),
+        ("mas", kmas.maximum_path_batch, mas_cuda.maximum_path_kernel(np.float32), {}, (),
+         ("dirs", "scratch", "use_shared")),
     ]
 
 
@@ -52,7 +55,7 @@ def _split(names, extras):
     return names
 
 
-@pytest.mark.parametrize("case", range(9))
+@pytest.mark.parametrize("case", range(10))
 def test_cpu_and_cuda_twins_share_inputs_and_outputs(case):
     name, cpu, gpu, renames, cpu_only, gpu_only = twins()[case]
     shared_cpu = [renames.get(p, p) for p in _split(params(cpu), cpu_only)]

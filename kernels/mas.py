@@ -27,7 +27,8 @@ it), accumulated in place; the tokens of a frame form one contiguous,
 branch-free loop with no dependency inside it, so it vectorises. The walk back
 reads the accumulated scores, as the Cython code does.
 
-Memory per item in flight: its copy, ``T_x * T_y`` values.
+Memory: one working copy (the largest item's ``T_x * T_y`` values) per
+chunk of items, ``4 x threads`` chunks at most.
 
 See Also
 --------
@@ -36,7 +37,7 @@ align.maximum_path : the validating entry point.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from ._config import FASTMATH as _FASTMATH
 
@@ -73,31 +74,29 @@ def mas_in_place(Q, tx, ty):
 
 
 @njit(cache=True, boundscheck=False)
-def _working_copy(src, ty, tx, text_major):
-    """The item's live block as a new C-ordered (T_y, T_x) array, and whether it holds NaN or +inf.
+def _working_copy(src, ty, tx, text_major, Q):
+    """Fill ``Q`` (T_y, T_x) with the item's live block; return whether it holds NaN or +inf.
 
-    One pass over the input does both (the check costs no second read);
-    ``text_major`` sources (T_x, T_y) are transposed in 32 x 32 tiles.
+    One pass over the input does both; ``text_major`` sources (T_x, T_y) are
+    transposed in strips of 16 tokens. No fastmath here: the test for NaN
+    must survive.
     """
-    Q = np.empty((ty, tx), src.dtype)
     bad = False
     if text_major:
-        for x0 in range(0, tx, 32):
-            x1 = min(x0 + 32, tx)
-            for y0 in range(0, ty, 32):
-                y1 = min(y0 + 32, ty)
+        for x0 in range(0, tx, 16):
+            x1 = min(x0 + 16, tx)
+            for y in range(ty):
                 for x in range(x0, x1):
-                    for y in range(y0, y1):
-                        v = src[x, y]
-                        bad |= (v != v) | (v == np.inf)
-                        Q[y, x] = v
+                    v = src[x, y]
+                    bad |= (v != v) | (v == np.inf)
+                    Q[y, x] = v
     else:
         for y in range(ty):
             for x in range(tx):
                 v = src[y, x]
                 bad |= (v != v) | (v == np.inf)
                 Q[y, x] = v
-    return Q, bad
+    return bad
 
 
 @njit(cache=True, boundscheck=False)
@@ -133,15 +132,24 @@ def maximum_path_batch(value, text_lengths, mel_lengths, text_major, out_path, o
         every path crosses a ``-inf`` cell; NaN when the item's live block
         holds a NaN or ``+inf`` (its path is then not computed).
     """
-    for b in prange(value.shape[0]):
-        tx = text_lengths[b]
-        ty = mel_lengths[b]
-        out_path[b] = 0
-        # a private working copy, rows = frames: the caller's array is never written
-        Q, bad = _working_copy(value[b], ty, tx, text_major)
-        if bad:
-            out_score[b] = np.nan
-            continue
-        mas_in_place(Q, tx, ty)
-        out_score[b] = Q[ty - 1, tx - 1]
-        _walk_back(Q, tx, ty, text_major, out_path[b])
+    B = value.shape[0]
+    n_chunks = min(B, 4 * get_num_threads())
+    cells = 0
+    for b in range(B):
+        cells = max(cells, text_lengths[b] * mel_lengths[b])
+    for c in prange(n_chunks):
+        # one working buffer per chunk of items, reused: a fresh array per item
+        # would pay its page faults every time (they cost more than the sweep)
+        work = np.empty(cells, value.dtype)
+        for b in range(c, B, n_chunks):
+            tx = text_lengths[b]
+            ty = mel_lengths[b]
+            out_path[b] = 0
+            # a private working copy, rows = frames: the caller's array is never written
+            Q = work[:ty * tx].reshape((ty, tx))
+            if _working_copy(value[b], ty, tx, text_major, Q):
+                out_score[b] = np.nan
+                continue
+            mas_in_place(Q, tx, ty)
+            out_score[b] = Q[ty - 1, tx - 1]
+            _walk_back(Q, tx, ty, text_major, out_path[b])

@@ -11,6 +11,7 @@ import numpy as np
 from .._backend import resolve_backend
 from .._validation import as_float_array, as_int_array, check_option, is_torch_tensor
 from ..exceptions import ParameterError
+from ._checks import check_scores
 
 __all__ = ["maximum_path"]
 
@@ -165,24 +166,6 @@ def maximum_path(value, mask=None, *, text_lengths=None, mel_lengths=None, layou
 
         return torch.from_numpy(path).to(device=value.device)
     return path
-
-
-def check_scores(score):
-    """Turn the kernels' per-item score flags into errors (NaN: bad values; -inf: no finite path)."""
-    from ..exceptions import InfeasibleAlignmentError
-
-    bad = np.flatnonzero(np.isnan(score))
-    if bad.size:
-        raise ParameterError(
-            f"value[{int(bad[0])}] holds NaN or +inf inside its text x mel block; -inf marks a "
-            "forbidden cell, nothing else may be non-finite"
-        )
-    stuck = np.flatnonzero(score == -np.inf)
-    if stuck.size:
-        raise InfeasibleAlignmentError(
-            f"item {int(stuck[0])}: every monotone path crosses a -inf cell of value; "
-            "no finite alignment exists"
-        )
 
 
 def _out_dtype(value):

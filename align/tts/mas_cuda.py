@@ -5,6 +5,7 @@ import numpy as np
 from .._device import as_device, default_threads, np_dtype, on_torch_cuda, stream_for, zeros, empty
 from .._validation import is_torch_tensor
 from ..exceptions import ParameterError
+from ._checks import check_scores
 
 __all__ = ["maximum_path_cuda"]
 
@@ -49,8 +50,6 @@ def maximum_path_cuda(value, text_lengths, mel_lengths, text_major, threads_per_
     kernel[B, nt, stream_for(like), shared_bytes](
         as_device(value), as_device(text_lengths), as_device(mel_lengths), bool(text_major), d_path, d_score,
         dirs, scratch, int(use_shared))
-    from .mas import check_scores
-
     check_scores(d_score.copy_to_host())
     if like is not None:
         return path

@@ -63,6 +63,8 @@ _LAZY = {
     "Phone": "align.speech.results",
     "plot_alignment": "align.plot",
     "maximum_path": "align.tts.mas",
+    "ForwardSumLoss": "align.tts.forward_sum_torch",
+    "beta_binomial_prior": "align.tts.losses",
 }
 
 __all__ = [

@@ -1,0 +1,70 @@
+"""``ForwardSumLoss``: the forward-sum alignment loss as a torch module (RAD-TTS, NeMo FastPitch)."""
+
+import torch
+
+from ..exceptions import ParameterError
+from .losses import forward_sum_nll
+
+__all__ = ["ForwardSumLoss"]
+
+
+class _ForwardSum(torch.autograd.Function):
+    """``-log Z`` per item from :func:`align.tts.losses.forward_sum_nll`, its gradient saved."""
+
+    @staticmethod
+    def forward(ctx, log_probs, text_lengths, mel_lengths):
+        nll, grad = forward_sum_nll(log_probs.detach().cpu().numpy(), text_lengths, mel_lengths)
+        ctx.save_for_backward(torch.from_numpy(grad).to(log_probs.device, log_probs.dtype))
+        return torch.from_numpy(nll).to(log_probs.device, log_probs.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_nll):
+        (grad,) = ctx.saved_tensors
+        return grad * grad_nll[:, None, None], None, None
+
+
+class ForwardSumLoss(torch.nn.Module):
+    """The forward-sum alignment loss (Badlani et al. 2021, arXiv:2108.10447, section 2.1).
+
+    Parameters
+    ----------
+    blank_logprob : float
+        The score of the padded blank column before the softmax (RAD-TTS and
+        NeMo: -1).
+
+    Notes
+    -----
+    Called as ``loss(attn_logprob, text_lengths, mel_lengths)`` with
+    ``attn_logprob`` (B, 1, T_mel, T_text) (the aligner's log attention scores,
+    a prior added if wanted) and the lengths (B,); returns the scalar loss: per
+    item ``-log Z / text_length`` (``torch.nn.CTCLoss``'s ``"mean"``
+    reduction), averaged over the batch, as NeMo's ``ForwardSumLoss``.
+
+    Columns past each item's text and frames past its mel are ignored (the
+    softmax runs over the item's own tokens and the blank). An item whose text
+    is longer than its mel raises ``ParameterError`` (``torch.nn.CTCLoss`` with
+    ``zero_infinity=True`` would quietly give it zero loss). The kernel runs on
+    the CPU in float64; CUDA tensors are copied to the host and the gradient
+    back (no CUDA kernel yet).
+    """
+
+    def __init__(self, blank_logprob=-1.0):
+        super().__init__()
+        self.blank_logprob = float(blank_logprob)
+
+    def forward(self, attn_logprob, text_lengths, mel_lengths):
+        if attn_logprob.dim() != 4 or attn_logprob.shape[1] != 1:
+            raise ParameterError(
+                f"attn_logprob must be (B, 1, T_mel, T_text), got shape {tuple(attn_logprob.shape)}"
+            )
+        T_text = attn_logprob.shape[3]
+        tl = torch.as_tensor(text_lengths).reshape(-1).to(torch.int64).cpu()
+        ml = torch.as_tensor(mel_lengths).reshape(-1).to(torch.int64).cpu()
+        if tl.shape[0] != attn_logprob.shape[0]:
+            raise ParameterError(f"text_lengths must have one entry per item ({attn_logprob.shape[0]})")
+        x = torch.nn.functional.pad(attn_logprob[:, 0], (1, 0), value=self.blank_logprob)
+        outside = torch.arange(T_text + 1)[None, :] > tl[:, None]  # (B, T_text + 1)
+        x = x.masked_fill(outside[:, None, :].to(x.device), float("-inf"))
+        logp = torch.log_softmax(x, dim=-1)
+        nll = _ForwardSum.apply(logp, tl.numpy(), ml.numpy())
+        return (nll / tl.to(nll.device, nll.dtype)).mean()

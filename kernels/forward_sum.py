@@ -1,0 +1,101 @@
+"""The forward-sum alignment loss: CTC over "every text token, in order", forward-backward (CPU).
+
+Badlani et al. 2021, "One TTS Alignment To Rule Them All" (arXiv:2108.10447,
+section 2.1): the likelihood of a monotone alignment of ``K`` text tokens to
+``T`` mel frames, summed over all alignments, computed as CTC (Graves et al.
+2006, DOI 10.1145/1143844.1143891, section 4.1, sum-product form) with target
+``1, 2, ..., K`` over classes ``0`` (the blank) and ``1..K``. Extended states
+``s = 0 .. 2K``: even ``s`` the blank, odd ``s`` the token ``(s + 1) // 2``.
+The targets are all distinct, so the skip ``s - 2 -> s`` is allowed for every
+token state ``s >= 3``::
+
+    alpha[0, 0] = y[0, 0], alpha[0, 1] = y[0, 1]
+    alpha[t, s] = y[t, z_s] + logsumexp(alpha[t-1, s], alpha[t-1, s-1], alpha[t-1, s-2] if s odd)
+    log Z = logsumexp(alpha[T-1, 2K], alpha[T-1, 2K-1])
+
+``beta`` is the same from the end (emission at ``t`` included), and the
+gradient of ``-log Z`` with respect to ``y[t, c]`` is minus the posterior
+occupancy of class ``c`` at ``t``: ``-sum_{s: z_s = c} exp(alpha + beta - y - log Z)``.
+Accumulation in float64 whatever the input dtype.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from ._config import FASTMATH as _FASTMATH
+
+__all__ = ["forward_sum_batch"]
+
+FASTMATH = set(_FASTMATH)
+NEG_INF = -np.inf
+
+
+@njit(cache=True, fastmath=FASTMATH, inline="always")
+def _lse3(a, b, c):
+    m = max(a, max(b, c))
+    if m == NEG_INF:
+        return NEG_INF
+    return m + np.log(np.exp(a - m) + np.exp(b - m) + np.exp(c - m))
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _one(y, T, K, grad):
+    S = 2 * K + 1
+    alpha = np.full((T, S), NEG_INF)
+    alpha[0, 0] = y[0, 0]
+    alpha[0, 1] = y[0, 1]
+    for t in range(1, T):
+        for s in range(S):
+            c = 0 if s % 2 == 0 else (s + 1) // 2
+            a1 = alpha[t - 1, s - 1] if s >= 1 else NEG_INF
+            a2 = alpha[t - 1, s - 2] if (s % 2 == 1 and s >= 3) else NEG_INF
+            alpha[t, s] = y[t, c] + _lse3(alpha[t - 1, s], a1, a2)
+    logz = np.logaddexp(alpha[T - 1, S - 1], alpha[T - 1, S - 2])
+    if logz == NEG_INF:
+        return NEG_INF
+    nxt = np.full(S + 2, NEG_INF)  # beta at t + 1, two -inf pads above S - 1
+    cur = np.full(S + 2, NEG_INF)
+    for t in range(T - 1, -1, -1):
+        for s in range(S):
+            c = 0 if s % 2 == 0 else (s + 1) // 2
+            if t == T - 1:
+                b = 0.0 if s >= S - 2 else NEG_INF
+            else:
+                # successors: s (stay), s + 1, s + 2 (a skip into token state s + 2)
+                b2 = nxt[s + 2] if s % 2 == 1 else NEG_INF
+                b = _lse3(nxt[s], nxt[s + 1], b2)
+            cur[s] = y[t, c] + b
+            occ = alpha[t, s] + b - logz  # alpha holds y[t, c] once: the emission is not doubled
+            if occ > NEG_INF:
+                grad[t, c] -= np.exp(occ)
+        nxt, cur = cur, nxt
+    return logz
+
+
+@njit(cache=True, fastmath=FASTMATH, parallel=True)
+def forward_sum_batch(log_probs, text_lengths, mel_lengths, out_nll, out_grad):
+    """``-log Z`` of every item and its gradient with respect to ``log_probs``.
+
+    Parameters
+    ----------
+    log_probs : np.ndarray [shape=(B, T_mel, K_max + 1), float32 or float64]
+        Per-frame log-probabilities (normalised or not) of the blank (column 0)
+        and of text tokens ``1..K`` (columns ``1..text_lengths[b]``).
+    text_lengths, mel_lengths : np.ndarray [shape=(B,), int64]
+        ``1 <= text_lengths[b] <= mel_lengths[b]`` (not checked here).
+    out_nll : np.ndarray [shape=(B,), float64]
+        Output: ``-log Z`` (``+inf`` when no alignment has a finite score).
+    out_grad : np.ndarray [shape=(B, T_mel, K_max + 1), float64]
+        Output: ``d out_nll[b] / d log_probs[b]``; 0 outside each item's
+        ``mel_lengths[b] x (text_lengths[b] + 1)`` block and for an item with
+        no finite alignment.
+    """
+    for b in prange(log_probs.shape[0]):
+        T = mel_lengths[b]
+        K = text_lengths[b]
+        out_grad[b] = 0.0
+        y = log_probs[b, :T, :K + 1].astype(np.float64)
+        logz = _one(y, T, K, out_grad[b])
+        out_nll[b] = -logz
+        if logz == NEG_INF:
+            out_grad[b] = 0.0

@@ -65,6 +65,11 @@ _LAZY = {
     "maximum_path": "align.tts.mas",
     "ForwardSumLoss": "align.tts.forward_sum_torch",
     "beta_binomial_prior": "align.tts.losses",
+    "durations_from_textgrid": "align.tts.durations",
+    "durations_to_path": "align.tts.durations",
+    "path_to_durations": "align.tts.durations",
+    "mel2ph": "align.tts.durations",
+    "token_average": "align.tts.durations",
 }
 
 __all__ = [

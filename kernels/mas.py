@@ -28,7 +28,7 @@ branch-free loop with no dependency inside it, so it vectorises. The walk back
 reads the accumulated scores, as the Cython code does.
 
 Memory: one working copy (the largest item's ``T_x * T_y`` values) per
-chunk of items, ``4 x threads`` chunks at most.
+chunk of items (``work``).
 
 See Also
 --------
@@ -37,7 +37,7 @@ align.maximum_path : the validating entry point.
 """
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import njit, prange
 
 from ._config import FASTMATH as _FASTMATH
 
@@ -113,7 +113,7 @@ def _walk_back(Q, tx, ty, text_major, path):
 
 
 @njit(cache=True, fastmath=FASTMATH, parallel=True, boundscheck=False)
-def maximum_path_batch(value, text_lengths, mel_lengths, text_major, out_path, out_score):
+def maximum_path_batch(value, text_lengths, mel_lengths, text_major, out_path, out_score, work):
     """Monotonic alignment search for a batch, items in parallel.
 
     Parameters
@@ -131,22 +131,22 @@ def maximum_path_batch(value, text_lengths, mel_lengths, text_major, out_path, o
         Output: the path's score (the sum of ``value`` along it); ``-inf`` when
         every path crosses a ``-inf`` cell; NaN when the item's live block
         holds a NaN or ``+inf`` (its path is then not computed).
+    work : np.ndarray [shape=(C, max_b T_text * T_mel), value's dtype]
+        Scratch: one working copy per chunk of items (``C`` chunks run in
+        parallel; a thread count or a few times it). A buffer reused item after
+        item, instead of a fresh one per item, saves the page faults of new
+        memory, which cost more than the sweep.
     """
     B = value.shape[0]
-    n_chunks = min(B, 4 * get_num_threads())
-    cells = 0
-    for b in range(B):
-        cells = max(cells, text_lengths[b] * mel_lengths[b])
+    n_chunks = min(B, work.shape[0])
     for c in prange(n_chunks):
-        # one working buffer per chunk of items, reused: a fresh array per item
-        # would pay its page faults every time (they cost more than the sweep)
-        work = np.empty(cells, value.dtype)
+        buf = work[c]
         for b in range(c, B, n_chunks):
             tx = text_lengths[b]
             ty = mel_lengths[b]
             out_path[b] = 0
             # a private working copy, rows = frames: the caller's array is never written
-            Q = work[:ty * tx].reshape((ty, tx))
+            Q = buf[:ty * tx].reshape((ty, tx))
             if _working_copy(value[b], ty, tx, text_major, Q):
                 out_score[b] = np.nan
                 continue

@@ -226,6 +226,51 @@ class Alignment:
             gaps.append((t, self.duration))
         return gaps
 
+    def duration_table(self, *, sample_rate, hop_length, n_frames=None, level="phones",
+                       silence="keep", min_frames=0):
+        """Tokens (phones or words, silences between them) and their integer frame durations.
+
+        Parameters
+        ----------
+        sample_rate, hop_length : int
+            Of the mel spectrogram the durations are for.
+        n_frames : int, optional
+            The mel length (default librosa's: ``1 + round(duration * sr) // hop``).
+        level : {"phones", "words"}
+        silence : {"keep", "merge", "trim"}
+            See :func:`align.tts.durations.durations_from_intervals`.
+        min_frames : int
+            A floor on every token's frames (taken from its neighbours).
+
+        Returns
+        -------
+        align.tts.durations.DurationTable
+        """
+        from ..tts.durations import durations_from_intervals
+
+        if level not in ("phones", "words"):
+            raise ParameterError(f"level must be 'phones' or 'words', got {level!r}")
+        if level == "phones":
+            intervals = [(p.label, p.start, p.end) for p in self.phones]
+        else:
+            intervals = [(w.text, w.start, w.end) for w in self.words]
+        return durations_from_intervals(intervals, sample_rate=sample_rate, hop_length=hop_length,
+                                        duration=self.duration, n_frames=n_frames, silence=silence,
+                                        min_frames=min_frames)
+
+    def durations(self, *, sample_rate, hop_length, n_frames=None, level="phones", silence="keep",
+                  min_frames=0):
+        """Integer frames per token, summing exactly to the mel length (see :meth:`duration_table`).
+
+        Returns
+        -------
+        np.ndarray [shape=(N,), int64]
+            ``sum == n_frames`` (``== end_frame - start_frame`` of the table with
+            ``silence="trim"``; :meth:`duration_table` gives the tokens and offsets).
+        """
+        return self.duration_table(sample_rate=sample_rate, hop_length=hop_length, n_frames=n_frames,
+                                   level=level, silence=silence, min_frames=min_frames).durations
+
     def replace(self, **changes):
         """A copy with some fields changed (:func:`dataclasses.replace`)."""
         return dataclasses.replace(self, **changes)

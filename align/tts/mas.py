@@ -159,7 +159,11 @@ def maximum_path(value, mask=None, *, text_lengths=None, mel_lengths=None, layou
 
     path = np.empty(V.shape, out_dtype if out_dtype.kind in "biuf" else V.dtype)
     score = np.empty(B)
-    maximum_path_batch(V, tl, ml, layout == "text_mel", path, score)
+    import numba
+
+    # one working copy per thread, reused item after item (kernels/mas.py)
+    work = np.empty((min(B, numba.get_num_threads()), int((tl * ml).max())), V.dtype)
+    maximum_path_batch(V, tl, ml, layout == "text_mel", path, score, work)
     check_scores(score)
     if is_torch_tensor(value):
         import torch

@@ -43,7 +43,7 @@ def twins():
         ("dtw wave path", kdtw.dtw_batch, dtw_cuda.dtw_wave_path, {}, (), ("dirs", "work")),
         ("dtw features", kdtw.dtw_batch, dtw_cuda.feature_wave(np.float64, 0, path=True), {}, (),
          ("dirs", "work")),
-        ("mas", kmas.maximum_path_batch, mas_cuda.maximum_path_kernel(np.float32), {}, (),
+        ("mas", kmas.maximum_path_batch, mas_cuda.maximum_path_kernel(np.float32), {}, ("work",),
          ("dirs", "scratch", "use_shared")),
     ]
 

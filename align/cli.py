@@ -78,8 +78,17 @@ def _cmd_demo(args):
 def _cmd_corpus(args):
     from .speech.corpus import align_corpus
 
+    durations = None
+    if args.durations:
+        if args.sample_rate is None or args.hop_length is None:
+            print("align corpus: --durations needs --sample-rate and --hop-length (the mel settings)",
+                  file=sys.stderr)
+            return 2
+        durations = {"sample_rate": args.sample_rate, "hop_length": args.hop_length,
+                     "silence": args.silence, "min_frames": args.min_frames}
     results = align_corpus(args.folder, args.out, formats=args.format or [".TextGrid"],
-                           jobs=args.jobs, overwrite=args.overwrite, progress=not args.quiet)
+                           jobs=args.jobs, overwrite=args.overwrite, progress=not args.quiet,
+                           durations=durations)
     failed = [r for r in results if r.status == "failed"]
     counts = {s: sum(r.status == s for r in results) for s in ("aligned", "skipped", "failed")}
     for r in failed:
@@ -129,6 +138,13 @@ def _parser():
                    help="output extension, repeatable (.TextGrid .json .srt .vtt .ctm); default .TextGrid")
     p.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: all CPUs)")
     p.add_argument("--overwrite", action="store_true", help="re-align files whose outputs exist")
+    p.add_argument("--durations", action="store_true",
+                   help="also write TTS training data: <name>.durations.json per file and durations.jsonl")
+    p.add_argument("--sample-rate", type=int, help="with --durations: the mel spectrogram's sample rate")
+    p.add_argument("--hop-length", type=int, help="with --durations: the mel spectrogram's hop length")
+    p.add_argument("--silence", choices=("keep", "merge", "trim"), default="keep",
+                   help="with --durations: silence tokens kept, merged into neighbours, or trimmed at the ends")
+    p.add_argument("--min-frames", type=int, default=0, help="with --durations: at least this many frames a token")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_corpus)
 

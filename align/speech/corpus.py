@@ -96,10 +96,11 @@ def _init_worker():
         pass
 
 
-def _align_one(item, outputs, options):
+def _align_one(item, outputs, options, durations=None):
     """Worker: align one item and write its outputs (runs in a pool process)."""
     import time
 
+    from ..tts.durations import DURATIONS_SUFFIX
     from .transcript import align_transcript
 
     start = time.perf_counter()
@@ -107,7 +108,12 @@ def _align_one(item, outputs, options):
         alignment = align_transcript(item.audio, item.transcript, **options)
         for out in outputs:
             out.parent.mkdir(parents=True, exist_ok=True)
-            alignment.save(out)
+            if out.name.endswith(DURATIONS_SUFFIX):
+                table = alignment.duration_table(**durations)
+                table.save(out, audio=str(item.audio), sample_rate=durations["sample_rate"],
+                           hop_length=durations["hop_length"])
+            else:
+                alignment.save(out)
     except AlignError as exc:
         return CorpusResult(item, "failed", (), f"{type(exc).__name__}: {exc}",
                             time.perf_counter() - start)
@@ -115,7 +121,7 @@ def _align_one(item, outputs, options):
 
 
 def align_corpus(folder, out_dir, *, formats=(".TextGrid",), jobs=None, overwrite=False,
-                 progress=False, **options):
+                 progress=False, durations=None, **options):
     """Align every recording of a corpus folder and write its outputs.
 
     Parameters
@@ -134,6 +140,15 @@ def align_corpus(folder, out_dir, *, formats=(".TextGrid",), jobs=None, overwrit
         interrupted run resumes where it stopped).
     progress : bool
         A progress bar (tqdm) over the files.
+    durations : dict, optional
+        TTS training data too: the keyword arguments of
+        :meth:`align.Alignment.duration_table` (``sample_rate`` and
+        ``hop_length`` required; ``level``, ``silence``, ``min_frames``). Each
+        utterance gets a ``<name>.durations.json`` (tokens, integer frame
+        durations, frame offsets), written atomically with the other outputs
+        and counted by the resume rule; ``out_dir/durations.jsonl`` then lists
+        every utterance's table, one JSON object a line (rebuilt, atomically,
+        at the end of every run).
     **options
         Passed to :func:`align.align_transcript` (e.g. ``window``).
 
@@ -156,6 +171,18 @@ def align_corpus(folder, out_dir, *, formats=(".TextGrid",), jobs=None, overwrit
         raise ParameterError("formats is empty; give at least one output extension, e.g. '.TextGrid'")
     for fmt in formats:
         format_for_path(Path("x" + fmt))  # raises ParameterError for an unknown extension
+    if durations is not None:
+        from ..tts.durations import DURATIONS_SUFFIX
+
+        durations = dict(durations)
+        missing = {"sample_rate", "hop_length"} - set(durations)
+        if missing:
+            raise ParameterError(f"durations needs {sorted(missing)} (the mel spectrogram's settings)")
+        unknown = set(durations) - {"sample_rate", "hop_length", "level", "silence", "min_frames", "n_frames"}
+        if unknown:
+            raise ParameterError(f"durations takes sample_rate, hop_length, level, silence, min_frames; "
+                                 f"got {sorted(unknown)}")
+        formats = formats + (DURATIONS_SUFFIX,)
     if jobs is None:
         jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
@@ -180,7 +207,7 @@ def align_corpus(folder, out_dir, *, formats=(".TextGrid",), jobs=None, overwrit
             bar = None
     if jobs == 1 or len(todo) <= 1:
         for item, outputs in todo:
-            results[item] = _align_one(item, outputs, options)
+            results[item] = _align_one(item, outputs, options, durations)
             if bar is not None:
                 bar.update(1)
     else:
@@ -188,11 +215,29 @@ def align_corpus(folder, out_dir, *, formats=(".TextGrid",), jobs=None, overwrit
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context,
                                  initializer=_init_worker) as pool:
-            futures = {pool.submit(_align_one, item, outputs, options): item for item, outputs in todo}
+            futures = {pool.submit(_align_one, item, outputs, options, durations): item
+                       for item, outputs in todo}
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 if bar is not None:
                     bar.update(1)
     if bar is not None:
         bar.close()
-    return [results[item] for item in items]
+    ordered = [results[item] for item in items]
+    if durations is not None:
+        _write_manifest(ordered, Path(out_dir))
+    return ordered
+
+
+def _write_manifest(results, out_dir):
+    """``durations.jsonl``: every finished utterance's duration table, in corpus order, atomically."""
+    from ..io._atomic import atomic_write_text
+    from ..tts.durations import DURATIONS_SUFFIX
+
+    lines = []
+    for r in results:
+        for out in r.outputs:
+            if out.name.endswith(DURATIONS_SUFFIX) and out.is_file():
+                lines.append(out.read_text(encoding="utf-8").strip())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / "durations.jsonl", "".join(line + "\n" for line in lines))

@@ -26,6 +26,7 @@ from ..exceptions import ParameterError
 
 __all__ = [
     "DurationTable",
+    "DURATIONS_SUFFIX",
     "SILENCE_LABELS",
     "n_mel_frames",
     "durations_from_intervals",
@@ -35,6 +36,9 @@ __all__ = [
     "mel2ph",
     "token_average",
 ]
+
+#: the per-utterance file ``align corpus --durations`` writes beside the other outputs
+DURATIONS_SUFFIX = ".durations.json"
 
 #: labels read as silence (ours, MFA's, Kaldi's, the empty gap)
 SILENCE_LABELS = frozenset({"", "sil", "sp", "spn", "<sil>", "SIL", "silence"})
@@ -62,6 +66,20 @@ class DurationTable:
     start_frame: int
     end_frame: int
     n_frames: int
+
+    def to_dict(self):
+        """A JSON-ready dict (the line format of ``durations.jsonl``)."""
+        return {"tokens": list(self.tokens), "durations": [int(d) for d in self.durations],
+                "start_frame": int(self.start_frame), "end_frame": int(self.end_frame),
+                "n_frames": int(self.n_frames)}
+
+    def save(self, path, **extra):
+        """Write :meth:`to_dict` (and ``extra`` fields) as JSON, atomically."""
+        import json
+
+        from ..io._atomic import atomic_write_text
+
+        atomic_write_text(path, json.dumps({**extra, **self.to_dict()}, ensure_ascii=False) + "\n")
 
 
 def n_mel_frames(duration, sample_rate, hop_length):

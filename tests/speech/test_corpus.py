@@ -66,3 +66,32 @@ def test_errors(tmp_path):
         align_corpus(tmp_path, tmp_path / "o", jobs=0)
     with pytest.raises(ParameterError):
         align_corpus(tmp_path, tmp_path / "o", formats=(".docx",))
+
+
+def test_durations_per_file_and_manifest(corpus, tmp_path, capsys):
+    import json
+
+    import numpy as np
+
+    from align.speech.results import Alignment
+    from align.tts.durations import n_mel_frames
+
+    out = tmp_path / "o"
+    argv = ["corpus", str(corpus), "-o", str(out), "-f", ".json", "-j", "1", "-q", "--durations",
+            "--sample-rate", "22050", "--hop-length", "256"]
+    assert main(argv) == 0
+    lines = (out / "durations.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+    for line, stem in zip(lines, ("arctic_a0001_1592748574", "spk1/arctic_a0005_1592748459")):
+        row = json.loads(line)
+        assert row["audio"].endswith(stem.split("/")[-1] + ".flac")
+        a = Alignment.load(out / f"{stem}.json")
+        # the table is the alignment's own durations: sums to librosa's frame count of the audio
+        assert row["n_frames"] == n_mel_frames(a.duration, 22050, 256) == sum(row["durations"])
+        assert [t for t in row["tokens"] if t] == [p.label for p in a.phones]
+        assert np.array_equal(row["durations"], a.durations(sample_rate=22050, hop_length=256))
+    # a rerun skips both files and rebuilds the same manifest
+    assert main(argv) == 0
+    assert "0 aligned, 2 skipped" in capsys.readouterr().out
+    assert (out / "durations.jsonl").read_text().splitlines() == lines
+    assert main(argv[:-4]) == 2  # --durations without the mel settings

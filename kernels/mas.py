@@ -67,10 +67,14 @@ def mas_in_place(Q, tx, ty):
         if hi == y:
             q[hi] += p[hi - 1]
             hi -= 1
-        for x in range(lo, hi + 1):
-            stay = p[x]
-            advance = p[x - 1]
-            q[x] += advance if advance > stay else stay
+        # slices from the band's edge and a counter from 0: no negative-index
+        # wraparound test, which keeps the loop from vectorising (5x measured)
+        n = hi + 1 - lo
+        qq = q[lo:hi + 1]
+        stay = p[lo:hi + 1]
+        advance = p[lo - 1:hi]
+        for i in range(n):
+            qq[i] += max(advance[i], stay[i])
 
 
 @njit(cache=True, boundscheck=False)

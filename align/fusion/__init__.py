@@ -1,5 +1,16 @@
-"""Torch models fed by alignments (intermediate fusion, duration-driven TTS; issue 11).
+"""Torch models fed by alignments: intermediate fusion and duration-driven TTS (issue 11).
 
-A new fusion operator is one ``nn.Module`` in its own module here, registered by name
-in the model that selects operators. Imports torch, so ``import align`` never loads it.
+- :mod:`align.fusion.operators`: the fusion operators, one contract
+  (``op(streams, masks) -> (fused, mask)``) and :func:`build_fusion` to pick one by name.
+- :mod:`align.fusion.encoders`: the unimodal encoder parts and masked helpers.
+- :mod:`align.fusion.model`: :class:`FusionClassifier` (early, intermediate and late
+  fusion, joint or coordinated representations).
+
+Imports torch, so ``import align`` never loads it.
 """
+
+from .model import FUSIONS, FusionClassifier, count_parameters
+from .operators import ATTENTION, FRAMEWISE, OPERATORS, build_fusion
+
+__all__ = ["FusionClassifier", "build_fusion", "count_parameters", "FUSIONS", "OPERATORS", "FRAMEWISE",
+           "ATTENTION"]

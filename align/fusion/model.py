@@ -41,7 +41,9 @@ class FusionClassifier(nn.Module):
     Parameters
     ----------
     inputs : dict[str, int]
-        Modality name -> feature size, primary modality first (at least two).
+        Modality name -> feature size, primary modality first. With a single modality
+        the model is the unimodal baseline built from the same parts (encoder, pooling,
+        head; ``fusion`` and ``fusion_layer`` are not used).
     n_classes : int
     d_model : int
         Width of every encoder and of the fused stream.
@@ -74,7 +76,8 @@ class FusionClassifier(nn.Module):
         self.modalities = list(inputs)
         self.inputs = dict(inputs)
         self.n_classes = int(n_classes)
-        self.fusion = fusion
+        # one modality: nothing to fuse; the decision path is then encoder, pooling, head
+        self.fusion = fusion = fusion if len(inputs) > 1 else "decision"
         self.n_layers = n_layers
         self.fusion_layer = n_layers if fusion == "decision" else fusion_layer
         self.representation = representation
@@ -217,8 +220,8 @@ def count_parameters(model):
 
 def _check_options(inputs, n_classes, d_model, n_layers, fusion, fusion_layer, representation,
                    modality_dropout, aux_weight, n_heads, temperature):
-    if not isinstance(inputs, dict) or len(inputs) < 2:
-        raise ParameterError(f"inputs must map at least two modality names to feature sizes, got {inputs!r}")
+    if not isinstance(inputs, dict) or not inputs:
+        raise ParameterError(f"inputs must map modality names to feature sizes, got {inputs!r}")
     for m, d in inputs.items():
         if not isinstance(m, str) or int(d) != d or d < 1:
             raise ParameterError(f"inputs[{m!r}] must be a positive feature size, got {d!r}")

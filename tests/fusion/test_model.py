@@ -182,8 +182,8 @@ def test_model_inputs_are_checked_with_clear_errors():
         _model("avg", 1)
     with pytest.raises(ParameterError, match="fusion_layer must lie in 0..n_layers=3"):
         _model("concat", 4)
-    with pytest.raises(ParameterError, match="at least two modality"):
-        FusionClassifier({"audio": 3}, 2)
+    with pytest.raises(ParameterError, match="inputs must map modality names"):
+        FusionClassifier({}, 2)
     with pytest.raises(ParameterError, match=r"features\['video'\] must be a tensor \(B, T, 5\)"):
         model(dict(features, video=features["video"][..., :4]), lengths)
     with pytest.raises(ParameterError, match=r"lengths\['audio'\] must lie in 1..11"):
@@ -278,6 +278,20 @@ def test_intermediate_fusion_learns_a_binding_task_that_late_fusion_cannot():
     intermediate_c, _, _ = _accuracy_after_training("concat", 1, control=True)
     late_c, _, _ = _accuracy_after_training("decision", 2, control=True)
     assert intermediate_c > 0.85 and late_c > 0.85, (intermediate_c, late_c)
+
+
+def test_one_modality_is_the_unimodal_baseline_of_the_same_parts():
+    torch.manual_seed(0)
+    model = FusionClassifier({"audio": 6}, 3, d_model=16, n_layers=2, n_heads=2, fusion="concat", fusion_layer=1)
+    features, lengths = _batch(8, same_clock=True)
+    assert model.fusion == "decision" and list(model.heads) == ["audio"]
+    model.eval()
+    logits = model({"audio": features["audio"]}, {"audio": lengths["audio"]})
+    with torch.no_grad():
+        mask = torch.arange(11)[None, :] < lengths["audio"][:, None]
+        h = model.encoders["audio"](model.fronts["audio"](features["audio"], mask), mask)
+        pooled = (h * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+    torch.testing.assert_close(logits, model.heads["audio"](pooled))
 
 
 def test_count_parameters_counts_trainable_tensors():

@@ -77,7 +77,7 @@ def _lengths(x, name, B, upper, upper_name):
 
 
 def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, blank=0, *,
-                 tie_break="torchaudio", backend="auto"):
+                 tie_break="torchaudio", errors="raise", backend="auto"):
     """Align CTC label sequences to emissions (Viterbi over the CTC topology).
 
     A drop-in for ``torchaudio.functional.forced_align`` with the same
@@ -104,6 +104,12 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
         the *advance* and the *skip* predecessors tie above the *stay*:
         torchaudio then keeps the stay and its path can score below the best
         (this needs exactly equal scores, e.g. quantised emissions).
+    errors : {"raise", "ignore"}
+        On an item that admits no alignment (too short for its targets, or ``-inf`` on
+        every path): raise :class:`InfeasibleAlignmentError` naming it (default, as
+        torchaudio), or give it a path of ``-1`` on every frame and scores of ``-inf``
+        on its live frames, the other items aligned as usual (the convention of
+        :func:`align.viterbi_batch`). Bad input (NaN, wrong shapes) raises either way.
     backend : {"auto", "cpu", "cuda"}
         ``"auto"``: the CUDA kernel when ``log_probs`` is a torch CUDA tensor
         (it stays on its device, no host copy of the emissions), else the CPU
@@ -132,7 +138,7 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
         target equal to ``blank`` or outside ``[0, C)``; lengths out of
         range or of the wrong shape; NaN or ``+inf`` in the live frames.
     InfeasibleAlignmentError
-        An item with ``T_b < L_b + R_b`` (``R_b`` the number of adjacent
+        With ``errors="raise"``: an item with ``T_b < L_b + R_b`` (``R_b`` the number of adjacent
         equal labels, each of which needs a blank between its copies), or
         whose every path has probability zero (``-inf`` on every path). The
         message names the batch index.
@@ -196,7 +202,7 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
 
         use = resolve_backend(backend, on_gpu=True)
         paths, scores = forced_align(log_probs.copy_to_host(), targets, input_lengths, target_lengths,
-                                     blank, tie_break=tie_break, backend=use)
+                                     blank, tie_break=tie_break, errors=errors, backend=use)
         return cuda_module().to_device(paths), cuda_module().to_device(scores)
 
     torch_out = is_torch_tensor(log_probs)
@@ -234,6 +240,7 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
         raise ParameterError(f"blank must be within [0, num classes) = [0, {C}), got {blank}")
     blank = int(blank)
     check_option("tie_break", tie_break, ("torchaudio", "optimal"))
+    check_option("errors", errors, ("raise", "ignore"))
     tie_rule = TIE_TORCHAUDIO if tie_break == "torchaudio" else TIE_OPTIMAL
     in_len = _lengths(input_lengths, "input_lengths", B, T, "T")
     tg_len = _lengths(target_lengths, "target_lengths", B, L, "L")
@@ -283,6 +290,8 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
     repeats = np.zeros(B, dtype=np.int64)
     ctc_band_cells(tg64, in_len, tg_len, cells, repeats)
     short = np.flatnonzero(in_len < tg_len + repeats)
+    if short.size and errors == "ignore":
+        return _align_feasible(log_probs, targets, in_len, tg_len, short, blank, tie_break, use)
     if short.size:
         b = int(short[0])
         raise InfeasibleAlignmentError(
@@ -294,7 +303,7 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
 
     if use == "cuda":
         return _forced_align_cuda(gpu_lp if on_gpu else work, tg, tg64, in_len, tg_len, blank,
-                                  tie_break, lp.dtype, torch_out, device)
+                                  tie_break, lp.dtype, torch_out, device, errors)
 
     paths = np.empty((B, T), dtype=np.int64)
     scores = np.empty((B, T), dtype=work.dtype)
@@ -309,7 +318,8 @@ def forced_align(log_probs, targets, input_lengths=None, target_lengths=None, bl
         run = ctc_align_batch if n_slots > 1 else ctc_align_serial
         run(work, tg64, in_len, tg_len, blank, tie_rule, paths, scores, logp, bp, band, alpha)
 
-    _check_result(paths, logp, tg64, in_len, tg_len, blank)
+    dead = _check_result(paths, logp, tg64, in_len, tg_len, blank, errors)
+    _mark_infeasible(paths, scores, dead, in_len)
 
     paths_out = paths.astype(tg.dtype, copy=False)
     scores_out = scores.astype(lp.dtype, copy=False)
@@ -335,12 +345,15 @@ class _Meta:
             else np.dtype("int64")
 
 
-def _check_result(paths, logp, tg64, in_len, tg_len, blank):
-    """Post-conditions on host copies: a finite score, and a path that spells the targets."""
+def _check_result(paths, logp, tg64, in_len, tg_len, blank, errors="raise"):
+    """Post-conditions on host copies: a finite score, and a path that spells the targets.
+
+    Returns the items without a finite path (only with ``errors="ignore"``; else they raise).
+    """
     from ..kernels.ctc import ctc_check_paths
 
     dead = np.flatnonzero(~(logp > -np.inf))
-    if dead.size:
+    if dead.size and errors == "raise":
         b = int(dead[0])
         raise InfeasibleAlignmentError(
             f"every alignment of batch index {b} has probability zero: log_probs is -inf on every "
@@ -349,14 +362,59 @@ def _check_result(paths, logp, tg64, in_len, tg_len, blank):
         )
     ok = np.empty(paths.shape[0], dtype=np.bool_)
     ctc_check_paths(paths, tg64, in_len, tg_len, blank, ok)
+    ok[dead] = True  # a dead item's path means nothing; it is marked -1 by the caller
     if not ok.all():
         raise AlignError(
             f"internal error: the path of batch index {int(np.argmin(ok))} does not spell its "
             f"targets; please report this with the inputs"
         )
+    return dead
 
 
-def _forced_align_cuda(work, tg, tg64, in_len, tg_len, blank, tie_break, out_dtype, torch_out, device):
+def _mark_infeasible(paths, scores, items, in_len):
+    """``errors="ignore"``: items without an alignment get path -1 and score -inf (live frames)."""
+    for b in items:
+        paths[b] = -1
+        scores[b, : in_len[b]] = -np.inf
+
+
+def _align_feasible(log_probs, targets, in_len, tg_len, short, blank, tie_break, backend):
+    """``errors="ignore"`` with items too short for their targets: align the others only.
+
+    The short items are marked as :func:`_mark_infeasible` does; results keep the input's
+    type, dtype and device.
+    """
+    keep = np.setdiff1d(np.arange(len(in_len)), short)
+    host_targets = _as_numpy(targets, "targets", ("int32", "int64"))
+    if is_torch_tensor(log_probs):
+        import torch
+
+        device = log_probs.device
+        paths, scores = forced_align(log_probs[torch.from_numpy(keep).to(device)], host_targets[keep],
+                                     in_len[keep], tg_len[keep], blank, tie_break=tie_break, errors="ignore",
+                                     backend=backend)
+        # the short items: -1 everywhere, -inf on their live frames (built on the host: B x T)
+        fill_paths = np.full(log_probs.shape[:2], -1, dtype=host_targets.dtype)
+        fill_scores = np.zeros(log_probs.shape[:2], dtype=np.dtype(str(scores.dtype).replace("torch.", "")))
+        _mark_infeasible(fill_paths, fill_scores, short, in_len)
+        out_paths = torch.from_numpy(fill_paths).to(device)
+        out_scores = torch.from_numpy(fill_scores).to(device)
+        index = torch.from_numpy(keep).to(device)
+        out_paths[index] = paths
+        out_scores[index] = scores
+        return out_paths, out_scores
+    lp = np.asarray(log_probs)
+    paths, scores = forced_align(lp[keep], host_targets[keep], in_len[keep], tg_len[keep], blank,
+                                 tie_break=tie_break, errors="ignore", backend=backend)
+    out_paths = np.zeros(lp.shape[:2], dtype=paths.dtype)
+    out_scores = np.zeros(lp.shape[:2], dtype=scores.dtype)
+    out_paths[keep], out_scores[keep] = paths, scores
+    _mark_infeasible(out_paths, out_scores, short, in_len)
+    return out_paths, out_scores
+
+
+def _forced_align_cuda(work, tg, tg64, in_len, tg_len, blank, tie_break, out_dtype, torch_out, device,
+                       errors="raise"):
     """Run the CUDA kernel on validated inputs; results in the caller's type and device."""
     from .forced_align_cuda import ctc_align_cuda
 
@@ -368,15 +426,23 @@ def _forced_align_cuda(work, tg, tg64, in_len, tg_len, blank, tie_break, out_dty
         d_tl = torch.from_numpy(tg_len).to(device)
         paths, scores, logp = ctc_align_cuda(work, d_tg, d_in, d_tl, blank, tie_break=tie_break)
         host_paths = paths.cpu().numpy()
-        _check_result(host_paths, logp.cpu().numpy(), tg64, in_len, tg_len, blank)
+        dead = _check_result(host_paths, logp.cpu().numpy(), tg64, in_len, tg_len, blank, errors)
         out_int = getattr(torch, np.dtype(tg.dtype).name)
         out_float = getattr(torch, np.dtype(out_dtype).name)
-        return paths.to(out_int), scores.to(out_float)
+        paths, scores = paths.to(out_int), scores.to(out_float)
+        if dead.size:
+            host_scores = scores.cpu().numpy()
+            _mark_infeasible(host_paths, host_scores, dead, in_len)
+            paths = torch.from_numpy(host_paths.astype(tg.dtype, copy=False)).to(device)
+            scores = torch.from_numpy(host_scores).to(device)
+        return paths, scores
     paths, scores, logp = ctc_align_cuda(work, tg64, in_len, tg_len, blank, tie_break=tie_break)
     host_paths = paths.copy_to_host()
-    _check_result(host_paths, logp.copy_to_host(), tg64, in_len, tg_len, blank)
+    dead = _check_result(host_paths, logp.copy_to_host(), tg64, in_len, tg_len, blank, errors)
+    host_scores = scores.copy_to_host()
+    _mark_infeasible(host_paths, host_scores, dead, in_len)
     paths_out = host_paths.astype(tg.dtype, copy=False)
-    scores_out = scores.copy_to_host().astype(out_dtype, copy=False)
+    scores_out = host_scores.astype(out_dtype, copy=False)
     if torch_out:
         import torch
 

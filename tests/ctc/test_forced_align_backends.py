@@ -249,6 +249,35 @@ def test_errors_are_the_same_for_every_pair(cuda_device, kind, backend):
         align.forced_align(_as_kind(kind, log_probs, cuda_device), np.array([[1], [2]]), backend="tpu")
 
 
+@pytest.mark.cuda
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_errors_ignore_marks_infeasible_items_and_aligns_the_rest(rng, cuda_device, kind, backend):
+    # item 0 aligns; item 1 is too short for its targets (T=2 < L + R = 3); item 2 has
+    # -inf on every path (class 2 impossible everywhere, and its targets need it)
+    log_probs = np.log(rng.dirichlet(np.ones(3), size=(3, 6))).astype(np.float32)
+    log_probs[2, :, 2] = -np.inf
+    targets = np.array([[1, 2], [1, 1], [2, 1]])
+    in_len, tg_len = np.array([6, 2, 5]), np.array([2, 2, 2])
+    if expected(kind, backend, gpu=True) is not None:
+        return  # the table test covers the pairs that raise
+    with pytest.raises(align.InfeasibleAlignmentError, match="batch index 1"):
+        align.forced_align(_as_kind(kind, log_probs, cuda_device), targets, in_len, tg_len, backend=backend)
+    paths, scores = align.forced_align(_as_kind(kind, log_probs, cuda_device), targets, in_len, tg_len,
+                                       errors="ignore", backend=backend)
+    _assert_kind(kind, paths, cuda_device)
+    _assert_kind(kind, scores, cuda_device)
+    paths, scores = _host(paths), _host(scores)
+    alone = align.forced_align(log_probs[:1], targets[:1], backend="cpu")
+    assert paths[0].tobytes() == alone[0][0].tobytes() and scores[0].tobytes() == alone[1][0].tobytes()
+    for b in (1, 2):
+        assert (paths[b] == -1).all()
+        assert np.isneginf(scores[b, : in_len[b]]).all() and (scores[b, in_len[b]:] == 0).all()
+    assert paths.dtype == targets.dtype and scores.dtype == np.float32
+    with pytest.raises(ParameterError, match="errors='skip' is not supported"):
+        align.forced_align(log_probs, targets, in_len, tg_len, errors="skip")
+
+
 def test_errors_are_align_errors():
     assert issubclass(BackendUnavailableError, AlignError) and issubclass(ParameterError, AlignError)
 

@@ -5,12 +5,29 @@
 - :mod:`align.fusion.encoders`: the unimodal encoder parts and masked helpers.
 - :mod:`align.fusion.model`: :class:`FusionClassifier` (early, intermediate and late
   fusion, joint or coordinated representations).
+- :mod:`align.fusion.data`: streams on one clock (resampled by timestamps, warped by a
+  DTW path, pooled over aligned words or phones) and :func:`collate`.
 
 Imports torch, so ``import align`` never loads it.
 """
 
+from .data import (
+    AttentionPool,
+    Batch,
+    alignment_intervals,
+    collate,
+    frame_times,
+    interval_frames,
+    lengths_to_mask,
+    pool_durations,
+    pool_intervals,
+    resample_to_clock,
+    warp_by_path,
+)
 from .model import FUSIONS, FusionClassifier, count_parameters
 from .operators import ATTENTION, FRAMEWISE, OPERATORS, build_fusion
 
 __all__ = ["FusionClassifier", "build_fusion", "count_parameters", "FUSIONS", "OPERATORS", "FRAMEWISE",
-           "ATTENTION"]
+           "ATTENTION", "AttentionPool", "Batch", "alignment_intervals", "collate", "frame_times",
+           "interval_frames", "lengths_to_mask", "pool_durations", "pool_intervals", "resample_to_clock",
+           "warp_by_path"]

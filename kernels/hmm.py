@@ -72,6 +72,7 @@ __all__ = [
     "viterbi_csr",
     "viterbi_band",
     "viterbi_band_checkpointed",
+    "bad_outside_band",
     "forward_backward_csr",
     "forward_backward_band",
     "viterbi_csr_batch",
@@ -294,7 +295,12 @@ def _band_step(Et, col, ident, trans, prev, cur, best, arg, lo, hi, bp_row):
     when the start ``lo`` is only known at run time); gathered indices are cast
     to uint64 for the same reason (they are >= 0 by construction). ``ident``
     (``col == arange(S)``) drops the emission gather.
+
+    Returns ``True`` when every emission read is below ``+inf`` (no NaN, no ``+inf``):
+    the check rides on the loop that reads them anyway, so the API need not scan the
+    whole input first (a scan cost a third of a call on a long chain).
     """
+    good = True
     w = trans.shape[0] - 1
     n = hi + 1 - lo
     out = cur[lo + w:]
@@ -312,14 +318,17 @@ def _band_step(Et, col, ident, trans, prev, cur, best, arg, lo, hi, bp_row):
                 m = b > a
                 out[i] = (b if m else a) + e[i]
                 bpr[i] = np.uint8(0) if m else np.uint8(1)
+                good &= e[i] < np.inf  # False for NaN and +inf
         else:
             c = col[lo:]
             for i in range(n):
                 a = p1[i] + t1[i]
                 b = p0[i] + t0[i]
                 m = b > a
-                out[i] = (b if m else a) + Et[np.uint64(c[i])]
+                ev = Et[np.uint64(c[i])]
+                out[i] = (b if m else a) + ev
                 bpr[i] = np.uint8(0) if m else np.uint8(1)
+                good &= ev < np.inf
     elif w == 2:
         t0 = trans[0][lo:]
         t1 = trans[1][lo:]
@@ -338,8 +347,10 @@ def _band_step(Et, col, ident, trans, prev, cur, best, arg, lo, hi, bp_row):
             m = v0 > x
             x = v0 if m else x
             j = np.uint8(0) if m else j
-            out[i] = x + Et[np.uint64(c[i])]
+            ev = Et[np.uint64(c[i])]
+            out[i] = x + ev
             bpr[i] = j
+            good &= ev < np.inf
     else:
         bst = best[lo:]
         ag = arg[lo:]
@@ -359,13 +370,35 @@ def _band_step(Et, col, ident, trans, prev, cur, best, arg, lo, hi, bp_row):
                 ag[i] = jj if m else ag[i]
         c = col[lo:]
         for i in range(n):
-            out[i] = bst[i] + Et[np.uint64(c[i])]
+            ev = Et[np.uint64(c[i])]
+            out[i] = bst[i] + ev
             bpr[i] = ag[i]
+            good &= ev < np.inf
     # states that left the band must read as -inf at the next frame
     a = max(lo - w, 0)
     gone = cur[a + w:lo + w]
     for i in range(gone.shape[0]):
         gone[i] = -np.inf
+    return good
+
+
+@njit(cache=True)
+def bad_outside_band(E, lo, hi):
+    """Whether a cell the banded kernels do not read holds NaN or ``+inf``.
+
+    For graphs whose states read emission columns ``0..S-1`` in order with ``K == S``:
+    the cells left of ``lo[t]`` and right of ``hi[t]`` (the band's corners, ``O(S^2)``
+    cells, few beside ``T S``). The banded kernels check the cells they read.
+    """
+    S = E.shape[1]
+    for t in range(E.shape[0]):
+        for s in range(lo[t]):
+            if not E[t, s] < np.inf:
+                return True
+        for s in range(hi[t] + 1, S):
+            if not E[t, s] < np.inf:
+                return True
+    return False
 
 
 @njit(cache=True)
@@ -378,8 +411,13 @@ def _is_identity(col):
 
 @njit(cache=True, fastmath=FASTMATH)
 def _band_first(E0, col, init, cur, w, lo, hi):
+    """Scores of the first frame; ``True`` when no emission read is NaN or ``+inf``."""
+    good = True
     for s in range(lo, hi + 1):
-        cur[s + w] = init[s] + E0[col[s]]
+        ev = E0[col[s]]
+        cur[s + w] = init[s] + ev
+        good &= ev < np.inf
+    return good
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -401,10 +439,13 @@ def _viterbi_band_into(E, col, trans, init, final, lo, hi, bp, path):
     best = np.empty(S, np.float64)
     arg = np.empty(S, np.uint8)
     ident = _is_identity(col)
-    _band_first(E[0], col, init, prev, w, lo[0], hi[0])
+    good = _band_first(E[0], col, init, prev, w, lo[0], hi[0])
     for t in range(1, T):
-        _band_step(E[t], col, ident, trans, prev, cur, best, arg, lo[t], hi[t], bp[t])
+        good &= _band_step(E[t], col, ident, trans, prev, cur, best, arg, lo[t], hi[t], bp[t])
         prev, cur = cur, prev
+    if not good:
+        path[:] = -1
+        return np.nan
     score, s = _band_final(prev, final, w, lo[T - 1], hi[T - 1])
     if s < 0:
         path[:] = -1
@@ -437,7 +478,8 @@ def viterbi_band(E, col, trans, init, final, lo, hi, bp, path):
     Returns
     -------
     float
-        The best log score, ``-inf`` when no path exists.
+        The best log score, ``-inf`` when no path exists, NaN (path all -1) when an
+        emission read is NaN or ``+inf``.
 
     Notes
     -----
@@ -467,7 +509,7 @@ def viterbi_band_checkpointed(E, col, trans, init, final, lo, hi, k, ckpt, seg_b
     Returns
     -------
     float
-        The best log score, ``-inf`` when no path exists.
+        The best log score, ``-inf`` when no path exists, NaN as in :func:`viterbi_band`.
     """
     T = E.shape[0]
     S = col.shape[0]
@@ -477,17 +519,20 @@ def viterbi_band_checkpointed(E, col, trans, init, final, lo, hi, k, ckpt, seg_b
     best = np.empty(S, np.float64)
     arg = np.empty(S, np.uint8)
     ident = _is_identity(col)
-    _band_first(E[0], col, init, a, w, lo[0], hi[0])
+    good = _band_first(E[0], col, init, a, w, lo[0], hi[0])
     if T > 1:
         ckpt[0, :] = a
     prev = a
     cur = b
     for t in range(1, T):
         # back-pointers are discarded on this pass (written to row 0 of seg_bp)
-        _band_step(E[t], col, ident, trans, prev, cur, best, arg, lo[t], hi[t], seg_bp[0])
+        good &= _band_step(E[t], col, ident, trans, prev, cur, best, arg, lo[t], hi[t], seg_bp[0])
         prev, cur = cur, prev
         if t % k == 0 and t < T - 1:
             ckpt[t // k, :] = prev
+    if not good:
+        path[:] = -1
+        return np.nan
     score, s = _band_final(prev, final, w, lo[T - 1], hi[T - 1])
     if s < 0:
         path[:] = -1
@@ -504,7 +549,8 @@ def viterbi_band_checkpointed(E, col, trans, init, final, lo, hi, k, ckpt, seg_b
         prev = a
         cur = b
         for t in range(start + 1, end + 1):
-            _band_step(E[t], col, ident, trans, prev, cur, best, arg, lo[t], hi[t], seg_bp[t - start - 1])
+            _band_step(E[t], col, ident, trans, prev, cur, best, arg, lo[t], hi[t],
+                       seg_bp[t - start - 1])  # checked on the forward pass
             prev, cur = cur, prev
         s = path[end]
         for t in range(end, start, -1):

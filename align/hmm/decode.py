@@ -145,11 +145,20 @@ def _check_graph(graph, name="graph"):
         raise ParameterError(f"{name} must be an HMMGraph, got {type(graph).__name__}")
 
 
-def _check_emissions(log_emissions, graph, name="log_emissions", feasibility=True):
+def _check_emissions(log_emissions, graph, name="log_emissions", feasibility=True, scan=True):
+    """Validated emissions; ``scan=False`` leaves the NaN/+inf check to the caller's kernel."""
     E = as_float_array(log_emissions, name, ndim=2)
     T, K = E.shape
     if T == 0:
         raise ParameterError(f"{name} has no frames (shape {E.shape}); need T >= 1")
+    if scan:
+        _check_finite_or_minus_inf(E, name)
+    _check_columns_and_length(E, graph, name, feasibility, scanned=scan)
+    return E
+
+
+def _check_finite_or_minus_inf(E, name="log_emissions"):
+    """ParameterError naming the first NaN or +inf of ``E``, if any."""
     # one reduction pass (max propagates NaN); locate the culprit only on failure
     top = E.max()
     if np.isnan(top):
@@ -160,6 +169,10 @@ def _check_emissions(log_emissions, graph, name="log_emissions", feasibility=Tru
     if top == np.inf:
         t, k = (int(i) for i in np.argwhere(np.isposinf(E))[0])
         raise ParameterError(f"{name} must not contain +inf, found +inf at frame {t}, column {k}")
+
+
+def _check_columns_and_length(E, graph, name, feasibility, scanned=True):
+    T, K = E.shape
     need = graph.n_columns
     if K < need:
         raise ParameterError(
@@ -167,6 +180,8 @@ def _check_emissions(log_emissions, graph, name="log_emissions", feasibility=Tru
             f"{need - 1}; need K >= {need}"
         )
     if feasibility and (graph.min_frames == 0 or T < graph.min_frames):
+        if not scanned:  # bad input is reported before infeasibility
+            _check_finite_or_minus_inf(E, name)
         raise InfeasibleAlignmentError(
             f"T={T} frames is too short: the graph needs at least {graph.min_frames} frames "
             "to go from an initial to a final state; pass more frames or a graph with "
@@ -175,7 +190,6 @@ def _check_emissions(log_emissions, graph, name="log_emissions", feasibility=Tru
             "no final state of the graph can be reached from an initial state; "
             "check log_initial, log_final and the edges"
         )
-    return E
 
 
 def _no_path(T, where=""):
@@ -273,9 +287,11 @@ def viterbi(log_emissions, graph, *, method="auto", memory="auto", checkpoint_ev
     if resolve_backend(backend, on_gpu=on_gpu) == "cuda":
         return viterbi_batch([log_emissions], graph, method=method, backend="cuda")[0]
     _check_graph(graph)
-    E = _check_emissions(log_emissions, graph)
-    check_option("memory", memory, ("auto", "full", "checkpoint"))
     method = _pick_method(graph, method)
+    # the banded kernels check NaN/+inf in the cells they read as they go (a separate
+    # scan cost a third of the call on a long chain); the cells they skip are checked below
+    E = _check_emissions(log_emissions, graph, scan=method == "csr")
+    check_option("memory", memory, ("auto", "full", "checkpoint"))
     T, S = E.shape[0], graph.n_states
     k = _kernels()
     path = np.empty(T, np.int64)
@@ -293,6 +309,7 @@ def viterbi(log_emissions, graph, *, method="auto", memory="auto", checkpoint_ev
     else:
         lo, hi = graph._band(T)
         if (lo > hi).any():
+            _check_finite_or_minus_inf(E)
             raise _no_path(T)
         trans = graph._band_trans
         if memory == "auto":
@@ -310,6 +327,11 @@ def viterbi(log_emissions, graph, *, method="auto", memory="auto", checkpoint_ev
             seg = np.empty((min(every, max(T - 1, 1)), S), np.uint8)
             score = k.viterbi_band_checkpointed(E, ka.col, trans, ka.init, ka.final, lo, hi,
                                                 every, ckpt, seg, path)
+        unread_checked = E.shape[1] == S and bool(np.array_equal(ka.col, np.arange(S)))
+        if np.isnan(score) or (k.bad_outside_band(E, lo, hi) if unread_checked else True):
+            _check_finite_or_minus_inf(E)  # raises, naming the first bad cell, if there is one
+        if np.isnan(score):
+            raise AlignError("internal error: the viterbi kernel flagged an emission the scan did not find")
     if score == -np.inf:
         raise _no_path(T)
     if path.min() < 0 or path.max() >= S:  # post-condition

@@ -603,3 +603,23 @@ def test_forward_backward_takes_backend_and_refuses_cuda_it_lacks():
         align.forward_backward_batch([E], g, backend="cuda")
     with pytest.raises(align.ParameterError, match="backend='gpu' is not supported"):
         align.forward_backward(E, g, backend="gpu")
+
+
+@pytest.mark.parametrize("memory", ["full", "checkpoint"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("where", ["band", "corner", "extra column", "late frame"])
+def test_banded_viterbi_refuses_nan_and_inf_wherever_they_are(memory, bad, where):
+    # The banded kernels check the cells they read as they go; the corners outside the
+    # band and columns no state reads are checked apart: a bad cell anywhere is an error.
+    S, T = 6, 40
+    graph = align.HMMGraph.left_to_right(S)
+    E = np.log(np.random.default_rng(0).dirichlet(np.ones(S + 1), size=T))
+    if where != "extra column":
+        E = E[:, :S]
+    t, k = {"band": (17, 3), "corner": (0, S - 1), "extra column": (9, S), "late frame": (T - 1, 0)}[where]
+    E[t, k] = bad
+    word = "NaN" if np.isnan(bad) else r"\+inf"
+    with pytest.raises(align.ParameterError, match=f"must not contain {word}, found {word} at frame {t}, column {k}"):
+        align.viterbi(E, graph, memory=memory, checkpoint_every=7)
+    E[t, k] = -np.inf  # -inf is allowed: the same call aligns
+    assert align.viterbi(E, graph, memory=memory, checkpoint_every=7).path[-1] == S - 1

@@ -11,6 +11,9 @@ Subcommands:
 - ``align demo [--out DIR]`` aligns the bundled CC0 sample and writes a TextGrid,
   JSON and PNG per utterance.
 - ``align cache clear`` removes Numba's compiled-kernel cache.
+- ``align tts train CORPUS -o model.pt [--steps N ...]`` aligns a corpus and trains a
+  duration-driven TTS model on its durations (torch); ``align tts say model.pt "text"
+  -o out.wav`` speaks with it (Griffin-Lim).
 
 The CLI only parses, calls the :mod:`align` API and writes outputs. An
 :class:`align.AlignError` becomes a one-line message and exit code 2; anything
@@ -118,6 +121,39 @@ def _cmd_cache_clear(args):
     return 0
 
 
+def _cmd_tts_train(args):
+    from .fusion.tts_train import train_tts
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    options = {"d_model": args.d_model, "n_encoder_layers": args.layers, "n_decoder_layers": args.layers}
+    trained = train_tts(args.corpus, args.output, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                        seed=args.seed, device=args.device, progress=not args.quiet, resume=not args.restart,
+                        durations_dir=args.durations_dir,
+                        duration_source="uniform" if args.uniform else "aligner",
+                        model_options=options, jobs=args.jobs, checkpoint_every=args.checkpoint_every)
+    last = trained.history[-1] if trained.history else None
+    loss = f", final loss {last['total']:.3f} (mel L1 {last['mel']:.3f})" if last else ""
+    print(f"trained {trained.step} steps on {trained.info['n_utterances']} utterances{loss}; "
+          f"model in {args.output}")
+    return 0
+
+
+def _cmd_tts_say(args):
+    from .fusion.tts_train import synthesize
+
+    result = synthesize(args.model, args.text, args.output, duration_scale=args.duration_scale,
+                        n_iter=args.n_iter, device=args.device)
+    if result["unknown_phones"]:
+        print(f"phones the model never saw (read as <unk>): {' '.join(result['unknown_phones'])}",
+              file=sys.stderr)
+    seconds = len(result["samples"]) / result["sample_rate"]
+    print(f"wrote {seconds:.2f} s of audio ({len(result['phones'])} phones) to {args.output}")
+    return 0
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="align", description="fusealign: exact alignment of speech, text and time series")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -151,6 +187,37 @@ def _parser():
     p = sub.add_parser("demo", help="align the bundled CC0 sample and write TextGrid, JSON and PNG")
     p.add_argument("--out", default="align-demo", help="output folder (default: ./align-demo)")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("tts", help="train a duration-driven TTS model on aligned durations, and speak with it")
+    tts_sub = p.add_subparsers(dest="tts_command", required=True)
+    t = tts_sub.add_parser("train", help="align a corpus and train a TTS model on its durations")
+    t.add_argument("corpus", help="corpus folder: audio files with same-name .txt transcripts")
+    t.add_argument("-o", "--output", required=True, help="the model checkpoint (.pt); resumed when it exists")
+    t.add_argument("--steps", type=int, default=2000, help="optimiser steps (default 2000)")
+    t.add_argument("--batch-size", type=int, default=16, help="utterances per step (default 16)")
+    t.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default 1e-3)")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    t.add_argument("--d-model", type=int, default=128, help="model width (default 128)")
+    t.add_argument("--layers", type=int, default=2, help="encoder and decoder layers each (default 2)")
+    t.add_argument("--durations-dir", help="the aligner's duration tables (default: <output>.durations/)")
+    t.add_argument("--uniform", action="store_true",
+                   help="train on uniform durations instead of the aligner's (the baseline)")
+    t.add_argument("--checkpoint-every", type=int, default=100, help="steps between checkpoints (default 100)")
+    t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start afresh")
+    t.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    t.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default torch's; 1 is often fastest on a busy machine)")
+    t.add_argument("-j", "--jobs", type=int, default=None, help="alignment worker processes (default: all CPUs)")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=_cmd_tts_train)
+    t = tts_sub.add_parser("say", help="speak a text with a trained model (Griffin-Lim vocoder)")
+    t.add_argument("model", help="a checkpoint of `align tts train`")
+    t.add_argument("text", help="the text to speak")
+    t.add_argument("-o", "--output", required=True, help="output wav file")
+    t.add_argument("--duration-scale", type=float, default=1.0, help="> 1 speaks slower (default 1)")
+    t.add_argument("--n-iter", type=int, default=32, help="Griffin-Lim iterations (default 32)")
+    t.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    t.set_defaults(func=_cmd_tts_say)
 
     p = sub.add_parser("cache", help="manage Numba's kernel cache")
     cache_sub = p.add_subparsers(dest="cache_command", required=True)

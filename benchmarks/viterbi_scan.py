@@ -16,7 +16,7 @@ if old:
     m = importlib.util.module_from_spec(spec); sys.modules["align.kernels"] = m; spec.loader.exec_module(m)
 import numpy as np, numba
 numba.set_num_threads(1)
-import align.hmm.decode as d, align.kernels.hmm as kh
+import align.kernels.hmm as kh
 assert kh.__file__.startswith("/tmp/oldtree" if old else "/work/main"), kh.__file__
 rng = np.random.default_rng(0)
 T, S = 100_000, 500

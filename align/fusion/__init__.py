@@ -5,6 +5,10 @@
 - :mod:`align.fusion.encoders`: the unimodal encoder parts and masked helpers.
 - :mod:`align.fusion.model`: :class:`FusionClassifier` (early, intermediate and late
   fusion, joint or coordinated representations).
+- :mod:`align.fusion.tts_model`: :class:`DurationTTS` (FastSpeech-2-style, fed by the
+  aligner's durations) and :func:`length_regulate`; :mod:`align.fusion.tts_data` (mels,
+  phone vocabulary, datasets) and :mod:`align.fusion.tts_train` (``train_tts``,
+  ``load_tts``, ``synthesize``; the ``align tts`` command).
 - :mod:`align.fusion.data`: streams on one clock (resampled by timestamps, warped by a
   DTW path, pooled over aligned words or phones) and :func:`collate`.
 
@@ -26,8 +30,9 @@ from .data import (
 )
 from .model import FUSIONS, FusionClassifier, count_parameters
 from .operators import ATTENTION, FRAMEWISE, OPERATORS, build_fusion
+from .tts_model import DurationTTS, length_regulate
 
 __all__ = ["FusionClassifier", "build_fusion", "count_parameters", "FUSIONS", "OPERATORS", "FRAMEWISE",
            "ATTENTION", "AttentionPool", "Batch", "alignment_intervals", "collate", "frame_times",
            "interval_frames", "lengths_to_mask", "pool_durations", "pool_intervals", "resample_to_clock",
-           "warp_by_path"]
+           "warp_by_path", "DurationTTS", "length_regulate"]

@@ -6,6 +6,8 @@ runs a checkout of the previous commit at /tmp/oldtree (``git worktree add /tmp/
 HEAD~1``), whose check was a full ``E.max()`` scan before the kernel.
 """
 import sys, time, importlib.util
+from pathlib import Path
+ROOT = str(Path(__file__).resolve().parents[1])  # the checkout this file lives in
 old = len(sys.argv) > 1 and sys.argv[1] == "old"
 if old:
     sys.path.insert(0, "/tmp/oldtree")
@@ -17,7 +19,7 @@ if old:
 import numpy as np, numba
 numba.set_num_threads(1)
 import align.kernels.hmm as kh
-assert kh.__file__.startswith("/tmp/oldtree" if old else "/work/main"), kh.__file__
+assert kh.__file__.startswith("/tmp/oldtree" if old else ROOT), kh.__file__
 rng = np.random.default_rng(0)
 T, S = 100_000, 500
 g = align.HMMGraph.left_to_right(S)

@@ -90,12 +90,12 @@ def mcd_frames(c_ref, c_syn):
     return (10.0 / math.log(10.0)) * np.sqrt(2.0 * ((c_ref - c_syn) ** 2).sum(-1))
 
 
-def load_corpus(work, durations_dir, settings, limit):
+def load_corpus(work, durations_dir, settings, limit, corpus=CATHY):
     """Aligned utterances with their log-mels, cached in ``work/mels.npz``."""
     from align.fusion.tts_data import TTSUtterance, align_for_tts, load_utterances
 
     t = time.perf_counter()
-    results = align_for_tts(CATHY, durations_dir, settings, progress=True)
+    results = align_for_tts(corpus, durations_dir, settings, progress=True)
     failed = sum(r.status == "failed" for r in results)
     print(f"aligned: {len(results) - failed} of {len(results)} files ({failed} failed), "
           f"{time.perf_counter() - t:.0f} s", file=sys.stderr)
@@ -107,7 +107,7 @@ def load_corpus(work, durations_dir, settings, limit):
                                    m["text"]) for m in meta]
     else:
         t = time.perf_counter()
-        utterances, _ = load_utterances(CATHY, durations_dir, settings)
+        utterances, _ = load_utterances(corpus, durations_dir, settings)
         np.savez(cache, **{u.name: u.mel for u in utterances})
         (work / "mels.json").write_text(json.dumps([{"name": u.name, "phones": u.phones, "text": u.text,
                                                      "durations": u.durations.tolist()} for u in utterances]))
@@ -187,28 +187,128 @@ def run_one(source, seed, train, held_out, vocabulary, stats, args, work):
     model.eval()
     result = evaluate(model, vocabulary, held_out)
     steps_now = run["step"] - run["resumed_from"]
-    result.update(source=source, seed=seed, train_mel_l1=run["history"][-1]["mel"],
+    result.update(source=source, seed=seed, first_train_mel_l1=run["history"][0]["mel"],
+                  train_mel_l1=float(np.mean([h["mel"] for h in run["history"][-10:]])),
                   train_duration_loss=run["history"][-1]["duration"],
                   utterances_per_second=run["utterances_per_second"],
                   step_seconds=run["seconds"] / steps_now if steps_now else float("nan"), steps=args.steps)
-    return result
+    return result, model
+
+
+def _interval(values):
+    """Mean and half-width of the 95% Student-t interval (NaN half-width for one value)."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=float)
+    if v.size < 2:
+        return float(v.mean()), math.nan
+    return float(v.mean()), float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+
+
+def _cell(values, digits=3):
+    mean, half = _interval(values)
+    return f"{mean:.{digits}f}" + ("" if math.isnan(half) else f" ± {half:.{digits}f}")
 
 
 def report(results):
+    """Markdown: one row per source (mean ± 95% t interval over seeds), then the paired differences."""
     keys = ("mcd_tf", "mel_l1_tf", "mcd_dtw", "length_ratio", "duration_error", "train_mel_l1", "utterances_per_second",
             "step_seconds")
-    print("\n| durations | seeds | MCD-TF (dB) | mel L1 (TF) | MCD-DTW (dB) | length ratio | duration error (frames) "
-          "| train mel L1 | utt/s | s/step |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for source in SOURCES:
-        rows = [r for r in results if r["source"] == source]
-        if not rows:
-            continue
-        cells = []
-        for k in keys:
-            v = np.array([r[k] for r in rows])
-            cells.append(f"{v.mean():.3f}" + (f" ± {v.std(ddof=1):.3f}" if len(v) > 1 else ""))
-        print(f"| {source} | {len(rows)} | " + " | ".join(cells) + " |")
+    lines = ["| durations | seeds | MCD-TF (dB) | mel L1 (TF) | MCD-DTW (dB) | length ratio | duration error (frames) "
+             "| train mel L1 | utt/s | s/step |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    by_source = {s: {r["seed"]: r for r in results if r["source"] == s} for s in SOURCES}
+    for source, rows in by_source.items():
+        if rows:
+            lines.append(f"| {source} | {len(rows)} | "
+                         + " | ".join(_cell([r[k] for r in rows.values()]) for k in keys) + " |")
+    lines += ["", "Paired by seed (same seed, same initial weights and batches), 95% t interval; "
+              "negative = the aligner's durations are better:", "",
+              "| difference | seeds | MCD-TF (dB) | MCD-DTW (dB) | duration error (frames) |", "|---|---:|---:|---:|---:|"]
+    for other in ("uniform", "smeared"):
+        seeds = sorted(set(by_source["aligner"]) & set(by_source[other]))
+        if seeds:
+            diffs = [_cell([by_source["aligner"][s][k] - by_source[other][s][k] for s in seeds])
+                     for k in ("mcd_tf", "mcd_dtw", "duration_error")]
+            lines.append(f"| aligner - {other} | {len(seeds)} | " + " | ".join(diffs) + " |")
+    return "\n".join(lines)
+
+
+def _write_json(path, results):
+    tmp = Path(path).with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=1))
+    tmp.replace(path)  # atomic: an interrupted run keeps every finished run's figures
+
+
+def listen(models, vocabulary, held_out, out_dir, n=3):
+    """Griffin-Lim wavs and a mel plot for ``n`` held-out utterances, for each source's model.
+
+    ``models`` maps a source to its trained DurationTTS. Writes ``<name>_<source>.wav``
+    (free-running: the model's own durations), ``<name>_recorded.wav`` (the recording's
+    log-mel through the same Griffin-Lim, the vocoder's ceiling) and ``<name>.png``
+    (recorded, then each source free-running).
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import soundfile
+
+    from align.fusion.tts_data import MelSettings, TTSDataset, collate_tts, mel_to_audio
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    chosen = held_out[:: max(len(held_out) // n, 1)][:n]
+    data = TTSDataset(chosen, vocabulary)
+    batch = collate_tts([data[i] for i in range(len(data))])
+    free = {s: m.infer(batch["tokens"], batch["token_lengths"]) for s, m in models.items()}
+    for b, u in enumerate(chosen):
+        mels = {"recorded": u.mel}
+        mels.update({s: out["mel"][b, : int(out["mel_lengths"][b])].numpy() for s, out in free.items()})
+        fig, axes = plt.subplots(len(mels), 1, figsize=(10, 2.2 * len(mels)), sharex=True)
+        for ax, (label, mel) in zip(np.atleast_1d(axes), mels.items()):
+            ax.imshow(mel.T, origin="lower", aspect="auto", interpolation="nearest")
+            ax.set_ylabel(label)
+            soundfile.write(out_dir / f"{u.name}_{label}.wav", mel_to_audio(mel), MelSettings().sample_rate, subtype="PCM_16")
+        np.atleast_1d(axes)[0].set_title(f"{u.name}: {u.text}")
+        np.atleast_1d(axes)[-1].set_xlabel("frame (hop 256 at 16 kHz = 16 ms)")
+        fig.tight_layout()
+        fig.savefig(out_dir / f"{u.name}.png", dpi=80)
+        plt.close(fig)
+    print(f"listen: {len(chosen)} utterances x {len(mels)} versions in {out_dir}", file=sys.stderr)
+
+
+def smoke(corpus_dir, work, *, n_files=30, steps=150):
+    """The experiment end to end on ``n_files`` files of the corpus (CI): it runs, models learn.
+
+    Copies the first ``n_files`` recordings into ``work``, aligns them, trains the
+    aligner and uniform variants (d_model 32, one layer each) and evaluates them on every
+    10th file. Returns ``{source: result}`` (``first_train_mel_l1`` and ``train_mel_l1``, the
+    mean of the last 10 steps, show whether training learns).
+    """
+    import shutil
+    from types import SimpleNamespace
+
+    import torch
+
+    from align.fusion.tts_data import MelSettings, PhoneVocabulary, mel_statistics
+
+    torch.set_num_threads(1)
+    work = Path(work)
+    corpus = work / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    for audio in sorted(Path(corpus_dir).glob("*.flac"))[:n_files]:
+        for path in (audio, audio.with_suffix(".txt")):
+            shutil.copy(path, corpus / path.name)
+    settings = MelSettings()
+    utterances = load_corpus(work, work / "durations", settings, 0, corpus=corpus)
+    train, held_out = split(utterances, "file")
+    vocabulary = PhoneVocabulary(p for u in utterances for p in u.phones)
+    args = SimpleNamespace(d_model=32, layers=1, batch_size=8, lr=2e-3, smear=4, split="file", steps=steps,
+                           fresh=True)
+    out = {}
+    for source in ("aligner", "uniform"):
+        out[source] = run_one(source, 0, train, held_out, vocabulary, mel_statistics(train), args, work)[0]
+    return out
 
 
 def main(argv=None):
@@ -228,8 +328,14 @@ def main(argv=None):
                         help="cache folder: durations, log-mels, checkpoints")
     parser.add_argument("--durations-dir", help="reuse these duration tables (default: <work>/durations)")
     parser.add_argument("--fresh", action="store_true", help="retrain instead of resuming checkpoints")
-    parser.add_argument("--out", help="write every run's figures to this JSON file")
+    parser.add_argument("--out", help="write every run's figures to this JSON file (after each run, atomically)")
+    parser.add_argument("--report", metavar="JSON", help="only print the tables of an earlier --out file")
+    parser.add_argument("--listen", metavar="DIR", help="write wavs and mel plots of 3 held-out files here "
+                        "(the first seed's model of each source)")
     args = parser.parse_args(argv)
+    if args.report:
+        print(report(json.loads(Path(args.report).read_text())))
+        return
 
     import torch
 
@@ -246,18 +352,21 @@ def main(argv=None):
           f"also in training); mel {settings}", file=sys.stderr)
     vocabulary = PhoneVocabulary(p for u in utterances for p in u.phones)
     stats = mel_statistics(train)
-    results = []
+    results, first_models = [], {}
     for seed in args.seeds:
         for source in args.sources:
-            r = run_one(source, seed, train, held_out, vocabulary, stats, args, work)
+            r, model = run_one(source, seed, train, held_out, vocabulary, stats, args, work)
             print(json.dumps(r), file=sys.stderr)
             results.append(r)
+            first_models.setdefault(source, model)
+            if args.out:
+                _write_json(args.out, results)
     print(f"\n{args.steps} steps, batch {args.batch_size}, lr {args.lr}, d_model {args.d_model}, "
           f"{args.layers}+{args.layers} layers, smear ±{args.smear} frames, split by {args.split}, "
           f"torch threads {args.threads}")
-    report(results)
-    if args.out:
-        Path(args.out).write_text(json.dumps(results, indent=1))
+    print(report(results))
+    if args.listen:
+        listen(first_models, vocabulary, held_out, args.listen)
     return 0
 
 

@@ -70,6 +70,10 @@ _LAZY = {
     "path_to_durations": "align.tts.durations",
     "mel2ph": "align.tts.durations",
     "token_average": "align.tts.durations",
+    "drop_dtw": "align.sequence.drop_dtw",
+    "drop_dtw_batch": "align.sequence.drop_dtw",
+    "align_segments": "align.sequence.drop_dtw",
+    "DropDTWResult": "align.sequence.drop_dtw",
 }
 
 __all__ = [

@@ -80,6 +80,22 @@ def variants():
 IMAGE_ONLY = {"image only": {"only": ["image"]}}
 
 
+def chosen_variants(args):
+    """The table's variants, filtered by ``--variants``, plus the ``--modality-dropout`` ones."""
+    table = variants()
+    if args.modality_dropout:
+        p = args.modality_dropout
+        for name in ("intermediate (concat, layer 1)", REFERENCE):
+            table[f"{name} + modality dropout {p}"] = {**table[name], "modality_dropout": p}
+    if args.variants:
+        unknown = set(args.variants) - set(table)
+        if unknown:
+            raise SystemExit(f"unknown variants {sorted(unknown)}; known: {list(table)}")
+        keep = set(args.variants) | {REFERENCE} | {k for k in table if "modality dropout" in k}  # + the reference
+        table = {k: v for k, v in table.items() if k in keep}
+    return table
+
+
 # -- data --------------------------------------------------------------------------------
 
 def parse_name(path):
@@ -275,6 +291,9 @@ def main(argv=None):
     parser.add_argument("--clips", type=int, default=None, help="a subset of the clips (default all)")
     parser.add_argument("--data", default=str(FSDD))
     parser.add_argument("--quick", action="store_true", help="1 seed, 100 steps, 300 clips")
+    parser.add_argument("--variants", nargs="+", help="run only these variants (names as in the table)")
+    parser.add_argument("--modality-dropout", type=float, default=0.0,
+                        help="also run intermediate concat and late decision with this modality dropout")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "fusion_av_digits.md"))
     args = parser.parse_args(argv)
     if args.quick:
@@ -294,7 +313,9 @@ def main(argv=None):
     image_only = run_variants(IMAGE_ONLY, inputs, 10, row_splits, settings, seeds, target)
 
     command = " ".join(["python benchmarks/fusion/av_digits.py", f"--seeds {args.seeds}", f"--steps {args.steps}",
-                        "--snr " + " ".join(args.snr)] + ([f"--clips {args.clips}"] if args.clips else []))
+                        "--snr " + " ".join(args.snr)] + ([f"--clips {args.clips}"] if args.clips else [])
+                       + ([f"--modality-dropout {args.modality_dropout}"] if args.modality_dropout else [])
+                       + (["--variants " + " ".join(repr(v) for v in args.variants)] if args.variants else []))
     sizes = "/".join(str(len(s)) for s in row_splits)
     report = [f"# Audio-visual digits (issue 11)\n\n`{command}`, {datetime.date.today()}, 2 shared CPU cores, "
               f"torch threads 1. Settings: {settings}; seeds 0..{args.seeds - 1}. Clips train/valid/test "
@@ -308,12 +329,14 @@ def main(argv=None):
         print(f"SNR {snr_key(snr)}", flush=True)
         splits = make_splits(files, snr, cache, image_view="clock")
         inputs = {m: x.shape[2] for m, x in splits[0].features.items()}
-        results = run_variants(variants(), inputs, 10, splits, settings, seeds, target)
+        results = run_variants(chosen_variants(args), inputs, 10, splits, settings, seeds, target)
         ordered = {}
         for name, r in results.items():
             ordered[name] = r
             if name == "audio only":
                 ordered.update(image_only)
+        if "image only" not in ordered:
+            ordered = {**image_only, **ordered}
         per_run = np.mean([r["seconds"] for r in ordered.values()])
         report.append(f"## SNR {snr_key(snr)}\n\n{table(ordered, reference=REFERENCE)}\n\n"
                       f"Mean training time per run: {per_run:.1f} s.\n")

@@ -74,6 +74,18 @@ _LAZY = {
     "drop_dtw_batch": "align.sequence.drop_dtw",
     "align_segments": "align.sequence.drop_dtw",
     "DropDTWResult": "align.sequence.drop_dtw",
+    "open_video": "align.video.reader",
+    "VideoInfo": "align.video.reader",
+    "frame_times": "align.video.reader",
+    "iter_frames": "align.video.reader",
+    "read_audio": "align.video.reader",
+    "detect_shots": "align.video.shots",
+    "Shot": "align.video.shots",
+    "subtitles": "align.video.subtitles",
+    "Cue": "align.video.subtitles",
+    "SubtitleResult": "align.video.subtitles",
+    "sync": "align.video.sync",
+    "SyncResult": "align.video.sync",
 }
 
 __all__ = [

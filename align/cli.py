@@ -11,13 +11,19 @@ Subcommands:
 - ``align demo [--out DIR]`` aligns the bundled CC0 sample and writes a TextGrid,
   JSON and PNG per utterance.
 - ``align cache clear`` removes Numba's compiled-kernel cache.
+- ``align subtitles VIDEO TRANSCRIPT -o OUT.srt|.vtt [--shots auto|none|FILE] [--karaoke]``
+  aligns the video's sound with its transcript and cuts broadcast-rule subtitles, snapped
+  to the shot changes.
+- ``align sync A B [C ...] [-o sync.json] [--reference I] [--ffmpeg]`` puts recordings of one
+  event on the reference's time axis by their sound (offset, drift, confidence).
 - ``align tts train CORPUS -o model.pt [--steps N ...]`` aligns a corpus and trains a
   duration-driven TTS model on its durations (torch); ``align tts say model.pt "text"
   -o out.wav`` speaks with it (Griffin-Lim).
 
 The CLI only parses, calls the :mod:`align` API and writes outputs. An
 :class:`align.AlignError` becomes a one-line message and exit code 2; anything
-unexpected keeps its traceback (exit code 1).
+unexpected keeps its traceback (exit code 1). ``align transcript --strict`` exits
+with 3 when the audio seems to hold no speech.
 """
 
 import argparse
@@ -56,7 +62,20 @@ def _cmd_transcript(args):
         plot_alignment(alignment, args.audio, args.plot)
     if not args.quiet:
         _print_alignment(alignment, sys.stdout)
-    return 0
+    return _report_doubts(alignment, args.audio, args.min_confidence, args.strict)
+
+
+def _report_doubts(alignment, name, min_confidence, strict):
+    """Warnings (no speech) and low-confidence words on stderr; exit code 3 under ``strict``."""
+    warnings = list(alignment.metadata.get("warnings", []))
+    for message in warnings:
+        print(f"align: warning: {name}: {message}", file=sys.stderr)
+    low = [w for w in alignment.words if w.score is not None and w.score < min_confidence]
+    if low and not warnings:  # with no speech every word is doubtful; the warning says it once
+        listed = ", ".join(f"{w.text!r} at {w.start:.2f} s ({w.score:.2f})" for w in low[:20])
+        more = f" and {len(low) - 20} more" if len(low) > 20 else ""
+        print(f"align: {len(low)} word(s) with confidence below {min_confidence:g}: {listed}{more}", file=sys.stderr)
+    return 3 if strict and warnings else 0
 
 
 def _cmd_demo(args):
@@ -91,7 +110,7 @@ def _cmd_corpus(args):
                      "silence": args.silence, "min_frames": args.min_frames}
     results = align_corpus(args.folder, args.out, formats=args.format or [".TextGrid"],
                            jobs=args.jobs, overwrite=args.overwrite, progress=not args.quiet,
-                           durations=durations)
+                           durations=durations, client=args.scheduler)
     failed = [r for r in results if r.status == "failed"]
     counts = {s: sum(r.status == s for r in results) for s in ("aligned", "skipped", "failed")}
     for r in failed:
@@ -165,6 +184,10 @@ def _parser():
                    help="output file; the extension picks the format (.TextGrid .json .srt .vtt .ctm); repeatable")
     p.add_argument("--plot", help="also draw waveform, spectrogram and boundaries to this PNG")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no word table")
+    p.add_argument("--strict", action="store_true",
+                   help="exit with code 3 when the audio seems to hold no speech (the outputs are still written)")
+    p.add_argument("--min-confidence", type=float, default=0.5,
+                   help="list the words whose confidence is below this at the end (default 0.5)")
     p.set_defaults(func=_cmd_transcript)
 
     p = sub.add_parser("corpus", help="align every audio file of a folder that has a transcript beside it")
@@ -173,6 +196,9 @@ def _parser():
     p.add_argument("-f", "--format", action="append",
                    help="output extension, repeatable (.TextGrid .json .srt .vtt .ctm); default .TextGrid")
     p.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: all CPUs)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="align on a Dask cluster instead: a running scheduler (tcp://host:8786; the corpus "
+                        "and -o folder on storage every worker sees) or local:N (N worker processes here)")
     p.add_argument("--overwrite", action="store_true", help="re-align files whose outputs exist")
     p.add_argument("--durations", action="store_true",
                    help="also write TTS training data: <name>.durations.json per file and durations.jsonl")
@@ -223,6 +249,12 @@ def _parser():
     cache_sub = p.add_subparsers(dest="cache_command", required=True)
     c = cache_sub.add_parser("clear", help="remove cached compiled kernels")
     c.set_defaults(func=_cmd_cache_clear)
+    # the video commands live beside their code (align/video); importing them loads no video library
+    from .video.subtitles_cli import add_subtitles_command
+    from .video.sync import add_sync_command
+
+    add_subtitles_command(sub)
+    add_sync_command(sub)
     return parser
 
 

@@ -117,6 +117,10 @@ def _check_path(path):
         raise ParameterError(f"audio file {path!r} does not exist; check the path")
     if os.path.isdir(path):
         raise ParameterError(f"audio file {path!r} is a directory; give a file")
+    if not os.access(path, os.R_OK):
+        raise ParameterError(f"audio file {path!r} is not readable (permission denied); check its permissions")
+    if os.path.getsize(path) == 0:
+        raise ParameterError(f"audio file {path!r} is empty (0 bytes)")
     return path
 
 
@@ -374,7 +378,19 @@ def _native_chunks(path, block, raw_sample_rate, raw_dtype, raw_channels):
         if fh is not None:
             with fh:
                 sr = int(fh.samplerate)
-                for chunk in fh.blocks(blocksize=block, dtype="float32", always_2d=True):
+                done = 0
+                blocks = fh.blocks(blocksize=block, dtype="float32", always_2d=True)
+                while True:
+                    try:
+                        chunk = next(blocks)
+                    except StopIteration:
+                        break
+                    except Exception as exc:  # soundfile.LibsndfileError: truncated or corrupt data
+                        raise ParameterError(
+                            f"cannot read {path!r} as audio: it is truncated or corrupt (decoding failed in the "
+                            f"block after {done / sr:.2f} s; {type(exc).__name__}: {exc}); re-encode or replace "
+                            "the file") from exc
+                    done += chunk.shape[0]
                     yield np.ascontiguousarray(chunk.T), sr
             return
     decoded = False
@@ -498,6 +514,7 @@ def iter_audio_blocks(
             pending, pending_len = [], 0
             yield from emit(final=False)
     if not seen_any:
-        raise ParameterError(f"{name} holds no samples; expected at least one")
+        raise ParameterError(f"{name} holds no samples (empty, or truncated before its first audio frame); "
+                             "expected at least one")
     buffer = np.concatenate([buffer, *pending], axis=1)
     yield from emit(final=True)

@@ -7,12 +7,30 @@ than ``max_duration`` seconds (5 s), or when the silence before the next word is
 longer than ``max_gap`` seconds (1 s). ``per_word=True`` writes one cue per word
 (karaoke-style timing). A single word longer than ``max_chars`` gets a cue of
 its own. Each cue runs from its first word's start to its last word's end.
+
+Ready-made cues (objects with ``start``, ``end``, a ``text`` whose lines are
+separated by ``"\n"``, and optionally ``words`` of ``text``/``start``, such as
+those of :func:`align.video.subtitles.subtitles`) are written as they are by
+:func:`cues_srt_text` / :func:`cues_vtt_text` and :func:`write_cues_srt` /
+:func:`write_cues_vtt`: multi-line text, and in WebVTT optionally a karaoke
+timestamp tag (``<00:00:01.200>``) before each word after the first.
 """
 
 from ..exceptions import ParameterError
 from ._atomic import atomic_write_text
 
-__all__ = ["group_words", "format_timestamp", "srt_text", "vtt_text", "write_srt", "write_vtt"]
+__all__ = [
+    "group_words",
+    "format_timestamp",
+    "srt_text",
+    "vtt_text",
+    "write_srt",
+    "write_vtt",
+    "cues_srt_text",
+    "cues_vtt_text",
+    "write_cues_srt",
+    "write_cues_vtt",
+]
 
 
 def _check(max_chars, max_duration, max_gap):
@@ -125,3 +143,135 @@ def write_srt(alignment, path, **options):
 def write_vtt(alignment, path, **options):
     """Write WebVTT subtitles to ``path`` atomically (options: :func:`group_words`)."""
     atomic_write_text(path, vtt_text(alignment, **options))
+
+
+# --------------------------------------------------------------------------- ready-made cues
+
+
+def _cue_lines(k, cue):
+    """The cue's non-blank lines, whitespace collapsed (a blank line would end the cue)."""
+    try:
+        start, end = float(cue.start), float(cue.end)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise ParameterError(f"cue {k} must have numeric start and end times, got {cue!r}") from exc
+    if not (start >= 0 and end >= start):
+        raise ParameterError(f"cue {k} has start={start}, end={end}; expected 0 <= start <= end")
+    lines = [_one_line(line) for line in str(cue.text).split("\n")]
+    lines = [line for line in lines if line]
+    if not lines:
+        raise ParameterError(f"cue {k} ({start} s to {end} s) has no text")
+    return start, end, lines
+
+
+def cues_srt_text(cues):
+    """The SubRip document of ready-made cues, one line of text per line of the cue.
+
+    Parameters
+    ----------
+    cues : iterable
+        Objects with ``start`` and ``end`` (seconds) and ``text`` (lines
+        separated by ``"\n"``).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ParameterError
+        If a cue has bad times or no text.
+    """
+    blocks = []
+    for i, cue in enumerate(cues, 1):
+        start, end, lines = _cue_lines(i, cue)
+        text = "\n".join(lines)
+        blocks.append(f"{i}\n{format_timestamp(start)} --> {format_timestamp(end)}\n{text}\n")
+    return "\n".join(blocks)
+
+
+def _word_fields(word):
+    if hasattr(word, "text") and hasattr(word, "start"):
+        return _one_line(str(word.text)), float(word.start)
+    return _one_line(str(word[0])), float(word[1])
+
+
+def _karaoke(start, end, lines, words):
+    """Escaped payload with ``<HH:MM:SS.mmm>`` before each word after the first.
+
+    A tag is written only where it falls strictly inside the cue and after the
+    previous tag (WebVTT requires both), on the millisecond grid; a word that
+    starts earlier shows from the previous tag. Returns None when the words do
+    not spell the lines.
+    """
+    items = [_word_fields(w) for w in words]
+    items = [(t, s) for t, s in items if t]
+    first_ms, last_ms = int(round(start * 1000)), int(round(end * 1000))
+    out_lines = []
+    w = 0
+    previous = first_ms
+    for line in lines:
+        taken = []
+        parts = []
+        while w < len(items) and " ".join(taken) != line:
+            text, t = items[w]
+            taken.append(text)
+            ms = int(round(t * 1000))
+            if (w > 0) and previous < ms < last_ms:
+                parts.append(f"<{format_timestamp(ms / 1000, '.')}>{_vtt_escape(text)}")
+                previous = ms
+            else:
+                parts.append(_vtt_escape(text))
+            w += 1
+        if " ".join(taken) != line:
+            return None
+        out_lines.append(" ".join(parts))
+    if w != len(items):
+        return None
+    return "\n".join(out_lines)
+
+
+def cues_vtt_text(cues, *, karaoke=False):
+    """The WebVTT document of ready-made cues.
+
+    Parameters
+    ----------
+    cues : iterable
+        Objects with ``start``, ``end`` (seconds) and ``text`` (lines separated
+        by ``"\n"``); with ``karaoke``, also ``words``: items with ``text`` and
+        ``start`` (or ``(text, start, end)`` tuples) that spell the text.
+    karaoke : bool
+        Put a timestamp tag ``<HH:MM:SS.mmm>`` before every word after the
+        first, at the word's start (see :func:`_karaoke` for the rules). A cue
+        whose words do not spell its text is written without tags.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ParameterError
+        If a cue has bad times or no text.
+    """
+    out = ["WEBVTT", ""]
+    for i, cue in enumerate(cues, 1):
+        start, end, lines = _cue_lines(i, cue)
+        payload = None
+        if karaoke and getattr(cue, "words", None):
+            payload = _karaoke(start, end, lines, cue.words)
+        if payload is None:
+            payload = "\n".join(_vtt_escape(line) for line in lines)
+        out.append(f"{format_timestamp(start, '.')} --> {format_timestamp(end, '.')}")
+        out.append(payload)
+        out.append("")
+    return "\n".join(out)
+
+
+def write_cues_srt(cues, path):
+    """Write ready-made cues as SubRip to ``path`` atomically (see :func:`cues_srt_text`)."""
+    atomic_write_text(path, cues_srt_text(cues))
+
+
+def write_cues_vtt(cues, path, *, karaoke=False):
+    """Write ready-made cues as WebVTT to ``path`` atomically (see :func:`cues_vtt_text`)."""
+    atomic_write_text(path, cues_vtt_text(cues, karaoke=karaoke))

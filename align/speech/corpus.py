@@ -1,4 +1,4 @@
-"""Align a whole corpus: many recordings, each with its transcript, on local processes.
+"""Align a whole corpus: many recordings, each with its transcript, on local processes or a Dask cluster.
 
 A corpus is a folder of audio files (wav, flac, ogg, mp3, m4a) each with a
 transcript of the same stem (``.txt`` or ``.lab``) beside it, as MFA and
@@ -7,9 +7,11 @@ pool of worker processes (each loads the acoustic model once) and writes the
 outputs of each file as soon as it is done, atomically: a crash or an interrupt
 loses no finished file, and a second run skips the files whose outputs exist.
 A file that fails (not audio, transcript too long for it) is reported and the
-others go on.
+others go on. With ``client=`` the files go to the workers of a Dask cluster
+instead (:mod:`align.speech.distributed`), under the same rules.
 """
 
+import dataclasses
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -96,8 +98,13 @@ def _init_worker():
         pass
 
 
-def _align_one(item, outputs, options, durations=None):
-    """Worker: align one item and write its outputs (runs in a pool process)."""
+def _align_one(item, outputs, options, durations=None, audio_label=None):
+    """Worker: align one item and write its outputs (runs in a pool process).
+
+    ``audio_label`` is the audio path recorded in the outputs (default
+    ``item.audio``): a cluster worker opens absolute paths but records the
+    caller's, as a local run does.
+    """
     import time
 
     from ..tts.durations import DURATIONS_SUFFIX
@@ -106,11 +113,14 @@ def _align_one(item, outputs, options, durations=None):
     start = time.perf_counter()
     try:
         alignment = align_transcript(item.audio, item.transcript, **options)
+        if audio_label is not None:
+            alignment = dataclasses.replace(alignment, audio_path=str(audio_label))
         for out in outputs:
             out.parent.mkdir(parents=True, exist_ok=True)
             if out.name.endswith(DURATIONS_SUFFIX):
                 table = alignment.duration_table(**durations)
-                table.save(out, audio=str(item.audio), sample_rate=durations["sample_rate"],
+                table.save(out, audio=str(item.audio if audio_label is None else audio_label),
+                           sample_rate=durations["sample_rate"],
                            hop_length=durations["hop_length"])
             else:
                 alignment.save(out)
@@ -121,7 +131,7 @@ def _align_one(item, outputs, options, durations=None):
 
 
 def align_corpus(folder, out_dir, *, formats=(".TextGrid",), jobs=None, overwrite=False,
-                 progress=False, durations=None, **options):
+                 progress=False, durations=None, client=None, batch_seconds=None, **options):
     """Align every recording of a corpus folder and write its outputs.
 
     Parameters
@@ -149,6 +159,22 @@ def align_corpus(folder, out_dir, *, formats=(".TextGrid",), jobs=None, overwrit
         and counted by the resume rule; ``out_dir/durations.jsonl`` then lists
         every utterance's table, one JSON object a line (rebuilt, atomically,
         at the end of every run).
+    client : dask.distributed.Client or str, optional
+        Align on a Dask cluster instead of local processes: a client you
+        already have (left open), the address of a running scheduler
+        (``"tcp://host:8786"``), or ``"local:N"`` for a LocalCluster of N
+        single-threaded worker processes on this machine (started and closed
+        here). Each task is a batch of files; the workers write the outputs
+        themselves, atomically, so the corpus and ``out_dir`` must be on
+        storage that every worker sees at the same path. A killed worker loses
+        no written file, and its unfinished files are aligned on another
+        worker (see :mod:`align.speech.distributed`). Needs the ``cluster``
+        extra (dask, distributed).
+    batch_seconds : float, optional
+        With ``client``: audio seconds per task. Default
+        :data:`align.speech.distributed.DEFAULT_BATCH_SECONDS` (120 s of
+        audio, a few seconds of compute), lowered where needed so that each
+        worker gets at least eight tasks; a value given here is used as it is.
     **options
         Passed to :func:`align.align_transcript` (e.g. ``window``).
 
@@ -160,7 +186,16 @@ def align_corpus(folder, out_dir, *, formats=(".TextGrid",), jobs=None, overwrit
     Raises
     ------
     ParameterError
-        A bad folder, an unknown format, or ``jobs < 1``.
+        A bad folder, an unknown format, ``jobs < 1``, ``jobs`` together with
+        ``client``, a malformed ``client``, or workers that cannot see the
+        corpus or the output folder.
+    BackendUnavailableError
+        With ``client``: dask.distributed is not installed, no scheduler answers
+        at the address, or the workers cannot run fusealign.
+
+    See Also
+    --------
+    align.speech.distributed : how the work is cut into tasks on a cluster.
     """
     from ..io.writers import format_for_path
 
@@ -183,6 +218,16 @@ def align_corpus(folder, out_dir, *, formats=(".TextGrid",), jobs=None, overwrit
             raise ParameterError(f"durations takes sample_rate, hop_length, level, silence, min_frames; "
                                  f"got {sorted(unknown)}")
         formats = formats + (DURATIONS_SUFFIX,)
+    if client is not None:
+        from .distributed import check_client
+
+        if jobs is not None:
+            raise ParameterError(f"jobs={jobs!r} is for local processes; with client= the cluster's "
+                                 f"workers are the parallelism (give one or the other)")
+        check_client(client)
+        jobs = 1
+    elif batch_seconds is not None:
+        raise ParameterError("batch_seconds sizes the tasks of a Dask cluster; it needs client=")
     if jobs is None:
         jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
@@ -205,7 +250,15 @@ def align_corpus(folder, out_dir, *, formats=(".TextGrid",), jobs=None, overwrit
             bar = tqdm(total=len(todo), unit="file", desc="aligning")
         except ImportError:
             bar = None
-    if jobs == 1 or len(todo) <= 1:
+    if client is not None and todo:
+        from .distributed import run_on_client
+
+        done = run_on_client(client, todo, root, Path(out_dir), _align_one, options, durations,
+                             overwrite=overwrite, batch_seconds=batch_seconds, bar=bar)
+        for index, (status, error, spent) in done.items():
+            item, outputs = todo[index]
+            results[item] = CorpusResult(item, status, outputs if status == "aligned" else (), error, spent)
+    elif jobs == 1 or len(todo) <= 1:
         for item, outputs in todo:
             results[item] = _align_one(item, outputs, options, durations)
             if bar is not None:

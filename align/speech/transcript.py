@@ -292,8 +292,50 @@ def align_transcript(audio, transcript, *, language="en", sample_rate=None, wind
     else:
         segments = _align_long(model, features, pronunciations, win, gaps, progress)
 
-    return _build_alignment(tokens, words, token_of_word, segments, unknown,
-                            duration=n_samples / sr, sample_rate=sr, audio_path=audio_path)
+    alignment = _build_alignment(tokens, words, token_of_word, segments, unknown,
+                                 duration=n_samples / sr, sample_rate=sr, audio_path=audio_path)
+    alignment.metadata["warnings"] = speech_warnings(features[:, 0], [w.score for w in alignment.words])
+    return alignment
+
+
+#: below this spread of frame log-energy (c0, 95th minus 10th percentile) the signal is steady:
+#: measured 0 on digital silence and 7.8 on white noise; real speech gave 16 (FSDD, 8 kHz
+#: digits) to 69 (MFA clips), cathy 26-30 (benchmarks/README.md "No-speech check")
+STEADY_SPREAD = 10.0
+#: a median word confidence below this: 0.00-0.02 on silence, noise and tones; real speech
+#: gave at least 0.12 (FSDD digits), 0.55 (MFA corpus), 0.84 (cathy)
+NO_SPEECH_CONFIDENCE = 0.08
+
+
+def speech_warnings(c0, scores):
+    """Why the audio may hold no speech: a list of messages (empty when it looks like speech).
+
+    Parameters
+    ----------
+    c0 : np.ndarray [shape=(T,)]
+        Frame log-energy (the first cepstral coefficient of the aligner's features).
+    scores : list of float
+        The words' confidences.
+
+    Returns
+    -------
+    list of str
+    """
+    c0 = np.asarray(c0, dtype=np.float64)
+    if c0.size == 0:
+        return ["no speech: the audio has no frames"]
+    spread = float(np.percentile(c0, 95) - np.percentile(c0, 10))
+    if spread < 1.0:
+        return ["no speech: the audio is silent (its frame energy does not change)"]
+    if spread < STEADY_SPREAD:
+        return [f"no speech: the audio is a steady signal (noise or hum; frame energy spread {spread:.1f} "
+                f"< {STEADY_SPREAD:g}), the word times are meaningless"]
+    known = [s for s in scores if s is not None]
+    if known and float(np.median(known)) < NO_SPEECH_CONFIDENCE:
+        return [f"no speech found for this transcript: the median word confidence is {np.median(known):.2f} "
+                f"(< {NO_SPEECH_CONFIDENCE:g}); check that the audio holds speech and that the transcript "
+                "belongs to it"]
+    return []
 
 
 def _align_long(model, features, pronunciations, win, gaps, progress):

@@ -1,0 +1,484 @@
+"""Align a corpus on a Dask cluster: batches of files as tasks, outputs written by the workers.
+
+:func:`align.align_corpus` hands its work here when it is given ``client=``: a
+:class:`dask.distributed.Client` the caller already has, the address of a
+running scheduler (``"tcp://host:8786"``), or ``"local:N"`` for a
+:class:`~dask.distributed.LocalCluster` of N single-threaded worker processes
+on this machine. Dask does the scheduling; this module only cuts the work into
+tasks and collects what they report (the pattern of STUMPY's ``stumped``).
+
+How a run goes:
+
+- The files still to do (today's resume rule: not every output exists) are cut
+  into *batches* of consecutive files whose audio adds up to about
+  ``batch_seconds`` (read from the headers), so a task runs for seconds and the
+  scheduler's per-task overhead (milliseconds) stays small.
+- Each task aligns its files one by one and writes each file's outputs itself,
+  straight into the output folder, with the project's atomic writers (a
+  temporary file beside the target, fsync-ed, then :func:`os.replace`). The
+  corpus and the output folder must therefore be on storage that the client
+  and every worker see at the same path (a shared file system); a check on
+  every worker says so before any task starts.
+- The acoustic model and the lexicon are cached per process
+  (:func:`functools.lru_cache` in :mod:`align.speech.transcript`), so a worker
+  loads them once, on its first file, and reuses them for every later task.
+- A task is idempotent: before aligning a file it looks at the file's outputs
+  and skips it when they are finished (they all exist; with ``overwrite=True``,
+  they were all written after this run began, by the output file system's
+  clock). When a worker dies, Dask runs its unfinished tasks again on another
+  worker; the files that the dead worker had already written are then skipped,
+  the others aligned, and each file is written once. A batch that kills its
+  workers ``distributed.scheduler.allowed-failures`` times is split into one
+  task per file, so only the file that kills workers (out of memory, say) is
+  reported as failed. The temporary files of writes cut short by a kill are
+  removed at the end of the run.
+- A corpus that would give fewer than eight batches per worker is cut finer
+  (unless ``batch_seconds`` is given), so every worker has work to the end.
+- A file that fails is reported with its error (``CorpusResult.error``) and the
+  run goes on.
+
+This module knows nothing of the corpus layout: :mod:`align.speech.corpus`
+gives it the files, their outputs and the per-file function (the one its local
+processes run), and builds the results from what comes back.
+"""
+
+import dataclasses
+import glob
+import os
+from pathlib import Path
+
+from ..exceptions import BackendUnavailableError, ParameterError
+
+__all__ = ["check_client", "resolve_client", "run_on_client", "plan_batches", "worker_state",
+           "DEFAULT_BATCH_SECONDS"]
+
+#: audio seconds per task: 2-3 s of compute at the 0.015-0.025 s per audio second
+#: that one core of the development machine spends on read speech (bench_corpus_distributed.py)
+DEFAULT_BATCH_SECONDS = 120.0
+
+#: seconds to wait for a scheduler to answer before saying it cannot be reached
+CONNECT_TIMEOUT = 10
+
+#: at least this many batches per worker, when the corpus has files enough
+BATCHES_PER_WORKER = 8
+
+_INSTALL = "install the cluster extra: pip install 'fusealign[cluster]'"
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            f"client= needs dask.distributed, which is not installed ({exc}); {_INSTALL}"
+        ) from exc
+    return distributed
+
+
+def check_client(client):
+    """Check the form of ``client`` without connecting to anything.
+
+    Parameters
+    ----------
+    client : distributed.Client or str
+        A client, a scheduler address or ``"local:N"``.
+
+    Returns
+    -------
+    int or None
+        N for ``"local:N"``, else None.
+
+    Raises
+    ------
+    ParameterError
+        If ``client`` is neither a client nor a string, or ``"local:N"`` has no
+        integer N >= 1.
+    """
+    if isinstance(client, str):
+        if client.startswith("local:") or client == "local":
+            n = client.partition(":")[2]
+            if not n.isdigit() or int(n) < 1:
+                raise ParameterError(
+                    f"client={client!r}: local:N needs a number of worker processes N >= 1, e.g. 'local:4'"
+                )
+            return int(n)
+        if not client.strip():
+            raise ParameterError("client is an empty string; give a scheduler address "
+                                 "('tcp://host:8786') or 'local:N'")
+        return None
+    try:
+        import distributed
+
+        is_client = isinstance(client, distributed.Client)
+    except ImportError:
+        is_client = False
+    if not is_client:
+        raise ParameterError(
+            f"client must be a dask.distributed.Client, a scheduler address ('tcp://host:8786') "
+            f"or 'local:N', got {type(client).__name__}"
+        )
+    return None
+
+
+def resolve_client(client):
+    """A connected client for ``client``, and what to close when the run ends.
+
+    Parameters
+    ----------
+    client : distributed.Client or str
+        A client (used as it is, never closed here), the address of a running
+        scheduler, or ``"local:N"`` (a LocalCluster of N worker processes, one
+        thread each, started here).
+
+    Returns
+    -------
+    client : distributed.Client
+    owned : list
+        The client and cluster made here (close them after the run), else empty.
+
+    Raises
+    ------
+    ParameterError
+        A malformed ``client`` (see :func:`check_client`).
+    BackendUnavailableError
+        If dask.distributed is missing, or no scheduler answers at the address
+        within :data:`CONNECT_TIMEOUT` seconds.
+    """
+    n_local = check_client(client)
+    if not isinstance(client, str):
+        return client, []
+    distributed = _import_distributed()
+    if n_local is not None:
+        import logging
+
+        cluster = distributed.LocalCluster(n_workers=n_local, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=logging.ERROR)
+        try:
+            made = distributed.Client(cluster, set_as_default=False)
+        except BaseException:
+            cluster.close()
+            raise
+        return made, [made, cluster]
+    try:
+        made = distributed.Client(client, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        raise BackendUnavailableError(
+            f"cannot reach a Dask scheduler at {client!r} within {CONNECT_TIMEOUT} s "
+            f"({type(exc).__name__}: {exc}); start one (`dask scheduler`, then `dask worker ADDRESS` "
+            f"on each machine) and give its address, or use 'local:N' for N processes on this machine"
+        ) from exc
+    return made, [made]
+
+
+def _audio_seconds(path):
+    """The length of ``path`` from its header; estimated from its size when unreadable."""
+    from ..audio.load import audio_info
+
+    try:
+        seconds = audio_info(path).duration
+    except ParameterError:
+        seconds = None
+    if seconds is None:
+        try:
+            seconds = os.path.getsize(path) / 32000.0  # 16-bit mono at 16 kHz
+        except OSError:
+            seconds = 0.0
+    return float(seconds)
+
+
+def plan_batches(seconds, batch_seconds, n_workers=0):
+    """Cut consecutive files into batches of about ``batch_seconds`` of audio.
+
+    Parameters
+    ----------
+    seconds : sequence of float
+        Each file's length in seconds.
+    batch_seconds : float
+        Target audio per batch. A file longer than that is a batch alone.
+    n_workers : int
+        Workers on the cluster: the target is lowered so that there are at
+        least :data:`BATCHES_PER_WORKER` batches per worker (when there are
+        files enough). 0: unknown, keep the target.
+
+    Returns
+    -------
+    list of list of int
+        Indices into ``seconds``, in order; every index exactly once.
+    """
+    total = float(sum(seconds))
+    target = float(batch_seconds)
+    if n_workers > 0 and total > 0:
+        target = min(target, total / (BATCHES_PER_WORKER * n_workers))
+    batches, current, acc = [], [], 0.0
+    for i, s in enumerate(seconds):
+        current.append(i)
+        acc += s
+        if acc >= target:
+            batches.append(current)
+            current, acc = [], 0.0
+    if current:
+        batches.append(current)
+    return batches
+
+
+# ------------------------------------------------------------------ worker side
+
+_THREADS_LIMITED = False
+
+
+def _one_thread():
+    """Numba (per thread) and BLAS (per process) on one thread: the workers are the parallelism."""
+    global _THREADS_LIMITED
+    import numba
+
+    numba.set_num_threads(1)
+    if not _THREADS_LIMITED:
+        try:
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(1)
+        except ImportError:
+            pass
+        _THREADS_LIMITED = True
+
+
+def _finished(outputs, since_ns):
+    """Whether every output exists (and, with ``since_ns``, was written after it)."""
+    for out in outputs:
+        try:
+            st = os.stat(out)
+        except OSError:
+            return False
+        # strictly after: file systems stamp times with a coarse clock (a few ms), so a file
+        # written just before the run began may carry the run's start time; redoing one is safe
+        if since_ns is not None and st.st_mtime_ns <= since_ns:
+            return False
+    return True
+
+
+def _worker_check(root, out_dir):
+    """Run on every worker before the tasks: can it read the corpus and write the outputs?"""
+    problems = []
+    if not os.path.isdir(root):
+        problems.append(f"the corpus folder {root!r} does not exist there")
+    if not (os.path.isdir(out_dir) and os.access(out_dir, os.W_OK | os.X_OK)):
+        problems.append(f"the output folder {out_dir!r} is not a writable folder there")
+    return problems
+
+
+def _align_batch(batch, align_one, options, durations, since_ns):
+    """A task: align each file of ``batch`` unless finished, writing its outputs; report each.
+
+    Parameters
+    ----------
+    batch : list of (int, CorpusItem, tuple of str, str)
+        Index in the run, the item and its output paths (absolute paths), and
+        the audio path as the caller gave it (recorded in the outputs).
+    align_one : callable
+        ``align_one(item, outputs, options, durations, audio_label=)``: aligns
+        one file, writes its outputs and returns its ``CorpusResult``
+        (:func:`align.speech.corpus._align_one`, pickled by reference).
+    options : dict
+        Keyword arguments of :func:`align.align_transcript`.
+    durations : dict or None
+        As for :func:`align.align_corpus`.
+    since_ns : int or None
+        With ``overwrite``: outputs written at or before this time (ns, the
+        output file system's clock) are not finished.
+
+    Returns
+    -------
+    list of (int, str, str or None, float)
+        Index, status ("aligned" or "failed"), error, seconds spent.
+    """
+    _one_thread()
+    report = []
+    for index, item, outputs, label in batch:
+        outputs = tuple(Path(o) for o in outputs)
+        if _finished(outputs, since_ns):
+            # written in this run by an attempt whose worker then died: not again
+            report.append((index, "aligned", None, 0.0))
+            continue
+        try:
+            r = align_one(item, outputs, options, durations, audio_label=label)
+            report.append((index, r.status, r.error, r.seconds))
+        except Exception as exc:  # noqa: BLE001 - one bad file must not end a cluster-wide run
+            report.append((index, "failed", f"{type(exc).__name__}: {exc}", 0.0))
+    return report
+
+
+def worker_state():
+    """What a worker process holds: for ``client.run(worker_state)`` in tests and benchmarks.
+
+    Returns
+    -------
+    dict
+        ``pid``; ``model_loads``, how many times this process loaded the
+        acoustic model; ``rss_bytes``, its resident memory now (psutil, else
+        None); ``max_rss_bytes``, its peak (:mod:`resource`, Linux units).
+    """
+    from .transcript import _model
+
+    state = {"pid": os.getpid(), "model_loads": _model.cache_info().misses,
+             "rss_bytes": None, "max_rss_bytes": None}
+    try:
+        import psutil
+
+        state["rss_bytes"] = psutil.Process().memory_info().rss
+    except ImportError:
+        pass
+    try:
+        import resource
+
+        state["max_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    except ImportError:
+        pass
+    return state
+
+
+# ------------------------------------------------------------------ client side
+
+def _remove_stale_temporaries(outputs):
+    """Temporary files of the atomic writers left by workers that were killed mid-write."""
+    by_dir = {}
+    for out in outputs:
+        by_dir.setdefault(out.parent, []).append(out.name)
+    for directory, names in by_dir.items():
+        for name in names:
+            for tmp in glob.glob(os.path.join(glob.escape(str(directory)), f".{glob.escape(name)}.*.tmp")):
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+
+
+def _n_workers(client):
+    try:
+        return len(client.scheduler_info().get("workers", {}))
+    except Exception:  # noqa: BLE001 - only a sizing hint
+        return 0
+
+
+def run_on_client(client, todo, root, out_dir, align_one, options, durations, *, overwrite=False,
+                  batch_seconds=None, bar=None):
+    """Align ``todo`` on the cluster behind ``client``; the files' results, as they finish.
+
+    Parameters
+    ----------
+    client : distributed.Client or str
+        See :func:`resolve_client`.
+    todo : list of (CorpusItem, tuple of Path)
+        The items to align and their output paths.
+    root : Path
+        The corpus folder.
+    out_dir : Path
+        The output folder (created here if missing).
+    align_one : callable
+        The per-file function (see :func:`_align_batch`); it must be
+        importable on the workers.
+    options : dict
+        Keyword arguments of :func:`align.align_transcript`.
+    durations : dict or None
+        As for :func:`align.align_corpus`.
+    overwrite : bool
+        Whether this run re-aligns files that had outputs before it began.
+    batch_seconds : float, optional
+        Audio seconds per task, used as given; default
+        :data:`DEFAULT_BATCH_SECONDS`, lowered to give each worker at least
+        :data:`BATCHES_PER_WORKER` tasks (see :func:`plan_batches`).
+    bar : tqdm or None
+        Advanced by each finished batch's number of files.
+
+    Returns
+    -------
+    dict
+        Index into ``todo`` -> (status, error, seconds), one for every item:
+        status "aligned" or "failed", error None or "ExceptionName: message".
+
+    Raises
+    ------
+    ParameterError
+        A malformed ``client``, or workers that cannot see the corpus or write
+        the output folder (they need the same shared storage as the client).
+    BackendUnavailableError
+        If dask.distributed is missing, the scheduler cannot be reached, or the
+        workers cannot run fusealign's tasks (not installed there).
+    """
+    if batch_seconds is not None and (isinstance(batch_seconds, bool)
+                                      or not isinstance(batch_seconds, (int, float)) or not batch_seconds > 0):
+        raise ParameterError(f"batch_seconds must be a number of seconds > 0, got {batch_seconds!r}")
+    client, owned = resolve_client(client)
+    distributed = _import_distributed()
+    futures = {}
+    try:
+        out_dir = Path(out_dir).absolute()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        since_ns = None
+        if overwrite:
+            # the output file system's clock, not this machine's: workers compare mtimes with it
+            import tempfile
+
+            fd, stamp = tempfile.mkstemp(prefix=".align-run-", dir=out_dir)
+            os.close(fd)
+            since_ns = os.stat(stamp).st_mtime_ns
+            os.unlink(stamp)
+        try:
+            seen = client.run(_worker_check, str(Path(root).absolute()), str(out_dir))
+        except Exception as exc:  # noqa: BLE001 - a worker that cannot even unpickle our function
+            raise BackendUnavailableError(
+                f"the Dask workers cannot run fusealign's tasks ({type(exc).__name__}: {exc}); "
+                f"install fusealign (with its speech extra) on every worker"
+            ) from exc
+        bad = {w: p for w, p in seen.items() if p}
+        if bad:
+            worker, problems = next(iter(bad.items()))
+            raise ParameterError(
+                f"{len(bad)} of {len(seen)} Dask worker(s) cannot see the corpus or the output folder "
+                f"(worker {worker}: {'; '.join(problems)}); the workers write the outputs themselves, so "
+                f"the corpus and the output folder must be on storage shared by the client and every "
+                f"worker, at the same path"
+            )
+        rows = [(i, dataclasses.replace(item, audio=item.audio.absolute(),
+                                        transcript=item.transcript.absolute()),
+                 tuple(str(Path(o).absolute()) for o in outputs), str(item.audio))
+                for i, (item, outputs) in enumerate(todo)]
+        seconds = [_audio_seconds(item.audio) for item, _ in todo]
+        if batch_seconds is None:
+            batches = plan_batches(seconds, DEFAULT_BATCH_SECONDS, _n_workers(client))
+        else:
+            batches = plan_batches(seconds, batch_seconds)
+
+        def submit(rows_of_batch):
+            f = client.submit(_align_batch, rows_of_batch, align_one, options, durations, since_ns,
+                              pure=False)
+            futures[f] = rows_of_batch
+            return f
+
+        results = {}
+        queue = distributed.as_completed([submit([rows[i] for i in b]) for b in batches], loop=client.loop)
+        for future in queue:
+            batch = futures.pop(future)
+            try:
+                report = future.result()
+            except distributed.KilledWorker as exc:
+                if len(batch) > 1:
+                    # one file may be what kills the workers: try each alone
+                    for row in batch:
+                        queue.add(submit([row]))
+                    continue
+                report = [(batch[0][0], "failed",
+                           f"KilledWorker: every worker that ran this file died ({exc}); "
+                           f"out of memory? try a smaller window=", 0.0)]
+            except Exception as exc:  # noqa: BLE001 - reported per file, the run goes on
+                report = [(row[0], "failed", f"{type(exc).__name__}: {exc}", 0.0) for row in batch]
+            for index, status, error, spent in report:
+                results[index] = (status, error, spent)
+            if bar is not None:
+                bar.update(len(batch))
+    finally:
+        if futures:
+            client.cancel(list(futures))
+        for thing in owned:
+            thing.close()
+    _remove_stale_temporaries([Path(o) for _, outputs in todo for o in outputs])
+    return results

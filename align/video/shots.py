@@ -1,0 +1,293 @@
+"""Shot boundaries: PySceneDetect's detectors fed by our own PyAV decoding.
+
+:func:`detect_shots` decodes the video once, with PyAV, converts each frame
+to BGR and downscales it exactly as PySceneDetect's ``SceneManager`` does, and
+hands the frames to a PySceneDetect detector (``scenedetect``, the ``video``
+extra):
+
+- ``"content"``: :class:`scenedetect.ContentDetector`, hard cuts: the mean
+  change of hue, saturation and luma between consecutive frames (HSV) goes
+  over ``threshold`` (default 27, on a 0-255 scale).
+- ``"adaptive"``: :class:`scenedetect.AdaptiveDetector`, hard cuts where that
+  change stands out from its rolling average (``threshold`` = ratio, default 3);
+  steadier under fast camera motion.
+- ``"threshold"``: :class:`scenedetect.ThresholdDetector`, fades to and from
+  black: the frame's mean intensity falls below / rises above ``threshold``
+  (default 12); the cut is placed half way through the dark stretch.
+
+Frames are numbered in the order the decoder outputs them (presentation
+order), so the numbers
+are PyAV's and :func:`align.video.reader.frame_times`'s, also on variable frame
+rate video: PySceneDetect's own backends number a frame ``round(pts * fps)``,
+which on variable-rate video skips and repeats numbers; here the detector is
+given the frame's index, and times come from the frames' timestamps.
+
+A cut at frame ``c`` means frame ``c`` is the first frame of a new shot.
+"""
+
+import inspect
+import queue
+import threading
+from typing import NamedTuple
+
+import numpy as np
+
+from .._validation import check_option, check_positive_int
+from ..exceptions import ParameterError
+from .reader import INSTALL_HINT, _check_path, _decode, _import_av
+
+__all__ = ["Shot", "detect_shots", "DETECTORS"]
+
+#: detector name -> (scenedetect class name, its threshold argument, default threshold)
+DETECTORS = {
+    "content": ("ContentDetector", "threshold", 27.0),
+    "adaptive": ("AdaptiveDetector", "adaptive_threshold", 3.0),
+    "threshold": ("ThresholdDetector", "threshold", 12.0),
+}
+
+#: as PySceneDetect's SceneManager: frames wider than this are downscaled to about this width
+AUTO_DOWNSCALE_WIDTH = 256
+
+#: frames the decoding thread may run ahead of the detector (PySceneDetect uses 4 too)
+QUEUE = 4
+
+
+class Shot(NamedTuple):
+    """One shot: frames ``start_frame`` to ``end_frame`` (both included).
+
+    ``start`` is the presentation time of ``start_frame`` and ``end`` that of the
+    next shot's first frame (for the last shot: the end of the video's last
+    frame), in seconds, so consecutive shots share their boundary times.
+    """
+
+    start_frame: int
+    end_frame: int
+    start: float
+    end: float
+
+    @property
+    def n_frames(self):
+        """Number of frames in the shot, ``end_frame - start_frame + 1``."""
+        return self.end_frame - self.start_frame + 1
+
+
+def _import_scenedetect():
+    try:
+        import scenedetect
+    except ImportError as exc:
+        raise ParameterError(f"shot detection needs PySceneDetect (scenedetect) and OpenCV, which "
+                             f"did not import ({exc}); {INSTALL_HINT}") from exc
+    return scenedetect
+
+
+def _make_detector(scenedetect, detector, threshold, min_shot_frames):
+    if not isinstance(detector, str):
+        if not hasattr(detector, "process_frame"):
+            raise ParameterError(
+                f"detector must be one of {', '.join(map(repr, DETECTORS))} or a scenedetect "
+                f"SceneDetector instance, got {type(detector).__name__}"
+            )
+        if threshold is not None:
+            raise ParameterError("threshold= applies to a detector given by name; set it on the "
+                                 "SceneDetector instance instead")
+        return detector
+    check_option("detector", detector, tuple(DETECTORS))
+    cls_name, arg, default = DETECTORS[detector]
+    if threshold is None:
+        threshold = default
+    elif isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not threshold > 0:
+        raise ParameterError(f"threshold must be a positive number, got {threshold!r}")
+    return getattr(scenedetect, cls_name)(**{arg: float(threshold), "min_scene_len": min_shot_frames})
+
+
+def _processing_size(width, height, downscale):
+    """Frame size handed to the detector: ``downscale=None`` follows PySceneDetect's rule."""
+    if downscale is None:
+        factor = width / AUTO_DOWNSCALE_WIDTH if width >= AUTO_DOWNSCALE_WIDTH else 1.0
+    else:
+        if isinstance(downscale, bool) or not isinstance(downscale, (int, float)) or not downscale >= 1:
+            raise ParameterError(f"downscale must be a number >= 1 (1: full size) or None (automatic), "
+                                 f"got {downscale!r}")
+        factor = float(downscale)
+    if factor <= 1.0:
+        return width, height
+    return max(1, round(width / factor)), max(1, round(height / factor))
+
+
+def _frame_end(t, frame, previous):
+    """Where a frame stops showing: its duration if known, else one more interval."""
+    duration = getattr(frame, "duration", None)
+    if duration and frame.time_base is not None:
+        return t + float(duration * frame.time_base)
+    if previous is not None and t > previous:
+        return t + (t - previous)
+    return t
+
+
+def _prepare(av, path, downscale, meta):
+    """Yield ``(time, end, bgr image at the processing size)`` for every frame."""
+    import cv2  # scenedetect depends on OpenCV
+
+    # As PySceneDetect's SceneManager: full-size BGR, then cv2.resize (linear).
+    # One reformatter for the whole video (frame.to_ndarray() would build a new
+    # swscale context per frame, several times slower).
+    convert = av.video.reformatter.VideoReformatter().reformat
+    size = previous = None
+    for t, frame in _decode(av, path, meta):
+        if size is None:
+            size = _processing_size(frame.width, frame.height, downscale)
+        image = convert(frame, format="bgr24").to_ndarray()
+        if (image.shape[1], image.shape[0]) != size:
+            image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+        yield t, max(_frame_end(t, frame, previous), t), image
+        previous = t
+
+
+def _prepared_frames(av, path, downscale):
+    """:func:`_prepare` run in a background thread, at most QUEUE frames ahead.
+
+    Decoding, colour conversion and resizing (FFmpeg and OpenCV, which release
+    the GIL) overlap with the detector's work, as in PySceneDetect's
+    SceneManager. Yields ``(time, end, image, header fps)``; an error in the
+    thread is raised here; leaving the loop early stops the thread.
+    """
+    out = queue.Queue(maxsize=QUEUE)
+    stop = threading.Event()
+    meta = {}
+    done = object()
+
+    def put(item):
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work():
+        try:
+            for item in _prepare(av, path, downscale, meta):
+                if not put(item):
+                    return
+        except BaseException as exc:  # handed to the consumer
+            put(exc)
+            return
+        put(done)
+
+    thread = threading.Thread(target=work, name="align-detect-shots-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = out.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield (*item, meta.get("fps"))
+    finally:
+        stop.set()
+        thread.join()
+
+
+def shots_from_cuts(cuts, times, end):
+    """Shots covering frames ``0 .. len(times) - 1`` once, split at ``cuts``.
+
+    Parameters
+    ----------
+    cuts : sequence of int
+        First frames of new shots; out-of-range and repeated values are dropped.
+    times : np.ndarray [shape=(n_frames,), float64]
+        Presentation time of each frame in seconds.
+    end : float
+        End of the last frame in seconds.
+
+    Returns
+    -------
+    list of Shot
+    """
+    n = len(times)
+    bounds = sorted({int(c) for c in cuts if 0 < int(c) < n})
+    starts = [0, *bounds]
+    stops = [*bounds, n]
+    return [Shot(a, b - 1, float(times[a]), float(times[b]) if b < n else float(end))
+            for a, b in zip(starts, stops)]
+
+
+def detect_shots(video, *, detector="content", threshold=None, min_shot_frames=15, downscale=None):
+    """Split a video into shots at its cuts (or fades), frame-accurately.
+
+    The video is decoded once, in a background thread that runs at most
+    ``QUEUE`` (4) frames ahead; each frame is converted to BGR (FFmpeg's
+    swscale), downscaled (``cv2.resize``, linear, as PySceneDetect does), handed
+    to the PySceneDetect detector and dropped. Memory stays at a few frames
+    whatever the length: one full-size BGR frame (``height * width * 3``
+    bytes), up to 4 + 2 frames at the processing size (queued, being scored,
+    and the detector's previous one; AdaptiveDetector keeps a few scores, not
+    frames) and the decoder's reference frames.
+
+    Parameters
+    ----------
+    video : str or os.PathLike or VideoInfo
+    detector : {"content", "adaptive", "threshold"} or scenedetect.SceneDetector
+        See the module docstring; ``"threshold"`` is the one for fades through
+        black. A SceneDetector instance is used as it is (then leave
+        ``threshold`` None; its own ``min_scene_len`` applies); detectors keep
+        state, so give a fresh one to every call.
+    threshold : float or None
+        The detector's threshold (content: 27, adaptive: 3.0, threshold: 12 by
+        default). Lower finds more cuts.
+    min_shot_frames : int
+        Shortest shot in frames: a cut closer than this to the previous one (or
+        to the first frame) is not made.
+    downscale : float or None
+        Divide width and height by this before detection (1: full size). None
+        follows PySceneDetect: frames at least 256 px wide are brought to about
+        256 px wide.
+
+    Returns
+    -------
+    list of Shot
+        In order; together they cover every frame exactly once:
+        ``shots[0].start_frame == 0``, ``shots[i + 1].start_frame ==
+        shots[i].end_frame + 1``, ``shots[-1].end_frame == n_frames - 1``. A video
+        without a cut is one shot.
+
+    Raises
+    ------
+    ParameterError
+        For a missing or unreadable file, one without a video stream or one
+        whose decoding fails, a bad option, or a missing ``av``/``scenedetect``.
+
+    Examples
+    --------
+    >>> shots = detect_shots("film.mp4")  # doctest: +SKIP
+    >>> [(s.start_frame, s.end_frame) for s in shots]  # doctest: +SKIP
+    [(0, 74), (75, 199), (200, 312)]
+    """
+    av = _import_av()
+    scenedetect = _import_scenedetect()
+    path = _check_path(video)
+    min_shot_frames = check_positive_int("min_shot_frames", min_shot_frames, allow_zero=True)
+    det = _make_detector(scenedetect, detector, threshold, min_shot_frames)
+    if downscale is not None:
+        _processing_size(1, 1, downscale)  # validate before decoding anything
+    # scenedetect >= 0.7 passes FrameTimecodes, 0.6 passes plain frame numbers
+    wants_timecode = "frame_num" not in inspect.signature(det.process_frame).parameters
+    FrameTimecode = scenedetect.FrameTimecode
+
+    times, cuts = [], []
+    end = stamp = None
+    fps = None
+    for index, (t, t_end, image, rate) in enumerate(_prepared_frames(av, path, downscale)):
+        if fps is None:
+            fps = rate or 25.0
+        stamp = FrameTimecode(index, fps) if wants_timecode else index
+        cuts.extend(det.process_frame(stamp, image))
+        times.append(t)
+        end = t_end
+    cuts.extend(det.post_process(stamp))
+    cut_frames = [c.frame_num if wants_timecode else int(c) for c in cuts]
+    times = np.asarray(times, dtype=np.float64)
+    return shots_from_cuts(cut_frames, times, max(end, float(times[-1])))
+

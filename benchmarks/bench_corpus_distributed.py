@@ -1,0 +1,140 @@
+"""A corpus on a Dask LocalCluster against today's local processes (issue 15).
+
+Aligns the first ``--files`` cathy utterances (default 300) four ways, each into
+a fresh output folder: ``align_corpus(jobs=1)`` and ``jobs=2`` (today's local
+processes), and ``align_corpus(client=)`` on a LocalCluster of 1 and of 2
+single-threaded worker processes (started before the timing; its workers
+start cold, so loading the model is timed, as it is for the local pool's
+processes). It prints seconds, speedups, the cluster workers' memory (RSS
+after the run and peak, from ``client.run``), the measured per-file cost in
+seconds of compute per second of audio, the scheduler's per-task overhead
+(no-op tasks), and from these an estimate of how many workers align a
+1,000-hour corpus in one hour.
+
+Run from the repository root (outputs go to a temporary folder)::
+
+    python benchmarks/bench_corpus_distributed.py --files 300
+
+Timings depend on the machine's load: say what else was running.
+"""
+
+import argparse
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+SPEECH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "speech"
+
+
+def _corpus(n, where):
+    root = where / "corpus"
+    root.mkdir()
+    for audio in sorted((SPEECH / "cathy").glob("*.flac"))[:n]:
+        shutil.copy(audio, root / audio.name)
+        shutil.copy(audio.with_suffix(".txt"), root / (audio.stem + ".txt"))
+    return root
+
+
+def _run(label, root, out, **kwargs):
+    from align import align_corpus
+
+    start = time.perf_counter()
+    results = align_corpus(root, out, formats=(".TextGrid",), **kwargs)
+    wall = time.perf_counter() - start
+    bad = [r for r in results if r.status != "aligned"]
+    assert not bad, f"{label}: {len(bad)} files not aligned, e.g. {bad[0].error}"
+    return wall, results
+
+
+def _noop(x):
+    return x
+
+
+def main():
+    import distributed
+
+    from align.audio.load import audio_info
+    from align.speech.distributed import DEFAULT_BATCH_SECONDS, plan_batches, worker_state
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=300, help="first N cathy files (default 300)")
+    parser.add_argument("--noop-tasks", type=int, default=500, help="no-op tasks to time the overhead")
+    args = parser.parse_args()
+
+    where = Path(tempfile.mkdtemp(prefix="bench-corpus-dist-"))
+    root = _corpus(args.files, where)
+    durations = {p.name: audio_info(p).duration for p in root.glob("*.flac")}
+    audio_seconds = sum(durations.values())
+    print(f"{args.files} cathy files, {audio_seconds:.0f} s of audio; outputs under {where}")
+
+    rows = {}
+    for jobs in (1, 2):
+        rows[f"local processes, jobs={jobs}"] = (*_run(f"jobs={jobs}", root, where / f"local{jobs}", jobs=jobs),
+                                                 None)
+    overhead = None
+    for n in (1, 2):
+        t0 = time.perf_counter()
+        cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=logging.ERROR)
+        client = distributed.Client(cluster, set_as_default=False)
+        started = time.perf_counter() - t0
+        try:
+            wall, results = _run(f"cluster {n}", root, where / f"cluster{n}", client=client)
+            memory = client.run(worker_state)
+            if n == 1:
+                # the scheduler's round trip per task, with nothing to compute
+                t0 = time.perf_counter()
+                client.gather(client.map(_noop, range(args.noop_tasks), pure=False))
+                overhead = (time.perf_counter() - t0) / args.noop_tasks
+        finally:
+            client.close()
+            cluster.close()
+        rows[f"LocalCluster, {n} worker{'s' if n > 1 else ''}"] = (wall, results, (memory, started))
+
+    base_local = rows["local processes, jobs=1"][0]
+    base_cluster = rows["LocalCluster, 1 worker"][0]
+    print()
+    print("| run | seconds | files/s | x real time | speedup vs its 1-worker run | "
+          "vs local at the same count | worker RSS after / peak (MiB) |")
+    print("|---|---|---|---|---|---|---|")
+    for label, (wall, _, extra) in rows.items():
+        n = 2 if "2" in label.split(",")[-1] else 1
+        same = rows[f"local processes, jobs={n}"][0]
+        base = base_cluster if extra else base_local
+        mem = ""
+        if extra:
+            memory, started = extra
+            mem = ", ".join(f"{s['rss_bytes'] / 2**20:.0f} / {s['max_rss_bytes'] / 2**20:.0f}"
+                            for s in memory.values())
+            label = f"{label} (started in {started:.1f} s, not timed)"
+        print(f"| {label} | {wall:.1f} | {args.files / wall:.1f} | {audio_seconds / wall:.0f} | "
+              f"{base / wall:.2f}x | {same / wall:.2f}x | {mem} |")
+
+    # the estimate, from the 1-worker cluster run: its first file also loads the model, so the
+    # steady cost per second of audio leaves the slowest file out
+    wall1, results1, _ = rows["LocalCluster, 1 worker"]
+    timed = sorted(results1, key=lambda r: r.seconds)[:-1]
+    rtf = sum(r.seconds for r in timed) / sum(durations[r.item.audio.name] for r in timed)
+    per_file = sum(r.seconds for r in timed) / len(timed)
+    n_batches = len(plan_batches([durations[r.item.audio.name] for r in results1], DEFAULT_BATCH_SECONDS, 1))
+    fixed = max(wall1 - rtf * audio_seconds, 0.0)  # model load, header reads, scheduling
+    hours = 1000
+    corpus_seconds = hours * 3600
+    n_tasks = corpus_seconds / DEFAULT_BATCH_SECONDS
+    scheduler_seconds = n_tasks * overhead
+    workers = corpus_seconds * rtf / (3600 - fixed)
+    print()
+    print(f"per-file cost: {per_file * 1000:.0f} ms a file, {rtf:.4f} s of compute per second of audio "
+          f"({1 / rtf:.0f}x real time on one worker); fixed cost of the 1-worker run "
+          f"{fixed:.1f} s (model load, header reads, {n_batches} tasks); "
+          f"scheduler round trip {overhead * 1000:.2f} ms per no-op task")
+    print(f"estimate: {hours:,} h of audio = {corpus_seconds * rtf / 3600:,.0f} worker-hours of compute; "
+          f"in one hour: ~{workers:.0f} workers (one core each) at this machine's speed per core, "
+          f"with {n_tasks:,.0f} tasks of {DEFAULT_BATCH_SECONDS:.0f} s of audio "
+          f"(~{scheduler_seconds:.0f} s of scheduler time in all, spread over the hour)")
+
+
+if __name__ == "__main__":
+    main()

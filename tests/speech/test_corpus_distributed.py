@@ -1,0 +1,242 @@
+"""align_corpus(client=) and `align corpus --scheduler`: a real LocalCluster of two worker processes.
+
+One cluster serves the whole module (starting one costs seconds). The runs are
+compared byte for byte with a serial run (``jobs=1``) of the same files, a real
+slice of the cathy corpus, durations included. One test kills a worker
+(SIGKILL, as the out-of-memory killer would) after the first file is written and
+checks that every file ends aligned exactly once: the files finished before the
+kill are never written again, and the rest equal the serial run's.
+"""
+
+import json
+import os
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from align import BackendUnavailableError, ParameterError
+from align.cli import main
+from align.corpus import align_corpus
+
+from ..conftest import shared_data, shared_data_required
+
+if shared_data_required():
+    import distributed
+else:
+    distributed = pytest.importorskip("distributed")
+
+N_FILES = 8
+FORMATS = (".TextGrid", ".json")
+DURATIONS = {"sample_rate": 22050, "hop_length": 256}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    cathy = Path(shared_data("data/speech/cathy"))
+    root = tmp_path_factory.mktemp("cathy") / "corpus"
+    (root / "part2").mkdir(parents=True)
+    for i, audio in enumerate(sorted(cathy.glob("*.flac"))[:N_FILES]):
+        where = root if i < N_FILES // 2 else root / "part2"  # sub-folders are mirrored
+        shutil.copy(audio, where / audio.name)
+        shutil.copy(audio.with_suffix(".txt"), where / (audio.stem + ".txt"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def serial(corpus, tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial")
+    results = align_corpus(corpus, out, formats=FORMATS, jobs=1, durations=DURATIONS)
+    assert [r.status for r in results] == ["aligned"] * N_FILES
+    return out
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=40)
+    c = distributed.Client(cluster, set_as_default=False)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def _files(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+def _same_alignment(path, reference):
+    """Equal JSON outputs but for the audio path (another folder, same file)."""
+    a, b = json.loads(path.read_text()), json.loads(reference.read_text())
+    assert Path(a.pop("audio_path")).name == Path(b.pop("audio_path")).name
+    assert a == b
+
+
+def _worker_state(client):
+    from align.speech.distributed import worker_state
+
+    return client.run(worker_state)
+
+
+def test_cluster_run_equals_the_serial_run_and_a_rerun_skips_everything(corpus, serial, client, tmp_path):
+    out = tmp_path / "out"
+    results = align_corpus(corpus, out, formats=FORMATS, client=client, durations=DURATIONS)
+    assert [r.status for r in results] == ["aligned"] * N_FILES
+    assert [r.item.audio.name for r in results] == sorted(p.name for p in corpus.rglob("*.flac"))
+    files = _files(out)
+    assert files == _files(serial)  # TextGrid, JSON, durations.json per file and durations.jsonl
+    assert len([f for f in files if f.endswith(".durations.json")]) == N_FILES
+    assert "part2/" + results[-1].item.audio.stem + ".json" in files
+    # the model is loaded once per worker process, not once per task
+    loads = [s["model_loads"] for s in _worker_state(client).values()]
+    assert max(loads) == 1 and len(loads) == 2
+    again = align_corpus(corpus, out, formats=FORMATS, client=client, durations=DURATIONS)
+    assert [r.status for r in again] == ["skipped"] * N_FILES
+    assert _files(out) == files
+
+
+def test_a_failing_file_is_reported_and_the_others_finish(corpus, serial, client, tmp_path, capsys):
+    small = tmp_path / "corpus"
+    small.mkdir()
+    good = sorted(corpus.glob("*.flac"))[:2]
+    for audio in good:
+        shutil.copy(audio, small / audio.name)
+        shutil.copy(audio.with_suffix(".txt"), small / (audio.stem + ".txt"))
+    (small / "broken.wav").write_bytes(b"RIFF and then no audio at all")
+    (small / "broken.txt").write_text("hello")
+    shutil.copy(good[0], small / "silent.flac")
+    (small / "silent.txt").write_text("")
+    out = tmp_path / "out"
+    address = client.scheduler.address
+    # the command line, on the cluster's address: one batch per file, so both failures share no task
+    assert main(["corpus", str(small), "-o", str(out), "-f", ".json", "--scheduler", address, "-q"]) == 1
+    captured = capsys.readouterr()
+    assert "2 aligned, 0 skipped (outputs exist), 2 failed" in captured.out
+    assert "broken.wav: ParameterError" in captured.err
+    assert "silent.flac: ParameterError: the transcript has no words to align" in captured.err
+    for audio in good:
+        _same_alignment(out / (audio.stem + ".json"), serial / (audio.stem + ".json"))
+    # the API, every file in one task: the failures do not stop the good files of their batch
+    results = align_corpus(small, out, formats=(".json",), client=client, batch_seconds=1000, overwrite=True)
+    status = {r.item.audio.name: (r.status, r.error) for r in results}
+    assert [status[a.name] for a in good] == [("aligned", None)] * 2
+    assert status["broken.wav"][0] == "failed" and "broken.wav" in status["broken.wav"][1]
+    assert status["silent.flac"] == ("failed", "ParameterError: the transcript has no words to align: ''")
+    for audio in good:
+        _same_alignment(out / (audio.stem + ".json"), serial / (audio.stem + ".json"))
+    # a rerun tries the failed files again, and only them
+    again = align_corpus(small, out, formats=(".json",), client=client)
+    assert sorted(r.status for r in again) == ["failed", "failed", "skipped", "skipped"]
+    assert not [p for p in out.rglob(".*") if p.is_file()]
+
+
+def test_a_killed_worker_loses_nothing_and_every_file_is_aligned_once(corpus, serial, client, tmp_path):
+    out = tmp_path / "out"
+    before = _worker_state(client)
+    outcome = {}
+
+    def run():
+        try:
+            # four files a task: the killed worker dies in the middle of a batch
+            outcome["results"] = align_corpus(corpus, out, formats=FORMATS, client=client,
+                                              durations=DURATIONS, batch_seconds=12.0)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, in the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not list(out.rglob("*.durations.json")) and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.01)
+    busy = [w for w, keys in client.processing().items() if keys]
+    assert busy, "the run ended before a worker could be killed"
+    n_done = len(list(out.rglob("*.durations.json")))
+    victim = psutil.Process(before[busy[0]]["pid"])
+    os.kill(victim.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if victim.status() == psutil.STATUS_ZOMBIE:
+                break
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.005)
+    # the files whose outputs all exist now (the durations table is written last) were finished
+    # before the kill, or by the other worker: they are never written again
+    finished = [p.name[: -len(".durations.json")] for p in out.rglob("*.durations.json")]
+    written = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("*")
+               if p.is_file() and p.name.split(".")[0] in finished}
+    assert len(written) == 3 * len(finished)
+    thread.join(120)
+    assert not thread.is_alive(), "the run did not finish after the kill"
+    if "error" in outcome:
+        raise outcome["error"]
+    results = outcome["results"]
+    assert [r.status for r in results] == ["aligned"] * N_FILES
+    assert len({r.item for r in results}) == N_FILES
+    assert 0 < n_done < N_FILES  # killed in the middle of the run
+    assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in written} == written
+    assert _files(out) == _files(serial)
+    assert not [p for p in out.rglob(".*") if p.is_file()]  # no temporary file left by the dead worker
+    client.wait_for_workers(2, timeout=60)  # the nanny restarts the dead worker
+    after = {s["pid"] for s in _worker_state(client).values()}
+    assert victim.pid not in after and len(after) == 2
+
+
+def test_overwrite_on_the_cluster_realigns(corpus, serial, client, tmp_path):
+    out = tmp_path / "out"
+    sub = sorted(corpus.glob("*.flac"))[:1]
+    small = tmp_path / "one"
+    small.mkdir()
+    shutil.copy(sub[0], small / sub[0].name)
+    shutil.copy(sub[0].with_suffix(".txt"), small / (sub[0].stem + ".txt"))
+    target = out / (sub[0].stem + ".json")
+    out.mkdir()
+    target.write_text("stale")
+    results = align_corpus(small, out, formats=(".json",), client=client, overwrite=True)
+    assert [r.status for r in results] == ["aligned"]
+    _same_alignment(target, serial / target.name)
+
+
+def test_errors(corpus, tmp_path, monkeypatch):
+    with pytest.raises(ParameterError, match=r"local:N needs a number of worker processes N >= 1"):
+        align_corpus(corpus, tmp_path / "o", client="local:0")
+    with pytest.raises(ParameterError, match=r"client must be a dask.distributed.Client, .* got int"):
+        align_corpus(corpus, tmp_path / "o", client=4)
+    with pytest.raises(ParameterError, match=r"jobs=2 is for local processes"):
+        align_corpus(corpus, tmp_path / "o", client="local:2", jobs=2)
+    with pytest.raises(ParameterError, match=r"batch_seconds sizes the tasks of a Dask cluster"):
+        align_corpus(corpus, tmp_path / "o", batch_seconds=10)
+    with pytest.raises(ParameterError, match=r"batch_seconds must be a number of seconds > 0, got 0"):
+        align_corpus(corpus, tmp_path / "o", client="local:1", batch_seconds=0)
+    import align.speech.distributed as dist
+
+    monkeypatch.setattr(dist, "CONNECT_TIMEOUT", 1)
+    with pytest.raises(BackendUnavailableError, match=r"cannot reach a Dask scheduler at 'tcp://127.0.0.1:9' "
+                                                      r"within 1 s .*'local:N'"):
+        align_corpus(corpus, tmp_path / "o", client="tcp://127.0.0.1:9")
+    assert main(["corpus", str(corpus), "-o", str(tmp_path / "o"), "-q", "--scheduler", "local:x"]) == 2
+
+
+def test_workers_that_cannot_see_the_output_folder_are_named(corpus, client, tmp_path, monkeypatch):
+    import align.speech.distributed as dist
+
+    # a lambda travels by value (cloudpickle): the workers need not import this test module
+    monkeypatch.setattr(dist, "_worker_check",
+                        lambda root, out_dir: [f"the output folder {out_dir!r} is not a writable folder there"])
+    with pytest.raises(ParameterError, match=r"2 of 2 Dask worker\(s\) cannot see the corpus or the output "
+                                             r"folder .* storage shared by the client and every worker"):
+        align_corpus(corpus, tmp_path / "o", client=client)
+
+
+def test_plan_batches():
+    from align.speech.distributed import plan_batches
+
+    assert plan_batches([3.0] * 8, 12.0) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert plan_batches([3.0] * 8, 120.0, n_workers=2) == [[i] for i in range(8)]  # 8 a worker at least
+    assert plan_batches([30.0, 1.0, 1.0], 10.0) == [[0], [1, 2]]
+    assert sorted(i for b in plan_batches([1.0, 5.0, 2.0, 9.0, 0.5], 4.0) for i in b) == list(range(5))

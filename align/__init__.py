@@ -84,6 +84,9 @@ _LAZY = {
     "subtitles": "align.video.subtitles",
     "Cue": "align.video.subtitles",
     "SubtitleResult": "align.video.subtitles",
+    "align_tts": "align.speech.tts_align",
+    "align_fragments": "align.speech.fragments",
+    "FragmentAlignment": "align.speech.fragments",
     "sync": "align.video.sync",
     "SyncResult": "align.video.sync",
 }

@@ -53,7 +53,18 @@ def _print_alignment(alignment, stream):
 def _cmd_transcript(args):
     from .speech.transcript import align_transcript
 
-    alignment = align_transcript(args.audio, args.transcript, progress=not args.quiet)
+    if args.fragments:
+        from .speech.fragments import align_fragments
+
+        fragments = align_fragments(args.audio, args.transcript, language=args.language, level=args.fragments)
+        for out in args.output:
+            fragments.save(out)
+        if not args.quiet:
+            for f in fragments.fragments:
+                print(f"{f.begin:9.3f}{f.end:9.3f}  {' / '.join(f.lines)}")
+        return 0
+    alignment = align_transcript(args.audio, args.transcript, progress=not args.quiet, language=args.language,
+                                 method=args.method)
     for out in args.output:
         alignment.save(out)
     if args.plot:
@@ -184,6 +195,12 @@ def _parser():
                    help="output file; the extension picks the format (.TextGrid .json .srt .vtt .ctm); repeatable")
     p.add_argument("--plot", help="also draw waveform, spectrogram and boundaries to this PNG")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no word table")
+    p.add_argument("--language", default="en",
+                   help="en (the acoustic model) or any espeak-ng code: fr, de, pt-br, ... (synthesis and DTW)")
+    p.add_argument("--method", choices=("auto", "acoustic", "tts"), default="auto",
+                   help="auto (default): acoustic for en, tts otherwise; tts: espeak-ng synthesis + DTW")
+    p.add_argument("--fragments", choices=("line", "sentence", "paragraph"),
+                   help="time text fragments instead of words, as aeneas does (.json is aeneas's sync-map layout)")
     p.add_argument("--strict", action="store_true",
                    help="exit with code 3 when the audio seems to hold no speech (the outputs are still written)")
     p.add_argument("--min-confidence", type=float, default=0.5,

@@ -26,6 +26,7 @@ RANKS = {
     "align._device": 1,
     "align._moved": 1,
     "align._tensors": 1,
+    "align._dask": 1,  # client= resolution, shared by dtw_pairwise and align_corpus
     "align.io": 1,  # a leaf: writes plain data, knows no pipeline
     "align.sequence": 2,
     "align.hmm": 2,

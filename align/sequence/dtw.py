@@ -641,7 +641,7 @@ def _pack(seqs, dtype):
 
 def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="symmetric1",
                  window=None, radius=None, max_slope=None, subsequence=False, errors="raise",
-                 backend="auto"):
+                 backend="auto", client=None, block=None):
     """DTW distances between every sequence of X and every sequence of Y.
 
     Parameters
@@ -666,7 +666,21 @@ def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="
         a wavefront of threads per pair; symmetric1 with sqeuclidean, euclidean or
         cityblock, any number of features, no band, no subsequence); without a GPU it raises
         :class:`align.BackendUnavailableError`. ``"auto"`` picks it when
-        ``X`` is a torch CUDA tensor and the options allow it.
+        ``X`` is a torch CUDA tensor and the options allow it. With ``client``,
+        the backend each worker uses (inputs reach the workers as numpy arrays,
+        so ``"auto"`` means the CPU there).
+    client : distributed.Client or str, optional
+        Compute the matrix on a Dask cluster (:mod:`align.sequence.dtw_distributed`):
+        a :class:`dask.distributed.Client`, the address of a running scheduler
+        (``"tcp://host:8786"``) or ``"local:N"`` (a LocalCluster of N single-threaded
+        worker processes, started and closed by this call). The matrix is cut into
+        square blocks, one task each; the series are sent to every worker once and
+        the client holds only the output. Same values, bit for bit, as without
+        ``client``. Inside a worker ``n_jobs=None`` means one thread per task.
+    block : int, optional
+        With ``client``: rows (and columns) of the matrix per task. Default: sized
+        from the series' lengths so that a task runs for about a second, and small
+        enough to give every worker several tasks.
 
     Returns
     -------
@@ -677,8 +691,12 @@ def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="
     ------
     ParameterError
         As :func:`dtw`, naming the offending sequence (``X[3]``).
+        Also a malformed ``client`` or ``block``, or ``block`` without ``client``.
     InfeasibleAlignmentError
         If a pair admits no path and ``errors="raise"``, naming the pair and its lengths.
+    BackendUnavailableError
+        With ``client``: dask.distributed missing, no scheduler at the address, or
+        workers that cannot run fusealign or keep dying on a block.
 
     See Also
     --------
@@ -699,13 +717,44 @@ def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="
            [5., 9., 0.]])
     """
     device = torch_device(X, Y)
+    if client is not None or block is not None:
+        from .dtw_distributed import pairwise_on_client
+
+        if client is None:
+            raise ParameterError(
+                f"block={block!r} is the size of a task on a Dask cluster and needs client= "
+                "(a dask.distributed.Client, a scheduler address or 'local:N'); drop block "
+                "to compute on this machine"
+            )
+        from .._dask import check_client
+
+        check_client(client)  # its form, before the inputs; connecting comes after them
+        if block is not None:
+            block = check_positive_int("block", block)
+        errors = check_errors(errors)
+        check_option("backend", backend, ("auto", "cpu", "cuda"))
+        if n_jobs is not None and n_jobs != -1:
+            n_jobs = check_positive_int("n_jobs", n_jobs)
+        xs, ys, symmetric, all_feasible, (window_c, r) = _cluster_inputs(
+            X, Y, metric, step_pattern, window, radius, max_slope, subsequence, errors)
+        options = {"n_jobs": 1 if n_jobs is None else n_jobs, "metric": metric,
+                   "step_pattern": step_pattern, "window": window, "radius": radius,
+                   "max_slope": max_slope, "subsequence": subsequence, "errors": errors,
+                   "backend": backend, "allow_fast": all_feasible}
+        out = pairwise_on_client(client, xs, None if Y is None else ys, symmetric=symmetric,
+                                 run_block=_pairwise, options=options, block=block,
+                                 band_radius=r if window_c == 1 else None)
+        return like_input(out, device)
     out = _pairwise(X, Y, n_jobs, metric, step_pattern, window, radius, max_slope, subsequence,
                     check_errors(errors), backend, device)
     return like_input(out, device)
 
 
 def _pairwise(X, Y, n_jobs, metric, step_pattern, window, radius, max_slope, subsequence, errors,
-              backend, device):
+              backend, device, allow_fast=True):
+    """The matrix of :func:`dtw_pairwise` as numpy; ``allow_fast=False`` keeps the general
+    kernel even when every pair is feasible (a block of a distributed matrix whose other
+    blocks need it, see :mod:`align.sequence.dtw_distributed`)."""
     from .._backend import resolve_backend
 
     window = window if subsequence else _window_of(window, radius)
@@ -762,12 +811,78 @@ def _pairwise(X, Y, n_jobs, metric, step_pattern, window, radius, max_slope, sub
     good = ~infeasible
     result = _pairwise_run(xs, ys, (xbuf, xoff, ybuf, yoff), pi[good], pj[good], Y is None,
                            symmetric, n_jobs, (metric_c, step_c, window_c, r, s, bool(subsequence)),
-                           use, fast_ok=bool(good.all()))
+                           use, fast_ok=bool(allow_fast and good.all()))
     if not good.all():  # errors="ignore": the feasible pairs ran, the others are inf
         result[pi[infeasible], pj[infeasible]] = np.inf
         if symmetric:
             result[pj[infeasible], pi[infeasible]] = np.inf
     return result
+
+
+def _cluster_inputs(X, Y, metric, step_pattern, window, radius, max_slope, subsequence, errors):
+    """The checks of :func:`dtw_pairwise` before its blocks go to a cluster; one dtype for all.
+
+    Returns
+    -------
+    xs, ys : list of np.ndarray
+        ``ys is xs`` when Y is None.
+    symmetric : bool
+        Only the upper triangle is computed.
+    all_feasible : bool
+        Every pair admits a path.
+    """
+    window_eff = window if subsequence else _window_of(window, radius)
+    metric_c, step_c, window_c, r, s = _check_options(
+        metric, step_pattern, window_eff, radius, max_slope, subsequence
+    )
+    xs = _as_collection(X, "X")
+    ys = xs if Y is None else _as_collection(Y, "Y")
+    ref = xs[0]
+    for k, sq in enumerate(xs):
+        _check_pair(ref, sq, "X[0]", f"X[{k}]")
+    for k, sq in enumerate(ys if Y is not None else ()):
+        _check_pair(ref, sq, "X[0]", f"Y[{k}]")
+    dtype = _common_dtype(xs + (ys if Y is not None else []))
+    if metric == "cosine":
+        for name, seqs in (("X", xs), ("Y", ys)):
+            for k, sq in enumerate(seqs):
+                _check_cosine(sq.reshape(sq.shape[0], -1), f"{name}[{k}]")
+    # one dtype for all, as the local run packs them: a block must not compute in float32
+    # because its own series happen to be float32
+    xs = [np.ascontiguousarray(q, dtype=dtype) for q in xs]
+    ys = xs if Y is None else [np.ascontiguousarray(q, dtype=dtype) for q in ys]
+    xlen = np.array([len(q) for q in xs], dtype=np.int64)
+    ylen = np.array([len(q) for q in ys], dtype=np.int64)
+    symmetric = Y is None and step_c != 2 and not subsequence
+    all_feasible = True
+    if window_c != 0 or step_c == 2:
+        r = min(r, int(max(xlen.max(), ylen.max())))
+        ux, ix = np.unique(xlen, return_inverse=True)
+        uy, iy = np.unique(ylen, return_inverse=True)
+        if symmetric:
+            # (l1, l2) occurs as a pair a < b iff l1 first occurs before l2 last does
+            first = np.full(len(ux), len(xs))
+            last = np.full(len(ux), -1)
+            np.minimum.at(first, ix, np.arange(len(xs)))
+            np.maximum.at(last, ix, np.arange(len(xs)))
+            occurs = first[:, None] < last[None, :]
+        else:
+            occurs = np.ones((len(ux), len(uy)), dtype=bool)
+        ok = np.ones((len(ux), len(uy)), dtype=bool)
+        for a, b in zip(*np.nonzero(occurs)):
+            ok[a, b] = _feasible(int(ux[a]), int(uy[b]), window_c, r, s, step_c,
+                                      bool(subsequence))[0]
+        all_feasible = bool(ok[occurs].all())
+        if not all_feasible and errors == "raise":
+            for a in range(len(xs)):  # the first infeasible pair in the local run's order
+                start = a + 1 if symmetric else 0
+                bad = ~ok[ix[a], iy[start:]]
+                if bad.any():
+                    b = start + int(np.argmax(bad))
+                    what = f"X[{a}] and {'X' if Y is None else 'Y'}[{b}]"
+                    raise InfeasibleAlignmentError(_infeasible_message(
+                        int(xlen[a]), int(ylen[b]), step_pattern, window_eff, r, s, step_c, what=what))
+    return xs, ys, symmetric, all_feasible, (window_c, r)
 
 
 def _pairwise_run(xs, ys, packed, pi, pj, self_pairs, symmetric, n_jobs, codes, use, fast_ok):

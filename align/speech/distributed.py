@@ -47,6 +47,10 @@ import glob
 import os
 from pathlib import Path
 
+from .. import _dask
+from .._dask import check_client
+from .._dask import import_distributed as _import_distributed
+from .._dask import n_workers as _n_workers
 from ..exceptions import BackendUnavailableError, ParameterError
 
 __all__ = ["check_client", "resolve_client", "run_on_client", "plan_batches", "worker_state",
@@ -57,26 +61,13 @@ __all__ = ["check_client", "resolve_client", "run_on_client", "plan_batches", "w
 DEFAULT_BATCH_SECONDS = 120.0
 
 #: seconds to wait for a scheduler to answer before saying it cannot be reached
-CONNECT_TIMEOUT = 10
+CONNECT_TIMEOUT = _dask.CONNECT_TIMEOUT
 
 #: at least this many batches per worker, when the corpus has files enough
 BATCHES_PER_WORKER = 8
 
-_INSTALL = "install the cluster extra: pip install 'fusealign[cluster]'"
-
-
-def _import_distributed():
-    try:
-        import distributed
-    except ImportError as exc:
-        raise BackendUnavailableError(
-            f"client= needs dask.distributed, which is not installed ({exc}); {_INSTALL}"
-        ) from exc
-    return distributed
-
-
-def check_client(client):
-    """Check the form of ``client`` without connecting to anything.
+def resolve_client(client):
+    """:func:`align._dask.resolve_client` with this module's :data:`CONNECT_TIMEOUT`.
 
     Parameters
     ----------
@@ -85,89 +76,11 @@ def check_client(client):
 
     Returns
     -------
-    int or None
-        N for ``"local:N"``, else None.
-
-    Raises
-    ------
-    ParameterError
-        If ``client`` is neither a client nor a string, or ``"local:N"`` has no
-        integer N >= 1.
-    """
-    if isinstance(client, str):
-        if client.startswith("local:") or client == "local":
-            n = client.partition(":")[2]
-            if not n.isdigit() or int(n) < 1:
-                raise ParameterError(
-                    f"client={client!r}: local:N needs a number of worker processes N >= 1, e.g. 'local:4'"
-                )
-            return int(n)
-        if not client.strip():
-            raise ParameterError("client is an empty string; give a scheduler address "
-                                 "('tcp://host:8786') or 'local:N'")
-        return None
-    try:
-        import distributed
-
-        is_client = isinstance(client, distributed.Client)
-    except ImportError:
-        is_client = False
-    if not is_client:
-        raise ParameterError(
-            f"client must be a dask.distributed.Client, a scheduler address ('tcp://host:8786') "
-            f"or 'local:N', got {type(client).__name__}"
-        )
-    return None
-
-
-def resolve_client(client):
-    """A connected client for ``client``, and what to close when the run ends.
-
-    Parameters
-    ----------
-    client : distributed.Client or str
-        A client (used as it is, never closed here), the address of a running
-        scheduler, or ``"local:N"`` (a LocalCluster of N worker processes, one
-        thread each, started here).
-
-    Returns
-    -------
     client : distributed.Client
     owned : list
         The client and cluster made here (close them after the run), else empty.
-
-    Raises
-    ------
-    ParameterError
-        A malformed ``client`` (see :func:`check_client`).
-    BackendUnavailableError
-        If dask.distributed is missing, or no scheduler answers at the address
-        within :data:`CONNECT_TIMEOUT` seconds.
     """
-    n_local = check_client(client)
-    if not isinstance(client, str):
-        return client, []
-    distributed = _import_distributed()
-    if n_local is not None:
-        import logging
-
-        cluster = distributed.LocalCluster(n_workers=n_local, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.ERROR)
-        try:
-            made = distributed.Client(cluster, set_as_default=False)
-        except BaseException:
-            cluster.close()
-            raise
-        return made, [made, cluster]
-    try:
-        made = distributed.Client(client, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, TimeoutError, ValueError, TypeError) as exc:
-        raise BackendUnavailableError(
-            f"cannot reach a Dask scheduler at {client!r} within {CONNECT_TIMEOUT} s "
-            f"({type(exc).__name__}: {exc}); start one (`dask scheduler`, then `dask worker ADDRESS` "
-            f"on each machine) and give its address, or use 'local:N' for N processes on this machine"
-        ) from exc
-    return made, [made]
+    return _dask.resolve_client(client, timeout=CONNECT_TIMEOUT)
 
 
 def _audio_seconds(path):
@@ -350,13 +263,6 @@ def _remove_stale_temporaries(outputs):
                     os.unlink(tmp)
                 except OSError:
                     pass
-
-
-def _n_workers(client):
-    try:
-        return len(client.scheduler_info().get("workers", {}))
-    except Exception:  # noqa: BLE001 - only a sizing hint
-        return 0
 
 
 def run_on_client(client, todo, root, out_dir, align_one, options, durations, *, overwrite=False,

@@ -195,7 +195,8 @@ def _collect(path, graph, aligned, best_ci, frame_offset):
 
 
 def align_transcript(audio, transcript, *, language="en", sample_rate=None, window=60.0,
-                     progress=False, model_path=None, dictionary_path=None):
+                     progress=False, model_path=None, dictionary_path=None, method="auto",
+                     **tts_options):
     """Word and phone timestamps for a recording and its transcript.
 
     Parameters
@@ -205,8 +206,16 @@ def align_transcript(audio, transcript, *, language="en", sample_rate=None, wind
         any rate (resampled to 16 kHz), stereo mixed down.
     transcript : str or os.PathLike
         The text, or a path to a UTF-8 text file.
-    language : {"en"}
-        Only English has an acoustic model so far.
+    language : str
+        ``"en"`` (the acoustic model) or any espeak-ng language code (``"fr"``,
+        ``"de"``, ``"pt-br"``, ...: espeak-ng synthesis and DTW); an unknown code
+        is refused with the closest known ones.
+    method : {"auto", "acoustic", "tts"}
+        ``"auto"`` (default): the acoustic model for ``"en"``, tts for every other
+        language. ``"acoustic"``: the English acoustic model only. ``"tts"``:
+        espeak-ng synthesis plus DTW in any language, English included
+        (:func:`align.speech.tts_align.align_tts`; ``tts_options`` go to it). On
+        English the acoustic model is the more accurate (benchmarks/README.md).
     sample_rate : None
         Reserved; the rate comes with the audio.
     window : float
@@ -262,8 +271,20 @@ def align_transcript(audio, transcript, *, language="en", sample_rate=None, wind
     from ..audio.features import sphinx_features, sphinx_features_stream
     from ..audio.load import iter_audio_blocks, load_audio
 
+    if method not in ("acoustic", "tts", "auto"):
+        raise ParameterError(f"method={method!r} is not supported; use one of 'acoustic', 'tts', 'auto'")
+    if method == "tts" or (method == "auto" and language != "en"):
+        from .tts_align import _align_tts
+
+        alignment, c0 = _align_tts(audio, transcript, language=language, **tts_options)
+        alignment.metadata["warnings"] = speech_warnings(c0, [w.score for w in alignment.words])
+        return alignment
+    if tts_options:
+        raise ParameterError(f"options {sorted(tts_options)} are only used with method='tts'")
     if language != "en":
-        raise ParameterError(f"language={language!r} is not supported yet; use 'en'")
+        raise ParameterError(f"language={language!r}: method='acoustic' has an English model only; use "
+                             "language='en', or method='auto' or 'tts' (espeak-ng synthesis and DTW) for any "
+                             "other language")
     if window is None or not np.isfinite(window) or window < 10:
         raise ParameterError(f"window must be a number of seconds >= 10, got {window!r}")
     text = _read_transcript(transcript)

@@ -150,8 +150,11 @@ def test_error_empty_transcript():
 
 
 def test_error_language():
-    with pytest.raises(ParameterError, match=r"language='fr' is not supported yet; use 'en'"):
-        align.align_transcript(A0005, "oui", language="fr")
+    with pytest.raises(ParameterError, match=r"language='fr': method='acoustic' has an English model only"):
+        align.align_transcript(A0005, "oui", language="fr", method="acoustic")
+    # the default routes other languages to espeak-ng + DTW, which names the closest codes
+    with pytest.raises(ParameterError, match=r"'fr'"):
+        align.align_transcript(A0005, "oui", language="fra")
 
 
 def test_error_window():

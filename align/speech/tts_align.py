@@ -1,0 +1,535 @@
+"""Align a transcript with speech in any language: espeak-ng synthesis plus DTW.
+
+``align_tts(audio, text, language="fr")`` needs no acoustic model:
+
+1. the text is split into chunks of whole sentences (or lines) of at most
+   ``chunk_chars`` characters; each chunk is spoken by espeak-ng
+   (:func:`align.text.espeak_synth.synthesize`), which reports the sample span
+   of every word and phoneme; the chunks are concatenated with known offsets;
+2. the synthetic speech is resampled from 22050 Hz to 16 kHz
+   (:func:`align.audio.load.resample`) and both signals become MFCCs without
+   c0 (c1..c12, 100 frames per second) with cepstral mean normalisation per
+   signal, so that the spectral envelope, not the voice's loudness or channel,
+   is compared (the features aeneas uses);
+3. exact DTW inside a band that a coarse pass draws (:func:`banded_dtw`):
+   the features are averaged in blocks of ``factor`` frames as many times as
+   needed to fit ``top_cells`` cells, solved exactly there, and every finer
+   level is solved exactly inside the coarse path projected and widened by
+   ``radius`` frames (the multiscale idea of FastDTW, Salvador & Chan 2007,
+   doi:10.3233/IDA-2007-11508, but exact inside each band);
+4. each synthetic word's first and last frame are mapped through the path to
+   the recording, then snapped to the recording's own energy rise (start) or
+   fall (end) within ``snap`` seconds;
+5. a confidence per word from the mean DTW local cost on its span relative to
+   the whole path's median.
+
+Memory is bounded by the band, not by the product of the lengths. For a recording
+of ``M`` frames and a synthesis of ``N`` (100 per second each): the features,
+``(N + M) x 24`` float64 plus a third more for the coarse levels (about 250 MB for
+60 minutes against 60 minutes), the top level's direction bytes (at most
+``top_cells``, 4 MB by default) and the finest band's (about 40 cells per row
+measured: 2.4 M cells for 10 minutes, so about 15 MB for 60 minutes; beyond
+``2**26`` cells the path kernel checkpoints rows, :mod:`align.kernels.dtw_path`).
+Audio files are decoded block by block; the synthetic audio exists one chunk at a
+time. Nothing grows with ``N * M``.
+"""
+
+import os
+import re
+
+import numpy as np
+
+from ..exceptions import InfeasibleAlignmentError, ParameterError
+from .results import Alignment, Phone, Word
+
+__all__ = ["align_tts", "banded_dtw", "tts_features", "DEFAULTS"]
+
+SAMPLE_RATE = 16000
+FRAME_RATE = 100
+HOP = SAMPLE_RATE // FRAME_RATE
+
+#: settings of the method, chosen on cathy (benchmarks/bench_tts_align.py)
+DEFAULTS = {
+    "rate": 150,
+    "radius": 8,
+    "factor": 4,
+    "top_cells": 4_000_000,
+    "snap": 0.01,
+    "chunk_chars": 400,
+}
+
+_WORD = re.compile(r"\w+(?:['’.\-]\w+)*")
+_SENTENCE_END = re.compile(r"(?<=[.!?;:。！？])\s+|\n+")
+
+
+def _params():
+    from ..audio.features import FeatureParams
+
+    # the English model's filter bank (130-6800 Hz, 25 filters, DCT): c0 then has the scale
+    # that align.speech.transcript.speech_warnings was measured on
+    return FeatureParams(lowerf=130.0, upperf=6800.0, nfilt=25, transform="dct", lifter=22)
+
+
+def tts_features(cepstra, *, deltas=True):
+    """Features that match across voices: c1..c12 minus their mean over the signal.
+
+    Parameters
+    ----------
+    cepstra : np.ndarray [shape=(T, 13)]
+        Sphinx cepstra (c0 first).
+    deltas : bool
+        Append the regression deltas (+-2 frames) of c1..c12 (measured better on
+        cathy: 75% of boundaries within 50 ms of the acoustic aligner against 67%).
+
+    Returns
+    -------
+    np.ndarray [shape=(T, 24) or (T, 12), float64]
+    """
+    cep = np.asarray(cepstra, dtype=np.float64)[:, 1:]
+    cep = cep - cep.mean(axis=0)
+    if not deltas:
+        return cep
+    d = np.zeros_like(cep)
+    d[2:-2] = (cep[4:] - cep[:-4] + 2 * (cep[3:-1] - cep[1:-3])) / 10
+    return np.hstack([cep, d])
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _user_words(text):
+    """The user's words: (text, start char, end char)."""
+    return [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+def _chunks(text, max_chars):
+    """Character spans of whole sentences (or lines) grouped up to ``max_chars``."""
+    cuts = [0] + [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
+    spans = []
+    start = 0
+    for a, b in zip(cuts, cuts[1:]):
+        if b - start > max_chars and a > start:
+            spans.append((start, a))
+            start = a
+    spans.append((start, len(text)))
+    # a single sentence longer than max_chars stays whole: espeak handles it
+    return [(a, b) for a, b in spans if text[a:b].strip()]
+
+
+# --------------------------------------------------------------------------- synthesis
+
+
+def _synthesize(text, language, rate, chunk_chars):
+    """Synthetic features and word/phone frame spans for the whole text.
+
+    Returns
+    -------
+    feats : np.ndarray [shape=(N, 12)]
+    words : list of (char_start, char_end, f0, f1, phones) with frames [f0, f1)
+        and phones as (label, f0, f1).
+    """
+    from ..audio.features import sphinx_cepstra
+    from ..audio.load import resample
+    from ..text.espeak_synth import ESPEAK_SAMPLE_RATE, synthesize
+
+    params = _params()
+    ceps, words = [], []
+    offset = 0  # frames
+    scale = SAMPLE_RATE / ESPEAK_SAMPLE_RATE / HOP
+    for a, b in _chunks(text, chunk_chars):
+        syn = synthesize(text[a:b], language=language, rate=rate)
+        if syn.samples.size < params.frame_size:
+            continue
+        x = resample(syn.samples, ESPEAK_SAMPLE_RATE, SAMPLE_RATE)
+        cep = sphinx_cepstra(x, SAMPLE_RATE, params)
+        T = cep.shape[0]
+
+        def frame(s):
+            return offset + min(T, int(round(s * scale)))
+
+        for w in syn.words:
+            if not w.phones:
+                continue
+            phones = [(p.label, frame(p.start), frame(p.end)) for p in w.phones]
+            words.append((a + w.char_start, a + w.char_end, frame(w.start), frame(w.end), phones))
+        ceps.append(cep)
+        offset += T
+    if not ceps:
+        raise ParameterError(f"espeak-ng spoke nothing for the transcript {text[:80]!r}")
+    return tts_features(np.concatenate(ceps)), words
+
+
+def _recording(audio):
+    """Recording cepstra (T, 13), number of samples, audio path or None."""
+    from ..audio.features import sphinx_features_stream
+    from ..audio.load import iter_audio_blocks, load_audio
+
+    params = _params()
+    if isinstance(audio, (str, os.PathLike)):
+        blocks = iter_audio_blocks(audio, sample_rate=SAMPLE_RATE, block_duration=30.0)
+        feats, n = sphinx_features_stream(blocks, SAMPLE_RATE, params, cmn="none")
+        return feats[:, :13], n, str(audio)
+    samples, sr = load_audio(audio, sample_rate=SAMPLE_RATE)
+    feats, n = sphinx_features_stream([samples], SAMPLE_RATE, params, cmn="none")
+    return feats[:, :13], n, None
+
+
+# --------------------------------------------------------------------------- DTW
+
+
+def _pool(a, f):
+    """Means of consecutive blocks of ``f`` rows (the last block may be shorter)."""
+    n = a.shape[0]
+    k = -(-n // f)
+    pad = k * f - n
+    if pad:
+        a = np.concatenate([a, np.repeat(a[-1:], pad, axis=0)])
+    return a.reshape(k, f, a.shape[1]).mean(axis=1)
+
+
+def _band_from_path(path, f, n, m, radius):
+    """Per-row column bounds of the coarse path projected to the finer level, widened.
+
+    Parameters
+    ----------
+    path : np.ndarray [shape=(K, 2), int64]
+        Coarse path, rows non-decreasing.
+    f : int
+        Pooling factor between the levels.
+    n, m : int
+        Finer lengths.
+    radius : int
+        Widening in finer frames, in both directions.
+
+    Returns
+    -------
+    lo, hi : np.ndarray [shape=(n,), int64]
+    """
+    rows = path[:, 0]
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    jmin = np.minimum.reduceat(path[:, 1], starts)
+    jmax = np.maximum.reduceat(path[:, 1], starts)
+    lo = np.repeat(jmin * f, f)[:n]
+    hi = np.repeat(jmax * f + f - 1, f)[:n]
+    idx = np.arange(n)
+    # lo and hi are non-decreasing: the running min/max over rows r +- radius are end values
+    lo = lo[np.maximum(idx - radius, 0)] - radius
+    hi = hi[np.minimum(idx + radius, n - 1)] + radius
+    lo = np.clip(lo, 0, m - 1).astype(np.int64)
+    hi = np.clip(hi, 0, m - 1).astype(np.int64)
+    lo[0] = 0
+    hi[-1] = m - 1
+    return lo, hi
+
+
+def _solve(x, y, lo, hi, metric, step):
+    from ..sequence.dtw import _path, _Problem
+    from ..kernels._steps import METRIC_CODES, STEP_CODES
+
+    p = _Problem(np.ascontiguousarray(x), np.ascontiguousarray(y), METRIC_CODES[metric],
+                 STEP_CODES[step], 0, 0, 0.0, False, lo, hi)
+    return _path(p)
+
+
+def banded_dtw(x, y, *, radius=8, factor=4, top_cells=4_000_000, metric="euclidean",
+               step_pattern="symmetric2"):
+    """Multiscale DTW: exact at the coarsest level, exact inside a projected band below.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(N, d), float64]
+    y : np.ndarray [shape=(M, d), float64]
+    radius : int
+        Half-width (frames of each level) added around the projected coarse path.
+    factor : int
+        Frames averaged per coarse frame between levels (>= 2).
+    top_cells : int
+        The coarsest level has at most this many cells ``N_k * M_k``.
+    metric : str
+        As :func:`align.dtw`.
+    step_pattern : {"symmetric1", "symmetric2"}
+
+    Returns
+    -------
+    distance : float
+    path : np.ndarray [shape=(K, 2), int64]
+        From (0, 0) to (N-1, M-1). Exact DTW restricted to the final band; equal to
+        the unconstrained optimum whenever that path lies inside the band.
+    cells : int
+        Band cells of the finest level (its direction bytes: the memory bound).
+    """
+    xs, ys = [np.asarray(x, dtype=np.float64)], [np.asarray(y, dtype=np.float64)]
+    while xs[-1].shape[0] * ys[-1].shape[0] > top_cells and min(xs[-1].shape[0], ys[-1].shape[0]) > 2 * factor:
+        xs.append(_pool(xs[-1], factor))
+        ys.append(_pool(ys[-1], factor))
+    n, m = xs[-1].shape[0], ys[-1].shape[0]
+    lo = np.zeros(n, dtype=np.int64)
+    hi = np.full(n, m - 1, dtype=np.int64)
+    dist, path = _solve(xs[-1], ys[-1], lo, hi, metric, step_pattern)
+    cells = n * m
+    for level in range(len(xs) - 2, -1, -1):
+        n, m = xs[level].shape[0], ys[level].shape[0]
+        lo, hi = _band_from_path(path, factor, n, m, radius)
+        dist, path = _solve(xs[level], ys[level], lo, hi, metric, step_pattern)
+        cells = int(np.maximum(hi - lo + 1, 0).sum())
+    return dist, path, cells
+
+
+# --------------------------------------------------------------------------- mapping
+
+
+def _row_spans(path, n):
+    """First and last recording frame on the path for every synthetic row."""
+    rows = path[:, 0]
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    first = np.empty(n, dtype=np.int64)
+    last = np.empty(n, dtype=np.int64)
+    first[rows[starts]] = path[starts, 1]
+    last[rows[starts]] = np.maximum.reduceat(path[:, 1], starts)
+    return first, last
+
+
+def _snap(frames, energy, window, rise):
+    """Move boundaries to the strongest energy rise (or fall) within ``window`` frames."""
+    if window <= 0 or energy.size < 3:
+        return frames
+    d = np.zeros_like(energy)
+    d[1:-1] = (energy[2:] - energy[:-2]) / 2.0
+    if not rise:
+        d = -d
+    out = frames.copy()
+    for k, t in enumerate(frames):
+        a, b = max(1, t - window), min(energy.size - 1, t + window + 1)
+        if b <= a:
+            continue
+        best = a + int(np.argmax(d[a:b]))
+        if d[best] > 0.5:  # a clear change of log-energy (c0 units per frame)
+            out[k] = best
+    return out
+
+
+def _trim_span(c0, margin=10):
+    """Frames [t0, t1) between the first and last frame that look like speech."""
+    lo, hi = np.percentile(c0, 5), np.percentile(c0, 95)
+    if hi - lo < 1.0:
+        return 0, c0.size
+    loud = np.flatnonzero(c0 > lo + 0.3 * (hi - lo))
+    if loud.size == 0:
+        return 0, c0.size
+    return max(0, int(loud[0]) - margin), min(c0.size, int(loud[-1]) + 1 + margin)
+
+
+def _confidence(ratio):
+    return float(1.0 / (1.0 + np.exp((ratio - 1.5) / 0.2)))
+
+
+def align_tts(audio, transcript, *, language="en", rate=None, trim=False, radius=None, factor=None,
+              top_cells=None, snap=None, chunk_chars=None, metric="cosine",
+              step_pattern="symmetric1"):
+    """Word and phone timestamps in any espeak-ng language, by synthesis and DTW.
+
+    Parameters
+    ----------
+    audio : str, os.PathLike or (np.ndarray, int)
+        A file or ``(samples, sample_rate)``; resampled to 16 kHz mono.
+    transcript : str or os.PathLike
+        The text, or a path to a UTF-8 text file.
+    language : str
+        An espeak-ng language code (``"fr"``, ``"de"``, ``"pt-br"``, ...; see
+        :func:`align.text.espeak_synth.espeak_languages`).
+    rate : int, optional
+        espeak-ng speaking rate in words per minute (default 175).
+    trim : bool
+        Drop non-speech at the head and tail of the recording (an energy
+        detector) before DTW.
+    radius, factor, top_cells : int, optional
+        The DTW band (see :func:`banded_dtw`).
+    snap : float, optional
+        Seconds within which a boundary moves to the recording's energy rise or fall
+        (0 turns it off; default 0.03).
+    chunk_chars : int, optional
+        Characters of text per synthesis call (whole sentences; default 400).
+    metric, step_pattern : str
+        DTW local cost and steps (see :func:`align.dtw`).
+
+    Returns
+    -------
+    Alignment
+        One :class:`Word` per word of the transcript (runs of letters and
+        digits, with inner apostrophes, hyphens and dots) with start and end in
+        seconds, a confidence ``score`` in [0, 1] and its phones as espeak-ng
+        names them (ASCII mnemonics, stress marks dropped). A word espeak-ng did
+        not speak gets an empty span at its neighbour's boundary and no score.
+
+    Raises
+    ------
+    ParameterError
+        Unknown language (the message names the closest codes), unreadable audio or
+        transcript, a transcript with no words.
+    InfeasibleAlignmentError
+        If the recording is much too short for the text.
+    BackendUnavailableError
+        If espeak-ng cannot be loaded.
+    """
+    return _align_tts(audio, transcript, language=language, rate=rate, trim=trim, radius=radius,
+                      factor=factor, top_cells=top_cells, snap=snap, chunk_chars=chunk_chars,
+                      metric=metric, step_pattern=step_pattern)[0]
+
+
+def _read_text(transcript):
+    """The transcript's text: a str, or a path to a UTF-8 file."""
+    from pathlib import Path
+
+    if isinstance(transcript, os.PathLike) or (
+            isinstance(transcript, str) and "\n" not in transcript and len(transcript) < 1024
+            and os.path.isfile(transcript)):
+        try:
+            return Path(transcript).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ParameterError(f"transcript file {str(transcript)!r} is not readable UTF-8 text") from exc
+    if not isinstance(transcript, str):
+        raise ParameterError(
+            f"transcript must be text or a path to a text file, got {type(transcript).__name__}")
+    return transcript
+
+
+def _align_tts(audio, transcript, *, language="en", rate=None, trim=False, radius=None, factor=None,
+               top_cells=None, snap=None, chunk_chars=None, metric="cosine", step_pattern="symmetric1"):
+    """:func:`align_tts`, also returning the recording's frame log-energy c0 [shape=(M,)]."""
+    from ..text.espeak_synth import check_language
+
+    code = check_language(language)
+    voice = "en-us" if code == "en" else code  # the English acoustic model's accent
+    text = _read_text(transcript)
+    user = _user_words(text)
+    if not user:
+        raise ParameterError(f"the transcript has no words to align: {text[:80]!r}")
+    opts = dict(DEFAULTS)
+    for k, v in (("rate", rate), ("radius", radius), ("factor", factor), ("top_cells", top_cells),
+                 ("snap", snap), ("chunk_chars", chunk_chars)):
+        if v is not None:
+            opts[k] = v
+    cep, n_samples, audio_path = _recording(audio)
+    synth, syn_words = _synthesize(text, voice, int(opts["rate"]), int(opts["chunk_chars"]))
+    c0 = cep[:, 0].astype(np.float64)
+    t0, t1 = _trim_span(c0) if trim else (0, c0.size)
+    n, m = synth.shape[0], t1 - t0
+    speech_frames = sum(w[3] - w[2] for w in syn_words)
+    if m < 10 or m < 0.2 * speech_frames:
+        raise InfeasibleAlignmentError(
+            f"the audio is too short for the transcript: {m / FRAME_RATE:.2f} s of audio"
+            f"{' after trimming' if trim else ''}, but espeak-ng speaks the {len(user)} words in "
+            f"{speech_frames / FRAME_RATE:.2f} s (more than 5 times as long); check that the "
+            "transcript belongs to this audio"
+        )
+    rec = tts_features(cep[t0:t1])
+    _, path, cells = banded_dtw(synth, rec, radius=int(opts["radius"]), factor=int(opts["factor"]),
+                                top_cells=int(opts["top_cells"]), metric=metric, step_pattern=step_pattern)
+    first, last = _row_spans(path, n)
+    # local costs along the path, per synthetic row
+    local = np.sqrt(((synth[path[:, 0]] - rec[path[:, 1]]) ** 2).sum(axis=1))
+    row_cost = np.bincount(path[:, 0], weights=local, minlength=n) / np.maximum(
+        np.bincount(path[:, 0], minlength=n), 1)
+    speech_rows = np.zeros(n, dtype=bool)
+    for w in syn_words:
+        speech_rows[w[2]:w[3]] = True
+    median = float(np.median(row_cost[speech_rows])) if speech_rows.any() else float(np.median(row_cost))
+
+    def to_rec_start(f):
+        return first[min(max(f, 0), n - 1)]
+
+    def to_rec_end(f):
+        return last[min(max(f - 1, 0), n - 1)] + 1
+
+    units = _units(user, syn_words)
+    starts = np.array([to_rec_start(u[0][1]) if u else 0 for u in units], dtype=np.int64)
+    ends = np.array([to_rec_end(u[-1][2]) if u else 0 for u in units], dtype=np.int64)
+    win = int(round(float(opts["snap"]) * FRAME_RATE))
+    energy = c0[t0:t1]
+    starts = _snap(starts, energy, win, rise=True)
+    ends = _snap(ends, energy, win, rise=False)
+    ends = np.maximum(ends, starts)
+    # no overlaps between consecutive words
+    spoken = [k for k, u in enumerate(units) if u]
+    for p, k in zip(spoken, spoken[1:]):
+        if starts[k] < ends[p]:
+            mid = max((starts[k] + ends[p]) // 2, starts[p])
+            ends[p] = mid
+            starts[k] = min(mid, ends[k])
+
+    words = _build_words(user, units, starts, ends, first, last, row_cost, median, t0)
+    duration = n_samples / SAMPLE_RATE
+    alignment = Alignment(words=words, duration=duration, sample_rate=SAMPLE_RATE, unknown_words=[],
+                          audio_path=audio_path,
+                          metadata={"method": "tts", "language": code, "voice": f"espeak-ng {voice}",
+                                    "rate": int(opts["rate"]), "frame_rate": FRAME_RATE,
+                                    "dtw_band_cells": int(cells), "trim": [t0 / FRAME_RATE, t1 / FRAME_RATE]})
+    return alignment, c0
+
+
+def _units(user, syn_words):
+    """The phones (label, f0, f1) of every user word, from the synthetic words.
+
+    espeak-ng sometimes speaks several written words as one (``"of the"`` gets one word
+    event) and one written word as several (``"1987"``). Each synthetic word belongs to
+    the user word that holds its first character (or the next one: espeak's positions
+    can be one character late); a run of synthetic words covers the user words up to the
+    next run's, and its phones are shared among them in proportion to their lengths.
+    """
+    ustarts = np.array([u[1] for u in user])
+    uends = np.array([u[2] for u in user])
+    owner = []
+    for w in syn_words:
+        k = int(np.searchsorted(uends, w[0], side="right"))
+        if k > 0 and ustarts[k - 1] <= w[0] < uends[k - 1]:
+            k -= 1
+        owner.append(min(k, len(user) - 1))
+    units = [[] for _ in user]
+    runs = []  # (first user word, phones)
+    for i, k in enumerate(owner):
+        if runs and runs[-1][0] >= k:
+            runs[-1][1].extend(syn_words[i][4])
+        else:
+            runs.append((k, list(syn_words[i][4])))
+    for r, (k, phones) in enumerate(runs):
+        k0 = 0 if r == 0 else k
+        k1 = runs[r + 1][0] if r + 1 < len(runs) else len(user)
+        if k1 - k0 == 1:
+            units[k0] = phones
+            continue
+        lengths = np.array([len(user[j][0]) for j in range(k0, k1)], dtype=float)
+        cuts = np.round(np.cumsum(lengths) / lengths.sum() * len(phones)).astype(int)
+        a = 0
+        for j, b in zip(range(k0, k1), cuts):
+            units[j] = phones[a:b]
+            a = b
+    return units
+
+
+def _build_words(user, units, starts, ends, first, last, row_cost, median, t0):
+    """Words in seconds from the recording frames of their units."""
+    n = first.size
+    out = []
+    prev_end = 0.0
+    for k, (text, _, _) in enumerate(user):
+        phones_in = units[k]
+        if not phones_in:
+            out.append(Word(text=text, start=prev_end, end=prev_end, score=None))
+            continue
+        s = max((starts[k] + t0) / FRAME_RATE, prev_end)
+        e = max((ends[k] + t0) / FRAME_RATE, s)
+        phones = []
+        for label, f0, f1 in phones_in:
+            ps = (first[min(f0, n - 1)] + t0) / FRAME_RATE
+            pe = (last[min(max(f1 - 1, 0), n - 1)] + 1 + t0) / FRAME_RATE
+            ps = min(max(ps, s), e)
+            if phones and ps < phones[-1].end:
+                ps = phones[-1].end
+            pe = min(max(pe, ps), e)
+            phones.append(Phone(label, ps, pe))
+        rows = np.arange(phones_in[0][1], min(phones_in[-1][2], n))
+        cost = float(row_cost[rows].mean()) if rows.size else median
+        score = _confidence(cost / median) if median > 0 else None
+        out.append(Word(text=text, start=s, end=e, score=score, phones=phones))
+        prev_end = e
+    return out

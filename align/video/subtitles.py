@@ -74,9 +74,21 @@ that is shorter than ``snap_frames`` frames down to ``min_gap_frames`` frames
 then limited by the next cue's start less the gap, the next shot change less
 the gap, ``max_duration`` and the end of the video. The in-time is never moved
 earlier than the first word's start (floored to the grid) except onto a shot
-change; a cue is only ever lengthened at its end. A single word longer than a
-shot or than ``max_duration`` is cut short at the limit rather than shown
-across it.
+change or by the lead below. A single word longer than a shot or than
+``max_duration`` is cut short at the limit rather than shown across it.
+
+*Lead*: a cue that would still be too fast or too short (its out-time limited
+by the next cue's in-time, the next shot change or ``max_duration``) starts
+earlier, into the silence before its first word, by just as many frames as it
+needs, and at most ``max_lead_frames`` frames (12 = 0.48 s at 25 fps; counted
+at 25 fps without ``fps``) before the first word's start floored to the grid.
+It never starts before the previous cue's own out-time plus ``min_gap_frames``
+(its out-time from its words, ``min_duration`` and the reading speed, not the
+extension that closes a short gap), nor before the last shot change at or
+before its in-time (so it never spans one); a lead that would end within
+``snap_frames`` of that shot change starts on it (rule 7) if the shot change is
+within reach, and otherwise is not taken. The cue then ends as above. The
+segmentation does not count on a lead; it only helps the timing.
 """
 
 import bisect
@@ -118,7 +130,7 @@ _CUE_CONSTANT = 2.0  # every cue costs this much: fewer, fuller cues
 _EXTRA_LINE = 4.0  # a third (fourth...) line, when max_lines allows it
 _BALANCE = 3.0  # weight of the squared length difference of two lines (in units of max_chars)
 _TOP_HEAVY = 3.0  # extra weight when the upper line is the longer one
-_CPS_PENALTY = (10.0, 30.0)  # constant and slope of an estimated reading-speed violation
+_CPS_PENALTY = (20.0, 60.0)  # constant and slope of an estimated reading-speed violation
 _SHORT_PENALTY = (10.0, 20.0)  # constant and slope of an estimated too-short cue
 _LONG_PAUSE = 1.0  # seconds: pauses longer than this inside a cue cost 3 per second beyond
 _OVERSIZE = 50.0  # a single word that breaks the line or duration limit
@@ -534,7 +546,8 @@ def with_transcript_punctuation(words, transcript):
 
 
 def subtitles(alignment, *, fps=None, shots=None, max_chars=42, max_lines=2, max_cps=17.0,
-              min_duration=5 / 6, max_duration=7.0, min_gap_frames=2, snap_frames=12, transcript=None):
+              min_duration=5 / 6, max_duration=7.0, min_gap_frames=2, snap_frames=12, transcript=None,
+              max_lead_frames=12):
     """Cues from word timings that follow broadcast subtitle rules.
 
     The rules, how cues, line breaks and times are chosen, and how a broken
@@ -571,6 +584,9 @@ def subtitles(alignment, *, fps=None, shots=None, max_chars=42, max_lines=2, max
     transcript : str or None
         The text the alignment was made from: its punctuation is put back on the
         words (:func:`with_transcript_punctuation`), which the aligner's words lack.
+    max_lead_frames : int
+        Most frames a cue that would be too fast or too short may start before
+        its first word (at 25 fps without ``fps``); 0: never before it.
 
     Returns
     -------
@@ -604,6 +620,7 @@ def subtitles(alignment, *, fps=None, shots=None, max_chars=42, max_lines=2, max
         )
     min_gap_frames = _count("min_gap_frames", min_gap_frames, 0)
     snap_frames = _count("snap_frames", snap_frames, 0)
+    max_lead_frames = _count("max_lead_frames", max_lead_frames, 0)
     words, video_end = _words_of(alignment)
     if transcript is not None:
         if not isinstance(transcript, str):
@@ -617,6 +634,7 @@ def subtitles(alignment, *, fps=None, shots=None, max_chars=42, max_lines=2, max
         grid=grid,
         gap=grid.frames(min_gap_frames),
         snap=grid.frames(snap_frames),
+        lead=grid.frames(max_lead_frames),
         min_len=math.ceil(min_duration * grid.rate - 1e-6),
         max_len=math.floor(max_duration * grid.rate + 1e-6),
         max_cps=max_cps,
@@ -640,6 +658,7 @@ class _Params(NamedTuple):
     grid: _Grid
     gap: int
     snap: int
+    lead: int
     min_len: int
     max_len: int
     max_cps: float
@@ -750,6 +769,19 @@ def _make_cues(words, text, spans, p):
             a = c
         ins.append(max(a, floor))
 
+    # lead: a cue too fast or too short for the room after it starts earlier (see the docstring)
+    chars_of = [sum(len(line) for line in lines) for lines in lines_of]
+    need_of = [max(p.min_len, math.ceil(chars * g.rate / p.max_cps - 1e-9)) for chars in chars_of]
+    own_out = None  # what the previous cue needs, up to its limits
+    for k in range(n_cues):
+        a = ins[k]
+        limit = _out_limit(k, a, ins, p)
+        new = _lead(a, limit, need_of[k], own_out, p)
+        if new < a:
+            ins[k] = a = new
+            limit = _out_limit(k, a, ins, p)
+        own_out = max(min(max(natural_out[k], a + need_of[k]), limit), a + 1)
+
     # out-times
     outs = []
     for k in range(n_cues):
@@ -784,6 +816,42 @@ def _make_cues(words, text, spans, p):
             violations=tuple(violations),
         ))
     return cues
+
+
+def _lead(a, limit, need, previous_out, p):
+    """The in-time for a cue at ``a`` that needs ``need`` units but may end no later than ``limit``.
+
+    ``a`` itself if the cue fits; otherwise up to ``p.lead`` units earlier, as much as it needs,
+    but not before ``previous_out`` (the previous cue's out-time, None for the first cue) plus the
+    gap, nor before the last shot change at or before ``a``; a lead that ends within ``p.snap`` of
+    that shot change goes onto it (rule 7), or is not taken if the shot change is out of reach.
+    """
+    if p.lead <= 0 or limit - a >= need:
+        return a
+    last = bisect.bisect_right(p.cuts, a)
+    cut = p.cuts[last - 1] if last else None
+    lo = max(a - p.lead, 0)
+    if cut is not None:
+        lo = max(lo, cut)
+    if previous_out is not None:
+        lo = max(lo, previous_out + p.gap)
+    new = max(lo, min(a, limit - need))
+    if cut is not None and new < a and new - cut <= p.snap:
+        new = cut if cut >= lo else a
+    return new
+
+
+def _out_limit(k, a, ins, p):
+    """The latest out-time cue ``k`` starting at ``a`` may have (next cue, shot change, length, video)."""
+    limits = [a + p.max_len]
+    if k + 1 < len(ins):
+        limits.append(ins[k + 1] - p.gap)
+    nxt = _next_cut(p.cuts, a)
+    if nxt is not None:
+        limits.append(nxt - p.gap)
+    if p.end is not None:
+        limits.append(p.end)
+    return min(limits)
 
 
 def _limit_reason(k, ins, outs, p):

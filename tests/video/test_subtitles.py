@@ -174,17 +174,27 @@ def test_ten_minutes_every_rule_kept_or_reported(ten_minutes):
     broken = broken_rules(cues, fps=25, cuts=cuts)
     assert_reported(cues, broken)
     kinds = Counter(key for _, key in broken)
-    # figures (seed 12): 190 cues; 5 break the reading speed (17.7-19.9 cps), nothing else is broken
-    assert set(kinds) <= {"cps", "min_duration"}, kinds
-    assert len({k for k, _ in broken}) <= 0.04 * len(cues), (kinds, len(cues))
-    # ... and each is unavoidable: the cue is already as long as the rules allow, and even then too fast
+    # figures (seed 12): 191 cues; 4 break the reading speed (17.6-19.9 cps), nothing else is broken
+    # (before the lead and the dearer reading-speed penalty: 190 cues, 5 too fast)
+    assert kinds == {"cps": 4}, kinds
+    # ... and each is unavoidable: the cue starts on a shot change, so no lead can take it earlier,
+    # and ends as late as the next cue or shot change allows; even then it is too fast. Moving a
+    # boundary word would end a cue on an article or make a neighbour, itself hemmed in by shot
+    # changes, too fast instead.
     for k, key in broken:
         cue = cues[k]
         latest = latest_end(cues, k, fps=25, cuts=cuts)
         assert abs(cue.end - latest) < TOL, (cue, latest)
-        if key == "cps":
-            assert cue.chars / (latest - cue.start) > 17.0
+        assert any(abs(cue.start - c) < TOL for c in cuts), cue
+        assert cue.chars / (latest - cue.start) > 17.0
         assert cue.start <= cue.words[0].start + 12 / 25 + TOL
+    # leads used: never more than 12 frames, never into the previous cue's gap or across a cut
+    for k, cue in enumerate(cues):
+        lead = math.floor(cue.words[0].start * 25 + 1e-6) / 25 - cue.start
+        if lead > TOL:
+            assert lead <= 12 / 25 + TOL or any(abs(cue.start - c) < TOL for c in cuts), cue
+            assert k == 0 or cue.start - cues[k - 1].end >= 2 / 25 - TOL
+            assert not any(cue.start + TOL < c < cue.words[0].start for c in cuts)
 
 
 def test_ten_minutes_breaks_fall_at_natural_places(ten_minutes):
@@ -263,7 +273,10 @@ def test_in_time_snaps_to_a_cut_within_12_frames_and_not_beyond():
     for frames, snapped in [(10, True), (12, True), (13, False), (-10, True), (-12, True), (-13, False)]:
         cut = 2.0 - frames / 25  # frames > 0: the cut comes before the speech
         cues = subtitles(words, fps=25, shots=[cut])
-        assert cues[0].start == pytest.approx(cut if snapped else 2.0), frames
+        # 13 frames into the speech, the first cue ends 2 frames before the cut: too short, it
+        # starts 10 frames early (a lead) to last 21 frames (5/6 s)
+        expected = cut if snapped else (1.6 if frames == -13 else 2.0)
+        assert cues[0].start == pytest.approx(expected), frames
         assert_reported(cues, broken_rules(cues, fps=25, cuts=[cut]))
         if frames == -13:
             # 13 frames into the speech: the cue cannot span it, so the next cue starts on it
@@ -335,6 +348,41 @@ def test_gap_of_two_frames_between_chained_cues():
     assert_reported(cues, broken_rules(cues, fps=None, cuts=[], max_lines=1))
 
 
+def test_fast_cue_starts_earlier_into_the_gap_before_it():
+    def run(before, nxt, cuts, duration=1.6, **options):
+        words = (before + spaced("Everyone on the platform sighed.", start=3.0, rate=5 / duration)
+                 + spaced("Then the train came.", start=nxt, rate=3))
+        cues = subtitles(words, fps=25, shots=cuts, max_lines=1, **options)
+        assert [c.text for c in cues][-2:] == ["Everyone on the platform sighed.", "Then the train came."]
+        checked = {k: v for k, v in options.items() if k != "max_lead_frames"}
+        assert_reported(cues, broken_rules(cues, fps=25, cuts=cuts, max_lines=1, **checked))
+        return cues[-2]
+
+    early = spaced("Nobody moved at all.", start=0.1, rate=4 / 1.2)
+    # 32 characters need 48 frames at 17 cps; the speech runs 75-115 (next cue at 117, a cut
+    # there): the cue starts 8 frames early, as much as it needs, and keeps every rule
+    cue = run(early, 4.7, [2.0, 4.68])
+    assert (cue.start, cue.end) == (pytest.approx(67 / 25), pytest.approx(115 / 25)) and not cue.violations
+    # without a lead it is too fast
+    assert "cps" in reported(run(early, 4.7, [2.0, 4.68], max_lead_frames=0))
+    # at most max_lead_frames (12 by default) early, and then still too fast
+    cue = run(early, 4.4, [2.0, 4.4], duration=1.3)
+    assert cue.start == pytest.approx(63 / 25) and cue.end == pytest.approx(108 / 25)
+    assert reported(cue) == {"cps"}
+    cue = run(early, 4.7, [2.0, 4.68], max_lead_frames=5)
+    assert cue.start == pytest.approx(70 / 25) and reported(cue) == {"cps"}
+    # not into the previous cue's time: a 25-character cue spoken at frames 53-68 needs its time
+    # up to frame 73 (too fast itself, and reported), so this one starts on its word, at 75
+    cue = run(early + [("N" + "o" * 23 + "!", 2.1, 2.7)], 4.7, [2.0, 4.68], max_chars=32)
+    assert cue.start == pytest.approx(3.0) and reported(cue) == {"cps"}
+    # onto a cut within snap_frames of the lead (64 < 67), never across one
+    cue = run(early, 4.7, [2.56, 4.68])
+    assert cue.start == pytest.approx(2.56) and not cue.violations
+    # a cut at 60 is out of the lead's reach (63), but within 12 frames of 67: no lead
+    cue = run(early, 4.7, [2.4, 4.68])
+    assert cue.start == pytest.approx(3.0) and reported(cue) == {"cps"}
+
+
 def test_short_cue_extended_into_the_gap():
     words = [("Yes.", 1.0, 1.2), ("Then", 4.0, 4.3), ("go", 4.3, 4.5), ("home.", 4.5, 5.0)]
     cues = subtitles(words, fps=25)
@@ -343,11 +391,15 @@ def test_short_cue_extended_into_the_gap():
     assert not any(c.violations for c in cues)
     # no room: the next cue follows, so it is extended up to 2 frames before it, and reported
     words = [("Yes.", 1.0, 1.2), ("Nevertheless", 1.5, 2.3), ("no.", 2.3, 2.6)]
-    cues = subtitles(words, fps=25, max_chars=12, max_lines=1)
+    cues = subtitles(words, fps=25, max_chars=12, max_lines=1, max_lead_frames=0)
     assert cues[1].start == 1.48  # 1.5 s = frame 37.5, floored
     assert cues[0].text == "Yes." and cues[0].end == pytest.approx(1.48 - 2 / 25)
     assert [v.split()[0] for v in cues[0].violations] == ["min_duration"]
     assert "the next cue follows" in cues[0].violations[0]
+    assert_reported(cues, broken_rules(cues, fps=25, cuts=[], max_chars=12, max_lines=1))
+    # with the lead (12 frames by default) it starts 11 frames early instead and keeps the rules
+    cues = subtitles(words, fps=25, max_chars=12, max_lines=1)
+    assert (cues[0].start, cues[0].end) == (0.56, pytest.approx(1.4)) and not cues[0].violations
     assert_reported(cues, broken_rules(cues, fps=25, cuts=[], max_chars=12, max_lines=1))
     # with room, the same cue is merged ("Yes. Nevertheless" fits 20 characters)
     cues = subtitles(words, fps=25, max_chars=20, max_lines=1)
@@ -369,6 +421,8 @@ def test_alignment_input_and_video_end():
     a = Alignment(words=[Word("Hi", 0.2, 0.4), Word("there.", 0.4, 0.7)], duration=0.9)
     cues = subtitles(a, fps=25)
     assert cues[0].end == pytest.approx(0.88)  # the video's last frame boundary, not 0.2 + 5/6
+    assert cues[0].start == pytest.approx(0.04) and not cues[0].violations  # a 4-frame lead
+    cues = subtitles(a, fps=25, max_lead_frames=0)
     assert any("the video ends" in v for v in cues[0].violations)
 
 

@@ -301,6 +301,12 @@ def align_transcript(audio, transcript, *, language="en", sample_rate=None, wind
     else:
         samples, sr = load_audio(audio, sample_rate=SAMPLE_RATE)
         features, n_samples = sphinx_features(samples, sr, model.feature_params), len(samples)
+    if not np.isfinite(features).all():
+        # finite samples can still overflow the power spectrum: a corrupt file decoded to
+        # values far outside [-1, 1] (seen with garbled Ogg Vorbis)
+        source = f"audio file {audio_path!r}" if audio_path is not None else "the audio"
+        raise ParameterError(f"cannot align {source}: its samples are far outside [-1, 1] (corrupt data?) "
+                             "and give non-finite features; re-encode or replace the file")
     T = features.shape[0]
     gaps = GapPolicy()
 

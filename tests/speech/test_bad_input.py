@@ -156,3 +156,11 @@ def test_cli_warns_lists_doubtful_words_and_fails_under_strict(speech, tmp_path,
     assert main(["transcript", str(speech[0][".flac"]), str(text), "-o", str(out), "-q",
                  "--min-confidence", "0.0"]) == 0
     assert "confidence below" not in capsys.readouterr().err
+
+
+def test_samples_far_outside_the_audio_range_are_an_align_error(tmp_path):
+    # what a garbled Ogg Vorbis file can decode to: finite samples whose spectrum overflows
+    x = np.random.default_rng(0).standard_normal(32000).astype(np.float32)
+    x[10000:10100] = 1e36
+    with pytest.raises(ParameterError, match=r"far outside \[-1, 1\] \(corrupt data\?\)"):
+        align.align_transcript((x, 16000), TEXT)

@@ -20,7 +20,7 @@ def main():
     args = parser.parse_args()
     rows = [line.rstrip("\n").split("\t") for line in (CLIPS / "transcripts.tsv").open()]
     failures = 0
-    for name, *_, text in rows[1:]:
+    for name, *_, text in rows:  # no header line: the first row is a clip (mfa_cutoff)
         audio = CLIPS / (name if name.endswith(".flac") else name + ".flac")
         try:
             result = align.align_transcript(audio, text)
@@ -35,7 +35,7 @@ def main():
 
             Path(args.plots).mkdir(parents=True, exist_ok=True)
             plot_alignment(result, audio, Path(args.plots) / f"{audio.stem}.png")
-    print(f"{len(rows) - 1} clips, {failures} errors")
+    print(f"{len(rows)} clips, {failures} errors")
 
 
 if __name__ == "__main__":

@@ -136,7 +136,8 @@ def _positions(n):
     return ["b"] + ["i"] * (n - 2) + ["e"]
 
 
-def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=True, open_end=False):
+def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=True, open_end=False,
+                          hesitations=None):
     """Build the left-to-right graph of a transcript's spoken words.
 
     Parameters
@@ -154,6 +155,10 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
         Let a path end after any word (or the gap after it), not only after the
         last one: used to align a window of a long recording with more words
         than it holds.
+    hesitations : sequence of bool, optional
+        Which spoken words are filled pauses ("uh", "um"): the gaps beside them
+        offer no ``+SPN+``, so the hum of a held hesitation stays in the word
+        (:mod:`align.acoustic.hesitations`).
 
     Returns
     -------
@@ -187,10 +192,12 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
         phone = model.phone_for(base, left, right, pos)
         return b.add_hmm(base, model.phone_senones[phone], trans[model.phone_tmat[phone]], word)
 
-    def gap(is_edge):
+    def gap(is_edge, beside_hesitation=False):
         """Append the optional fillers of one gap; return [(entry, entry logp, exits)]."""
         out = []
         for label in filler_labels:
+            if beside_hesitation and label == "+SPN+":
+                continue
             if label == sil:
                 lp = gaps.edge_silence_logp if is_edge else gaps.silence_logp
             else:
@@ -207,9 +214,12 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
     # A word made only of fillers (transcript markup such as "[laughter]") is
     # itself the pause: no optional gap next to it, so it takes the non-speech.
     is_filler = [all(p in filler_set for v in variants for p in v) for variants in pronunciations]
+    hesitant = list(hesitations) if hesitations is not None else [False] * n_words
+    if len(hesitant) != n_words:
+        raise ParameterError(f"hesitations has {len(hesitant)} entries for {n_words} words")
     starts = []          # (state, log weight) allowed at t = 0
     pending = []         # (exits, extra logp) waiting to link into the next word
-    first_gap = [] if is_filler[0] else gap(True)
+    first_gap = [] if is_filler[0] else gap(True, hesitant[0])
     for entry, lp, exits in first_gap:
         starts.append((entry, lp))
         pending.append((exits, 0.0))
@@ -239,7 +249,8 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
                 exits = phone_exits
             word_exits += exits
         is_last = w + 1 == n_words
-        g = [] if is_filler[w] or (not is_last and is_filler[w + 1]) else gap(is_last)
+        beside = hesitant[w] or (not is_last and hesitant[w + 1])
+        g = [] if is_filler[w] or (not is_last and is_filler[w + 1]) else gap(is_last, beside)
         skip = np.log1p(-sum(np.exp(lp) for _, lp, _ in g)) if g else 0.0
         pending = [(word_exits, skip)]
         for entry, lp, exits in g:

@@ -81,9 +81,16 @@ def _read_transcript(transcript):
 # "[laughter]", "[noise]", "[breath]", "[cough]" with the noise model, and
 # "[speech]", "[unk]", "[inaudible]" (words the transcriber could not make out)
 # with the speech-noise model. (PocketSphinx's dictionary spells them [NOISE]
-# and [SPEECH]; corpora such as LibriSpeech's and MFA's use the same brackets.)
-_MARKUP = re.compile(r"\[[^\[\]\s]+\]")
+# and [SPEECH]; corpora such as LibriSpeech's and MFA's use the same brackets,
+# and MFA's also angle brackets: "<vocnoise>", "<unk>".)
+#
+# A cut-off word is either MFA's "<cutoff-montreal>" (the speaker stopped inside
+# "montreal") or a word with a trailing hyphen, "I- I", "mon- montreal" (the
+# transcriber wrote what was said): it is aligned as any leading part of the
+# word's pronunciation, so that it takes only what was spoken.
+_MARKUP = re.compile(r"\[[^\[\]\s]+\]|<[^<>\s]+>|(?<!\S)[^\W\d_][\w']*-(?=\s|$)")
 _SPEECH_MARKUP = {"[speech]", "[unk]", "[inaudible]", "[unintelligible]", "[crosstalk]", "[foreign]"}
+_CUTOFF = re.compile(r"<cutoff-([^<>\s]+)>|([^\W\d_][\w']*)-", re.IGNORECASE)
 
 
 def markup_pronunciation(word):
@@ -92,15 +99,31 @@ def markup_pronunciation(word):
     Either filler may take it (laughter can sound like speech noise and the
     reverse); the one named by the markup comes first.
     """
-    if not (word.startswith("[") and word.endswith("]")):
+    if not (word[:1] in "[<" and word[-1:] in "]>") or cutoff_target(word):
         return None
-    if word.lower() in _SPEECH_MARKUP:
+    if "[" + word[1:-1].lower() + "]" in _SPEECH_MARKUP:
         return [["+SPN+"], ["+NSN+"], ["SIL"]]
     return [["+NSN+"], ["+SPN+"], ["SIL"]]
 
 
+def cutoff_target(word):
+    """The word a cut-off token was cut from ("<cutoff-montreal>", "mon-"), or None."""
+    m = _CUTOFF.fullmatch(word)
+    return None if m is None else (m.group(1) or m.group(2)).lower()
+
+
+def partial_variants(variants):
+    """Every leading part (one phone or more) of each pronunciation, without repeats."""
+    out = []
+    for v in variants:
+        for k in range(1, len(v) + 1):
+            if v[:k] not in out:
+                out.append(v[:k])
+    return out
+
+
 def _tokens(text, lexicon):
-    """normalize() around bracketed markup, which is kept as one token of its own."""
+    """normalize() around markup and cut-off words, each kept as one token of its own."""
     from ..text.normalize import Token, normalize
 
     tokens, pos = [], 0
@@ -114,12 +137,27 @@ def _tokens(text, lexicon):
     return tokens
 
 
-def _pronounce(words, lexicon):
-    """Pronunciations of the spoken words (markup gets its filler) and the unknown words."""
-    plain = [w for w in words if markup_pronunciation(w) is None]
+def _pronounce(words, lexicon, known_phones=()):
+    """Pronunciations of the spoken words and the unknown words.
+
+    Markup gets its filler; a filled pause ("uh", "um") gets its hesitation
+    variants (:mod:`align.acoustic.hesitations`); a cut-off word every leading
+    part of its word's pronunciation.
+    """
+    from ..acoustic.hesitations import hesitation_variants
+
+    special = [markup_pronunciation(w) or hesitation_variants(w, known_phones) for w in words]
+    targets = [cutoff_target(w) for w in words]
+    plain = [t or w for w, v, t in zip(words, special, targets) if v is None]
     prons, unknown = lexicon.pronounce_words(plain)
     it = iter(prons)
-    out = [markup_pronunciation(w) or next(it) for w in words]
+    out = []
+    for v, t in zip(special, targets):
+        if v is None:
+            v = next(it)
+            if t is not None:
+                v = partial_variants(v)
+        out.append(v)
     return out, unknown
 
 
@@ -148,7 +186,7 @@ def _confidence(margin):
     return float(1.0 / (1.0 + np.exp(-(margin - _CONF_CENTER) / _CONF_SCALE)))
 
 
-def _align_window(model, features, pronunciations, *, open_end, gaps):
+def _align_window(model, features, pronunciations, *, open_end, gaps, hesitations=None):
     """Viterbi-align ``features`` (T, 39) with ``pronunciations``.
 
     Returns the per-frame state path and the utterance graph, plus per-frame
@@ -157,7 +195,8 @@ def _align_window(model, features, pronunciations, *, open_end, gaps):
     from ..acoustic.graph import build_utterance_graph
     from ..hmm import viterbi
 
-    graph = build_utterance_graph(model, pronunciations, gaps=gaps, open_end=open_end)
+    graph = build_utterance_graph(model, pronunciations, gaps=gaps, open_end=open_end,
+                                  hesitations=hesitations)
     T = features.shape[0]
     if T < graph.hmm.min_frames:
         raise InfeasibleAlignmentError(
@@ -171,8 +210,7 @@ def _align_window(model, features, pronunciations, *, open_end, gaps):
     wanted = np.union1d(graph.senones, ci)
     scores = model.score(features, wanted)
     graph_scores = scores[:, np.searchsorted(wanted, graph.senones)]
-    result = viterbi(graph_scores, graph.hmm)
-    path = result.path
+    path = viterbi(graph_scores, graph.hmm).path
     aligned = graph_scores[np.arange(T), graph.hmm.emission_index[path]]
     best_ci = scores[:, np.searchsorted(wanted, ci)].max(axis=1)
     return path, graph, aligned, best_ci
@@ -292,7 +330,10 @@ def align_transcript(audio, transcript, *, language="en", sample_rate=None, wind
     model = _model(model_path)
     lexicon = _lexicon(dictionary_path)
     tokens, words, token_of_word = _spoken_words(text, lexicon)
-    pronunciations, unknown = _pronounce(words, lexicon)
+    pronunciations, unknown = _pronounce(words, lexicon, set(model.ciphones))
+    from ..acoustic.hesitations import is_hesitation
+
+    hesitations = [is_hesitation(w) for w in words]
     sr = SAMPLE_RATE
     if audio_path is not None:
         # a file is decoded and framed block by block: the audio is never held whole
@@ -314,10 +355,10 @@ def align_transcript(audio, transcript, *, language="en", sample_rate=None, wind
     segments = []
     if T <= win:
         path, graph, aligned, best_ci = _align_window(
-            model, features, pronunciations, open_end=False, gaps=gaps)
+            model, features, pronunciations, open_end=False, gaps=gaps, hesitations=hesitations)
         segments = _collect(path, graph, aligned, best_ci, 0)
     else:
-        segments = _align_long(model, features, pronunciations, win, gaps, progress)
+        segments = _align_long(model, features, pronunciations, win, gaps, progress, hesitations)
 
     alignment = _build_alignment(tokens, words, token_of_word, segments, unknown,
                                  duration=n_samples / sr, sample_rate=sr, audio_path=audio_path)
@@ -365,7 +406,7 @@ def speech_warnings(c0, scores):
     return []
 
 
-def _align_long(model, features, pronunciations, win, gaps, progress):
+def _align_long(model, features, pronunciations, win, gaps, progress, hesitations):
     """Window-by-window alignment of a long recording (bounded memory)."""
     T = features.shape[0]
     n_words = len(pronunciations)
@@ -397,7 +438,7 @@ def _align_long(model, features, pronunciations, win, gaps, progress):
         open_end = not (last_window and k == n_words)
         try:
             path, graph, aligned, best_ci = _align_window(
-                model, features[t:end], chunk, open_end=open_end, gaps=gaps)
+                model, features[t:end], chunk, open_end=open_end, gaps=gaps, hesitations=hesitations[w:k])
         except InfeasibleAlignmentError:
             if last_window:
                 raise

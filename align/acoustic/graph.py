@@ -96,29 +96,35 @@ class _Builder:
         self.in_unit = []
         self.units = []
         self.src, self.dst, self.logp = [], [], []
+        self._topologies = {}
 
-    def add_hmm(self, label, senones, tmat, word):
-        """Append one phone HMM; return (first state, [(state, exit logp)])."""
+    def _topology(self, tmat_id):
+        """The finite transitions of one matrix: ([(i, j, logp)], [(i, exit logp)]), cached."""
+        top = self._topologies.get(tmat_id)
+        if top is None:
+            tmat = self.model.log_transitions[tmat_id]
+            n = self.n_emit
+            inner = [(i, j, float(tmat[i, j])) for i in range(n) for j in range(i, n) if np.isfinite(tmat[i, j])]
+            exits = [(i, float(tmat[i, n])) for i in range(n) if np.isfinite(tmat[i, n])]
+            top = self._topologies[tmat_id] = (inner, exits)
+        return top
+
+    def add_hmm(self, label, senones, tmat_id, word):
+        """Append one phone HMM (transition matrix ``tmat_id``); return (first state, [(state, exit logp)])."""
         first = len(self.senone)
         u = len(self.units)
         self.units.append(label)
         n = self.n_emit
-        for k in range(n):
-            self.senone.append(int(senones[k]))
-            self.word.append(word)
-            self.unit.append(u)
-            self.in_unit.append(k)
-        exits = []
-        for i in range(n):
-            for j in range(i, n + 1):
-                lp = tmat[i, j]
-                if not np.isfinite(lp):
-                    continue
-                if j == n:
-                    exits.append((first + i, lp))
-                else:
-                    self.edge(first + i, first + j, lp)
-        return first, exits
+        self.senone.extend(int(x) for x in senones[:n])
+        self.word.extend([word] * n)
+        self.unit.extend([u] * n)
+        self.in_unit.extend(range(n))
+        inner, exits = self._topology(tmat_id)
+        for i, j, lp in inner:
+            self.src.append(first + i)
+            self.dst.append(first + j)
+            self.logp.append(lp)
+        return first, [(first + i, lp) for i, lp in exits]
 
     def edge(self, a, b, lp):
         self.src.append(a)
@@ -184,13 +190,12 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
                         f"known phones: {', '.join(sorted(known))}"
                     )
     b = _Builder(model)
-    trans = model.log_transitions
     sil = "SIL"
     filler_labels = [sil] + ([p for p in ("+NSN+", "+SPN+") if p in known] if fillers else [])
 
     def phone_hmm(base, left, right, pos, word):
         phone = model.phone_for(base, left, right, pos)
-        return b.add_hmm(base, model.phone_senones[phone], trans[model.phone_tmat[phone]], word)
+        return b.add_hmm(base, model.phone_senones[phone], model.phone_tmat[phone], word)
 
     def gap(is_edge, beside_hesitation=False):
         """Append the optional fillers of one gap; return [(entry, entry logp, exits)]."""
@@ -205,7 +210,7 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
             if not np.isfinite(lp):
                 continue
             ci = model.phone_id(label)
-            first, exits = b.add_hmm(label, model.phone_senones[ci], trans[model.phone_tmat[ci]], -1)
+            first, exits = b.add_hmm(label, model.phone_senones[ci], model.phone_tmat[ci], -1)
             out.append((first, lp, exits))
         return out
 

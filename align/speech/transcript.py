@@ -204,16 +204,43 @@ def _align_window(model, features, pronunciations, *, open_end, gaps, hesitation
             f"but the {len(pronunciations)} words need at least {graph.hmm.min_frames} frames "
             f"(3 per phone); check that the transcript belongs to this audio"
         )
-    # One scoring call for the graph's senones and the CI senones (the
-    # confidence baseline): the Gaussians of each codebook are computed once.
-    ci = np.arange(model.n_ci_senones)
-    wanted = np.union1d(graph.senones, ci)
-    scores = model.score(features, wanted)
-    graph_scores = scores[:, np.searchsorted(wanted, graph.senones)]
+    graph_scores, best_ci = _score_with_baseline(model, features, graph.senones)
     path = viterbi(graph_scores, graph.hmm).path
     aligned = graph_scores[np.arange(T), graph.hmm.emission_index[path]]
-    best_ci = scores[:, np.searchsorted(wanted, ci)].max(axis=1)
     return path, graph, aligned, best_ci
+
+
+#: CI senones of the codebooks the graph does not use are scored on every
+#: BASELINE_STRIDE-th frame only (see _score_with_baseline)
+BASELINE_STRIDE = 2
+
+
+def _score_with_baseline(model, features, senones):
+    """Scores of ``senones`` (T, S) and the confidence baseline (T,).
+
+    The baseline is the best context-independent senone of each frame. Its
+    senones span all 42 codebooks while a graph uses about 23, and the
+    Gaussians of a codebook are most of the scoring cost, so: CI senones of the
+    graph's own codebooks are scored with the graph on every frame (their
+    Gaussians are computed anyway), the other codebooks' CI senones on every
+    second frame, interpolated in between. On 60 cathy files this scores 1.26x
+    faster than every CI senone on every frame (every fourth frame: 1.48x, but
+    confidences fell by 0.085 on average and two MFA clips were called
+    speechless); over 100 cathy files and the MFA clips, word confidences move by
+    a median 0.016 (95th percentile 0.11, mean -0.028) and no warning changes.
+    """
+    ci = np.arange(model.n_ci_senones)
+    own = np.isin(model.senone_codebook[ci], model.senone_codebook[senones])
+    wanted = np.union1d(senones, ci[own])
+    scores = model.score(features, wanted)
+    graph_scores = scores[:, np.searchsorted(wanted, senones)]
+    best = scores[:, np.searchsorted(wanted, ci[own])].max(axis=1)
+    T = features.shape[0]
+    if (~own).any() and T:
+        sub = model.score(features[::BASELINE_STRIDE], ci[~own]).max(axis=1)
+        times = np.arange(0, T, BASELINE_STRIDE)
+        best = np.maximum(best, np.interp(np.arange(T), times, sub))
+    return graph_scores, best
 
 
 def _collect(path, graph, aligned, best_ci, frame_offset):

@@ -14,8 +14,10 @@ Viterbi kernel applies)::
   neighbour. A word made only of fillers (transcript markup such as
   ``[laughter]``) has no gap beside it: it is the pause.
 - Triphone contexts: inside a word, the neighbouring phones; across a word
-  boundary, the last (first) phone of the neighbour's first pronunciation, as
-  if no pause came between (PocketSphinx does the same for its alignments).
+  boundary, the last (first) phone of the neighbour's first pronunciation when
+  the path goes straight from one word to the next, and ``SIL`` when it goes
+  through the gap's filler: a word's edge phone has one copy per context
+  (PocketSphinx's aligner keeps only the first, as if no pause came between).
   ``position`` is b/i/e, s for one-phone words; the model backs off to other
   positions and to the CI phone when a triphone is missing.
 - Transition log probabilities come from the model's matrices; leaving a
@@ -143,7 +145,7 @@ def _positions(n):
 
 
 def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=True, open_end=False,
-                          hesitations=None):
+                          hesitations=None, pause_context=True):
     """Build the left-to-right graph of a transcript's spoken words.
 
     Parameters
@@ -165,6 +167,10 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
         Which spoken words are filled pauses ("uh", "um"): the gaps beside them
         offer no ``+SPN+``, so the hum of a held hesitation stays in the word
         (:mod:`align.acoustic.hesitations`).
+    pause_context : bool
+        Give a word's edge phone a second copy with ``SIL`` as its cross-word
+        context, taken when the gap beside it holds a pause; False: the
+        neighbour's phone always, as if no pause came between.
 
     Returns
     -------
@@ -222,47 +228,79 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
     hesitant = list(hesitations) if hesitations is not None else [False] * n_words
     if len(hesitant) != n_words:
         raise ParameterError(f"hesitations has {len(hesitant)} entries for {n_words} words")
+    def gap_after(w):
+        """Whether an optional gap follows word w (the last word's is the trailing edge)."""
+        return not (is_filler[w] or (w + 1 < n_words and is_filler[w + 1]))
+
     starts = []          # (state, log weight) allowed at t = 0
-    pending = []         # (exits, extra logp) waiting to link into the next word
+    # (exits, extra logp) waiting to link into the next word: straight from the
+    # previous word ("direct") or out of the gap's fillers ("pause")
+    pending = {"direct": [], "pause": []}
     first_gap = [] if is_filler[0] else gap(True, hesitant[0])
     for entry, lp, exits in first_gap:
         starts.append((entry, lp))
-        pending.append((exits, 0.0))
-    direct = np.log1p(-sum(np.exp(lp) for _, lp, _ in first_gap)) if first_gap else 0.0
-    word_start_weight = direct
+        pending["pause"].append((exits, 0.0))
+    word_start_weight = np.log1p(-sum(np.exp(lp) for _, lp, _ in first_gap)) if first_gap else 0.0
     ends = []            # (exits, extra logp) allowed at t = T - 1
     for w, variants in enumerate(pronunciations):
-        prev_last = pronunciations[w - 1][0][-1] if w > 0 else sil
-        next_first = pronunciations[w + 1][0][0] if w + 1 < n_words else sil
-        word_exits = []
+        is_last = w + 1 == n_words
+        # Cross-word contexts: the neighbour's edge phone when no pause comes
+        # between, SIL when the gap between is taken (pause_context).
+        left_ctx = {"direct": pronunciations[w - 1][0][-1] if w > 0 else sil}
+        if w > 0 and pause_context and gap_after(w - 1):
+            left_ctx["pause"] = sil
+        right_ctx = {"direct": pronunciations[w + 1][0][0] if not is_last else sil}
+        if not is_last and pause_context and gap_after(w):
+            right_ctx["pause"] = sil
+        word_exits = {"direct": [], "pause": []}
         for v in variants:
             n = len(v)
             pos = _positions(n)
-            entry_state, exits = None, None
+            # states entered from each side, and each phone's exits, built left to right
+            entries = {}
+            exits = None
             for k, base in enumerate(v):
-                left = v[k - 1] if k > 0 else prev_last
-                right = v[k + 1] if k + 1 < n else next_first
-                first, phone_exits = phone_hmm(base, left, right, pos[k], w)
-                if entry_state is None:
-                    entry_state = first
-                    if w == 0:
+                lefts = left_ctx if k == 0 else {"inner": v[k - 1]}
+                rights = right_ctx if k == n - 1 else {"inner": v[k + 1]}
+                made = {}   # phone id -> (first state, exits): one HMM per distinct triphone
+                copies = []
+                for lside, left in lefts.items():
+                    for rside, right in rights.items():
+                        phone = model.phone_for(base, left, right, pos[k])
+                        if phone not in made:
+                            made[phone] = b.add_hmm(base, model.phone_senones[phone], model.phone_tmat[phone], w)
+                        copies.append((lside, rside, phone))
+                exit_sides = set()
+                for lside, rside, phone in copies:
+                    first, phone_exits = made[phone]
+                    if k == 0:
+                        entries.setdefault(lside, set()).add(first)
+                    if k == n - 1 and (rside, phone) not in exit_sides:
+                        exit_sides.add((rside, phone))
+                        word_exits[rside] += phone_exits
+                if exits is not None:
+                    for first, _ in made.values():
+                        b.link(exits, first, 0.0)
+                exits = [e for _, phone_exits in made.values() for e in phone_exits]
+            for side, firsts in entries.items():
+                for first in sorted(firsts):
+                    if w == 0 and side == "direct":
                         starts.append((first, word_start_weight))
-                    for ex, extra in pending:
+                    sources = pending["direct"] + pending["pause"] if len(left_ctx) == 1 else pending[side]
+                    for ex, extra in sources:
                         b.link(ex, first, extra)
-                else:
-                    b.link(exits, first, 0.0)
-                exits = phone_exits
-            word_exits += exits
-        is_last = w + 1 == n_words
+        if len(right_ctx) == 1:  # one context serves both ways out
+            word_exits = {"direct": word_exits["direct"] + word_exits["pause"],
+                          "pause": word_exits["direct"] + word_exits["pause"]}
         beside = hesitant[w] or (not is_last and hesitant[w + 1])
-        g = [] if is_filler[w] or (not is_last and is_filler[w + 1]) else gap(is_last, beside)
+        g = gap(is_last, beside) if gap_after(w) else []
         skip = np.log1p(-sum(np.exp(lp) for _, lp, _ in g)) if g else 0.0
-        pending = [(word_exits, skip)]
+        pending = {"direct": [(word_exits["direct"], skip)], "pause": []}
         for entry, lp, exits in g:
-            b.link(word_exits, entry, lp)
-            pending.append((exits, 0.0))
+            b.link(word_exits["pause"], entry, lp)
+            pending["pause"].append((exits, 0.0))
         if open_end or is_last:
-            ends += pending
+            ends += pending["direct"] + pending["pause"]
     S = len(b.senone)
     log_initial = np.full(S, -np.inf)
     for state, lp in starts:

@@ -1,0 +1,79 @@
+"""The utterance graph's cross-word contexts: one edge-phone copy per side of a pause."""
+
+import numpy as np
+import pytest
+
+from align.acoustic.graph import build_utterance_graph
+from align.speech.transcript import _model
+
+WORDS = [[["S", "OW"]], [["Y", "EH", "S"]]]  # "so yes"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return _model()
+
+
+def _states_of(graph, model, word, phone):
+    """States (first of each HMM) of ``word`` whose triphone is model phone ``phone``."""
+    first = model.phone_senones[phone][0]
+    return [s for s in range(len(graph.state_word))
+            if graph.state_word[s] == word and graph.state_in_unit[s] == 0
+            and graph.senones[graph.hmm.emission_index[s]] == first]
+
+
+def _edges(graph):
+    """(src, dst) of every edge, from the graph's predecessor CSR."""
+    ptr = np.asarray(graph.hmm.pred_ptr)
+    dst = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+    return np.asarray(graph.hmm.pred_state), dst
+
+
+def _successors(graph, states):
+    src, dst = _edges(graph)
+    return set(dst[np.isin(src, list(states))].tolist())
+
+
+def _predecessors(graph, states):
+    src, dst = _edges(graph)
+    return set(src[np.isin(dst, list(states))].tolist())
+
+
+def test_edge_phones_have_a_pause_copy_linked_only_through_the_gap(model):
+    graph = build_utterance_graph(model, WORDS)
+    ow_direct = model.phone_for("OW", "S", "Y", "e")
+    ow_pause = model.phone_for("OW", "S", "SIL", "e")
+    y_direct = model.phone_for("Y", "OW", "EH", "b")
+    y_pause = model.phone_for("Y", "SIL", "EH", "b")
+    assert ow_direct != ow_pause and y_direct != y_pause  # else the test shows nothing
+    gap = set(np.flatnonzero(graph.state_word == -1).tolist())
+    word1 = set(np.flatnonzero(graph.state_word == 1).tolist())
+    n = model.n_emit_state
+    (ow_d,), (ow_p,) = _states_of(graph, model, 0, ow_direct), _states_of(graph, model, 0, ow_pause)
+    (y_d,), (y_p,) = _states_of(graph, model, 1, y_direct), _states_of(graph, model, 1, y_pause)
+    out_d = _successors(graph, range(ow_d, ow_d + n)) - set(range(ow_d, ow_d + n))
+    out_p = _successors(graph, range(ow_p, ow_p + n)) - set(range(ow_p, ow_p + n))
+    assert out_d and out_d <= word1 and y_d in out_d and y_p not in out_d
+    assert out_p and out_p <= gap
+    into_p = _predecessors(graph, [y_p]) - {y_p}
+    into_d = _predecessors(graph, [y_d]) - {y_d}
+    assert into_p and into_p <= gap
+    assert into_d and into_d <= set(range(ow_d, ow_d + n))
+
+
+def test_without_pause_context_one_copy_serves_both_ways(model):
+    graph = build_utterance_graph(model, WORDS, pause_context=False)
+    with_copies = build_utterance_graph(model, WORDS)
+    assert len(graph.state_word) == len(with_copies.state_word) - 2 * model.n_emit_state
+    assert _states_of(graph, model, 0, model.phone_for("OW", "S", "SIL", "e")) == []
+    (ow,) = _states_of(graph, model, 0, model.phone_for("OW", "S", "Y", "e"))
+    out = _successors(graph, range(ow, ow + model.n_emit_state))
+    assert out & set(np.flatnonzero(graph.state_word == -1).tolist())  # into the gap
+    assert out & set(np.flatnonzero(graph.state_word == 1).tolist())   # and straight on
+
+
+def test_the_graph_stays_left_to_right(model):
+    graph = build_utterance_graph(model, [[["AH"]], [["AH", "M"], ["+SPN+", "M"]], [["AY"]]],
+                                  hesitations=[False, True, False], open_end=True)
+    src, dst = _edges(graph)
+    assert np.all(dst >= src) and graph.hmm.band_width is not None

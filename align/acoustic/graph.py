@@ -35,7 +35,14 @@ import numpy as np
 from ..exceptions import ParameterError
 from ..hmm.graph import HMMGraph
 
-__all__ = ["GapPolicy", "UtteranceGraph", "build_utterance_graph"]
+__all__ = ["GARBAGE", "GapPolicy", "UtteranceGraph", "build_utterance_graph"]
+
+#: A pseudo-phone for transcript markup: one 3-state HMM (SIL's transitions)
+#: whose emission is not a senone of the model but a column the caller adds,
+#: ``UtteranceGraph.garbage_column`` (the aligner gives it each frame's best
+#: context-independent senone score less a penalty: it explains any sound, a
+#: cough or a door, a little worse than a phone that fits).
+GARBAGE = "+GARBAGE+"
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,9 @@ class UtteranceGraph:
         0, 1, 2: the state's place in its HMM.
     units : list of str
         Label of each phone instance (``"AH"``, ``"SIL"``, ``"+SPN+"``).
+    garbage_column : int or None
+        The emission column of :data:`GARBAGE` states (``len(senones)``: one
+        past the senones' columns), None when the graph has none.
     """
 
     hmm: HMMGraph
@@ -84,6 +94,7 @@ class UtteranceGraph:
     state_unit: np.ndarray
     state_in_unit: np.ndarray
     units: list
+    garbage_column: int = None
 
 
 class _Builder:
@@ -184,7 +195,7 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
     """
     if not pronunciations:
         raise ParameterError("the transcript has no words to align")
-    known = set(model.ciphones)
+    known = set(model.ciphones) | {GARBAGE}
     for w, variants in enumerate(pronunciations):
         if not variants or any(len(v) == 0 for v in variants):
             raise ParameterError(f"spoken word {w} has an empty pronunciation")
@@ -221,7 +232,7 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
         return out
 
     n_words = len(pronunciations)
-    filler_set = {sil, "+NSN+", "+SPN+"}
+    filler_set = {sil, "+NSN+", "+SPN+", GARBAGE}
     # A word made only of fillers (transcript markup such as "[laughter]") is
     # itself the pause: no optional gap next to it, so it takes the non-speech.
     is_filler = [all(p in filler_set for v in variants for p in v) for variants in pronunciations]
@@ -266,9 +277,11 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
                 copies = []
                 for lside, left in lefts.items():
                     for rside, right in rights.items():
-                        phone = model.phone_for(base, left, right, pos[k])
+                        phone = -1 if base == GARBAGE else model.phone_for(base, left, right, pos[k])
                         if phone not in made:
-                            made[phone] = b.add_hmm(base, model.phone_senones[phone], model.phone_tmat[phone], w)
+                            made[phone] = (b.add_hmm(GARBAGE, [-1] * model.n_emit_state,
+                                                     model.phone_tmat[model.phone_id(sil)], w) if phone == -1 else
+                                           b.add_hmm(base, model.phone_senones[phone], model.phone_tmat[phone], w))
                         copies.append((lside, rside, phone))
                 exit_sides = set()
                 for lside, rside, phone in copies:
@@ -310,7 +323,11 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
         for state, lp in exits:
             log_final[state] = np.logaddexp(log_final[state], lp + extra)
     senone_ids = np.asarray(b.senone, dtype=np.int64)
-    senones, columns = np.unique(senone_ids, return_inverse=True)
+    real = senone_ids >= 0
+    senones, real_columns = np.unique(senone_ids[real], return_inverse=True)
+    columns = np.full(len(senone_ids), len(senones), dtype=np.int64)
+    columns[real] = real_columns
+    garbage_column = None if real.all() else len(senones)
     labels = [b.units[u] for u in b.unit]
     hmm = HMMGraph(columns, b.src, b.dst, b.logp, log_initial, log_final, labels=labels)
     return UtteranceGraph(
@@ -320,4 +337,5 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
         state_unit=np.asarray(b.unit, dtype=np.int64),
         state_in_unit=np.asarray(b.in_unit, dtype=np.int64),
         units=b.units,
+        garbage_column=garbage_column,
     )

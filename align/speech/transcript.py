@@ -97,13 +97,17 @@ def markup_pronunciation(word):
     """The filler variants of a bracketed markup token, or None for a normal word.
 
     Either filler may take it (laughter can sound like speech noise and the
-    reverse); the one named by the markup comes first.
+    reverse); the one named by the markup comes first. The last variant is the
+    garbage model (:data:`align.acoustic.graph.GARBAGE`), for a sound that no
+    filler fits: a cough, a door, music.
     """
     if not (word[:1] in "[<" and word[-1:] in "]>") or cutoff_target(word):
         return None
+    from ..acoustic.graph import GARBAGE
+
     if "[" + word[1:-1].lower() + "]" in _SPEECH_MARKUP:
-        return [["+SPN+"], ["+NSN+"], ["SIL"]]
-    return [["+NSN+"], ["+SPN+"], ["SIL"]]
+        return [["+SPN+"], ["+NSN+"], ["SIL"], [GARBAGE]]
+    return [["+NSN+"], ["+SPN+"], ["SIL"], [GARBAGE]]
 
 
 def cutoff_target(word):
@@ -205,10 +209,20 @@ def _align_window(model, features, pronunciations, *, open_end, gaps, hesitation
             f"(3 per phone); check that the transcript belongs to this audio"
         )
     graph_scores, best_ci = _score_with_baseline(model, features, graph.senones)
+    if graph.garbage_column is not None:
+        graph_scores = np.column_stack([graph_scores, best_ci - GARBAGE_PENALTY]).astype(np.float32)
     path = viterbi(graph_scores, graph.hmm).path
     aligned = graph_scores[np.arange(T), graph.hmm.emission_index[path]]
     return path, graph, aligned, best_ci
 
+
+#: nats per frame below the best context-independent senone that the garbage model of
+#: transcript markup scores: twice the margin at which a word's confidence is 0.5
+#: (_CONF_CENTER), so a word that fits at all keeps its frames. Measured on MFA's
+#: cold_corpus3 (a cough marked <vocnoise>) and the laughter clip: 2 gave the laugh
+#: the clip's last word (confidence 0.01), 4 and 6 did not; 6 and above left the
+#: cough to the words around it, as with no garbage model
+GARBAGE_PENALTY = 2.0 * abs(_CONF_CENTER)
 
 #: CI senones of the codebooks the graph does not use are scored on every
 #: BASELINE_STRIDE-th frame only (see _score_with_baseline)

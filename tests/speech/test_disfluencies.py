@@ -100,3 +100,39 @@ def test_a_trailing_hyphen_is_a_cutoff_and_angle_markup_is_non_speech():
     assert prons[3][0] == ["+NSN+"]
     assert ["M"] in prons[4] and all(v[0] == "M" for v in prons[4])
     assert np.all([len(v) >= 1 for v in prons[4]])
+
+
+@pytest.mark.parametrize("after_word", [1, 2])
+def test_a_real_cough_marked_in_the_transcript_is_taken_by_the_garbage_model(after_word, monkeypatch):
+    # MFA's cold_corpus3 coughs at 16.95-17.75 s; spliced into the bundled sample
+    # after a word and marked "[cough]", it must not move the words: no filler
+    # (SIL, +NSN+, +SPN+) fits a cough, so without the garbage model the words
+    # next to it were stretched over it by 0.5-0.6 s.
+    from importlib import resources
+
+    import soundfile as sf
+
+    import align.speech.transcript as transcript
+
+    wav = resources.files("align") / "data" / "sample" / "arctic_a0001_1592748574.flac"
+    text = (resources.files("align") / "data" / "sample" / "arctic_a0001_1592748574.txt").read_text()
+    samples, sr = sf.read(str(wav), dtype="float32")
+    cough, cough_sr = sf.read(str(mfa("corpus/cold_corpus3.wav")), dtype="float32")
+    assert cough_sr == sr
+    cough = cough[int(16.95 * sr):int(17.75 * sr)]
+    plain = align.align_transcript((samples, sr), text)
+    cut = int(round(plain.words[after_word].end * sr))
+    spliced = np.concatenate([samples[:cut], cough, samples[cut:]])
+    words = text.split()
+    marked = " ".join(words[:after_word + 1] + ["[cough]"] + words[after_word + 1:])
+
+    def worst_shift():
+        result = align.align_transcript((spliced, sr), marked)
+        kept = [w for w in result.words if w.text != "[cough]"]
+        shift = [len(cough) / sr if i > after_word else 0.0 for i in range(len(kept))]
+        return max(max(abs(w.start - p.start - s), abs(w.end - p.end - s))
+                   for w, p, s in zip(kept, plain.words, shift))
+
+    assert worst_shift() <= 0.05
+    monkeypatch.setattr(transcript, "GARBAGE_PENALTY", np.inf)  # the control: no garbage model
+    assert worst_shift() > 0.3

@@ -112,14 +112,15 @@ class _Builder:
         self._topologies = {}
 
     def _topology(self, tmat_id):
-        """The finite transitions of one matrix: ([(i, j, logp)], [(i, exit logp)]), cached."""
+        """One matrix's finite transitions as (sources, targets, logps, [(i, exit logp)]), cached."""
         top = self._topologies.get(tmat_id)
         if top is None:
             tmat = self.model.log_transitions[tmat_id]
             n = self.n_emit
             inner = [(i, j, float(tmat[i, j])) for i in range(n) for j in range(i, n) if np.isfinite(tmat[i, j])]
             exits = [(i, float(tmat[i, n])) for i in range(n) if np.isfinite(tmat[i, n])]
-            top = self._topologies[tmat_id] = (inner, exits)
+            top = self._topologies[tmat_id] = ([i for i, _, _ in inner], [j for _, j, _ in inner],
+                                               [lp for _, _, lp in inner], exits)
         return top
 
     def add_hmm(self, label, senones, tmat_id, word):
@@ -128,15 +129,14 @@ class _Builder:
         u = len(self.units)
         self.units.append(label)
         n = self.n_emit
-        self.senone.extend(int(x) for x in senones[:n])
-        self.word.extend([word] * n)
-        self.unit.extend([u] * n)
-        self.in_unit.extend(range(n))
-        inner, exits = self._topology(tmat_id)
-        for i, j, lp in inner:
-            self.src.append(first + i)
-            self.dst.append(first + j)
-            self.logp.append(lp)
+        self.senone += senones[:n]
+        self.word += [word] * n
+        self.unit += [u] * n
+        self.in_unit += range(n)
+        sources, targets, logps, exits = self._topology(tmat_id)
+        self.src += [first + i for i in sources]
+        self.dst += [first + j for j in targets]
+        self.logp += logps
         return first, [(first + i, lp) for i, lp in exits]
 
     def edge(self, a, b, lp):
@@ -210,9 +210,14 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
     sil = "SIL"
     filler_labels = [sil] + ([p for p in ("+NSN+", "+SPN+") if p in known] if fillers else [])
 
-    def phone_hmm(base, left, right, pos, word):
-        phone = model.phone_for(base, left, right, pos)
-        return b.add_hmm(base, model.phone_senones[phone], model.phone_tmat[phone], word)
+    senone_lists = {}
+
+    def senones_of(phone):
+        """The senone ids of a phone's states, as a list (cached: phones repeat)."""
+        found = senone_lists.get(phone)
+        if found is None:
+            found = senone_lists[phone] = model.phone_senones[phone].tolist()
+        return found
 
     def gap(is_edge, beside_hesitation=False):
         """Append the optional fillers of one gap; return [(entry, entry logp, exits)]."""
@@ -227,7 +232,7 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
             if not np.isfinite(lp):
                 continue
             ci = model.phone_id(label)
-            first, exits = b.add_hmm(label, model.phone_senones[ci], model.phone_tmat[ci], -1)
+            first, exits = b.add_hmm(label, senones_of(ci), model.phone_tmat[ci], -1)
             out.append((first, lp, exits))
         return out
 
@@ -281,7 +286,7 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
                         if phone not in made:
                             made[phone] = (b.add_hmm(GARBAGE, [-1] * model.n_emit_state,
                                                      model.phone_tmat[model.phone_id(sil)], w) if phone == -1 else
-                                           b.add_hmm(base, model.phone_senones[phone], model.phone_tmat[phone], w))
+                                           b.add_hmm(base, senones_of(phone), model.phone_tmat[phone], w))
                         copies.append((lside, rside, phone))
                 exit_sides = set()
                 for lside, rside, phone in copies:

@@ -87,10 +87,12 @@ def _read_transcript(transcript):
 # A cut-off word is either MFA's "<cutoff-montreal>" (the speaker stopped inside
 # "montreal") or a word with a trailing hyphen, "I- I", "mon- montreal" (the
 # transcriber wrote what was said): it is aligned as any leading part of the
-# word's pronunciation, so that it takes only what was spoken.
+# word's pronunciation, so that it takes only what was spoken. MFA's
+# "<hes-forced>" (a word said hesitantly, drawn out) is the word itself.
 _MARKUP = re.compile(r"\[[^\[\]\s]+\]|<[^<>\s]+>|(?<!\S)[^\W\d_][\w']*-(?=\s|$)")
 _SPEECH_MARKUP = {"[speech]", "[unk]", "[inaudible]", "[unintelligible]", "[crosstalk]", "[foreign]"}
 _CUTOFF = re.compile(r"<cutoff-([^<>\s]+)>|([^\W\d_][\w']*)-", re.IGNORECASE)
+_HESITANT = re.compile(r"<hes-([^<>\s]+)>", re.IGNORECASE)
 
 
 def markup_pronunciation(word):
@@ -101,7 +103,7 @@ def markup_pronunciation(word):
     garbage model (:data:`align.acoustic.graph.GARBAGE`), for a sound that no
     filler fits: a cough, a door, music.
     """
-    if not (word[:1] in "[<" and word[-1:] in "]>") or cutoff_target(word):
+    if not (word[:1] in "[<" and word[-1:] in "]>") or cutoff_target(word) or hesitant_target(word):
         return None
     from ..acoustic.graph import GARBAGE
 
@@ -114,6 +116,12 @@ def cutoff_target(word):
     """The word a cut-off token was cut from ("<cutoff-montreal>", "mon-"), or None."""
     m = _CUTOFF.fullmatch(word)
     return None if m is None else (m.group(1) or m.group(2)).lower()
+
+
+def hesitant_target(word):
+    """The word of MFA's hesitant-word markup ("<hes-forced>" -> "forced"), or None."""
+    m = _HESITANT.fullmatch(word)
+    return None if m is None else m.group(1).lower()
 
 
 def partial_variants(variants):
@@ -152,7 +160,8 @@ def _pronounce(words, lexicon, known_phones=()):
 
     special = [markup_pronunciation(w) or hesitation_variants(w, known_phones) for w in words]
     targets = [cutoff_target(w) for w in words]
-    plain = [t or w for w, v, t in zip(words, special, targets) if v is None]
+    hesitant = [hesitant_target(w) for w in words]
+    plain = [t or h or w for w, v, t, h in zip(words, special, targets, hesitant) if v is None]
     prons, unknown = lexicon.pronounce_words(plain)
     it = iter(prons)
     out = []

@@ -136,3 +136,18 @@ def test_a_real_cough_marked_in_the_transcript_is_taken_by_the_garbage_model(aft
     assert worst_shift() <= 0.05
     monkeypatch.setattr(transcript, "GARBAGE_PENALTY", np.inf)  # the control: no garbage model
     assert worst_shift() > 0.3
+
+
+def test_mfa_hesitant_word_markup_is_the_word_itself():
+    from align.speech.transcript import hesitant_target
+
+    assert hesitant_target("<hes-forced>") == "forced" and hesitant_target("forced") is None
+    assert markup_pronunciation("<hes-forced>") is None
+    # mfa_internalsil: three words said hesitantly, long silences between them; as
+    # non-speech markup the middle one took 0.76-8.53 s
+    result = align.align_transcript(mfa("clips/mfa_internalsil.flac"),
+                                    "<hes-montreal> <hes-forced> <hes-aligner>")
+    forced = result.words[1]
+    assert [p.label for p in forced.phones] == ["F", "AO", "R", "S", "T"]
+    assert forced.end - forced.start < 2.0
+    assert result.words[0].end < forced.start and forced.end < result.words[2].start  # pauses between

@@ -250,11 +250,16 @@ def main():
     parser.add_argument("--worst", type=int, default=0, help="list the N largest differences of each set")
     parser.add_argument("--json", help="write the summaries to this file")
     parser.add_argument("--compare", help="a --json file of an earlier run: print before -> after")
+    parser.add_argument("--no-adaptation", action="store_true", help="align without speaker adaptation")
     args = parser.parse_args()
     sets = set(args.sets.split(","))
     decoder = _decoder()
     rows, speed = {}, None
     fn = align.align_transcript
+    if args.no_adaptation:
+        import functools
+
+        fn = functools.partial(align.align_transcript, speaker_adaptation=False)
     if "mfa" in sets:
         rows.update(eval_mfa(fn, decoder))
     if "librivox" in sets:

@@ -42,7 +42,7 @@ from ._config import FASTMATH
 # numba wants a mutable set of flags.
 _FM = set(FASTMATH)
 
-__all__ = ["score_senones", "gaussian_log_densities", "BLOCK"]
+__all__ = ["score_senones", "gaussian_log_densities", "gaussian_occupancy", "BLOCK"]
 
 #: Frames per block (the unit of parallel work).
 BLOCK = 32
@@ -202,3 +202,55 @@ def gaussian_log_densities(features, means, half_inv_vars, log_consts, out):
                            log_consts[c, f], acc[t])
                 out[t, c, f, :] = acc[t]
 
+
+
+@njit(cache=True, fastmath=_FM)
+def gaussian_occupancy(features, senones, codebook_of, means, half_inv_vars, log_consts, log_weights,
+                       occupancy, first):
+    """Accumulate each Gaussian's posterior occupancy and first-order sum over aligned frames.
+
+    Frame ``t`` belongs to senone ``senones[t]``; per stream, its posterior over
+    the Gaussians of that senone's codebook is ``softmax_k(log w[s, f, k] + g[c, f, k])``
+    (``g`` as in :func:`score_senones`). The statistics of MLLR or MAP adaptation.
+
+    Parameters
+    ----------
+    features : float32 (T, F * D)
+    senones : int64 (T,)
+    codebook_of : int64 (n_senones,)
+        Codebook of every senone.
+    means, half_inv_vars : float32 (C, F, D, K)
+    log_consts : float32 (C, F, K)
+    log_weights : float32 (n_senones, F, K)
+        Natural log of the mixture weights (floored, finite).
+    occupancy : float64 (C, F, K)
+        Added to: ``sum_t gamma_tk``.
+    first : float64 (C, F, K, D)
+        Added to: ``sum_t gamma_tk x_t`` (the stream's dimensions).
+    """
+    T = features.shape[0]
+    F = means.shape[1]
+    D = means.shape[2]
+    K = means.shape[3]
+    acc = np.empty(K, dtype=np.float32)
+    post = np.empty(K, dtype=np.float64)
+    for t in range(T):
+        s = senones[t]
+        c = codebook_of[s]
+        for f in range(F):
+            x = features[t, f * D:(f + 1) * D]
+            _gaussians(x, means[c, f], half_inv_vars[c, f], log_consts[c, f], acc)
+            m = -np.inf
+            for k in range(K):
+                v = acc[k] + log_weights[s, f, k]
+                post[k] = v
+                m = max(m, v)
+            total = 0.0
+            for k in range(K):
+                post[k] = np.exp(post[k] - m)
+                total += post[k]
+            for k in range(K):
+                g = post[k] / total
+                occupancy[c, f, k] += g
+                for d in range(D):
+                    first[c, f, k, d] += g * x[d]

@@ -30,6 +30,7 @@ the bin, so the weights of a senone sum to a little under 1: 0.90 to 1.0).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import struct
@@ -736,18 +737,37 @@ class SphinxModel:
 
     # --- scoring -------------------------------------------------------
     def _prepared(self):
+        # Kernel layout (C, F, D, K): the K Gaussians of a codebook are contiguous. Each
+        # part is made when missing, so a copy with new means only (speaker adaptation)
+        # can start from the variances' parts of its parent.
         prep = self._scoring
-        if not prep:
+        if "means" not in prep:
+            prep["means"] = np.ascontiguousarray(self.means.transpose(0, 1, 3, 2), dtype=np.float32)
+        if "half_inv_vars" not in prep:
             var = self.variances.astype(np.float64)
-            mean = self.means.astype(np.float64)
-            C, F, K, D = self.means.shape
-            # Kernel layout (C, F, D, K): the K Gaussians of a codebook are contiguous.
-            prep["means"] = np.ascontiguousarray(mean.transpose(0, 1, 3, 2), dtype=np.float32)
             prep["half_inv_vars"] = np.ascontiguousarray(
                 (0.5 / var).transpose(0, 1, 3, 2), dtype=np.float32)
             prep["log_consts"] = np.ascontiguousarray(
                 -0.5 * np.log(2.0 * np.pi * var).sum(axis=3), dtype=np.float32)
         return prep
+
+    def with_means(self, means):
+        """A copy of the model with other Gaussian means (same shape); the rest is shared.
+
+        Parameters
+        ----------
+        means : np.ndarray [shape=(n_codebooks, n_streams, n_density, veclen)]
+
+        Returns
+        -------
+        SphinxModel
+        """
+        means = np.asarray(means, dtype=self.means.dtype)
+        if means.shape != self.means.shape:
+            raise ParameterError(f"means must have shape {self.means.shape}, got {means.shape}")
+        parent = self._prepared()
+        scoring = {k: parent[k] for k in ("half_inv_vars", "log_consts")}
+        return dataclasses.replace(self, means=means, _scoring=scoring)
 
     def score(self, features, senones=None):
         """Log-likelihoods ``log p(x_t | senone)`` (natural log) of every frame.

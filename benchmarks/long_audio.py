@@ -28,6 +28,7 @@ def main():
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--no-adaptation", action="store_true", help="align without speaker adaptation")
     parser.add_argument("--check", type=int, default=40, help="utterances to re-align alone for the comparison")
     args = parser.parse_args()
 
@@ -60,7 +61,8 @@ import resource, time, align
 align.align_transcript({str(SPEECH / "cathy" / "arctic_a0001_1592748574.flac")!r}, "Author of the danger trail, Philip Steels, etc.")
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()
-result = align.align_transcript({str(path)!r}, open({str(path.with_suffix(".txt"))!r}).read(), progress=True)
+result = align.align_transcript({str(path)!r}, open({str(path.with_suffix(".txt"))!r}).read(), progress=True,
+                               speaker_adaptation={not args.no_adaptation})
 wall = time.perf_counter() - t0
 rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 result.save({str(path.with_suffix(".json"))!r})
@@ -78,7 +80,7 @@ print(f"aligned in {{wall:.1f}} s ({seconds:.0f} s of audio: {{{seconds} / wall:
     diffs = []
     k = 0
     for u in range(min(args.check, n_utt)):
-        alone = align.align_transcript((pieces[u], 16000), texts[u])
+        alone = align.align_transcript((pieces[u], 16000), texts[u], speaker_adaptation=not args.no_adaptation)
         for w in alone.words:
             while k < len(result.words) and result.words[k].start < offsets[u] + w.start - 1.0:
                 k += 1

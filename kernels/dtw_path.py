@@ -53,9 +53,7 @@ def _fill_row(x, y, i, a, b, prev, cur, crow, metric, step, subsequence, dirs, d
 
 
 @njit(cache=True, fastmath=DTW_FASTMATH, nogil=True)  # nogil: dtw_batch runs pairs on threads
-def dtw_path_checkpointed(
-    x, y, lo, hi, metric, step, subsequence, block, ck_off, ck_vals, row_a, row_b, crow, dirs, path
-):
+def dtw_path_checkpointed(x, y, lo, hi, metric, step, subsequence, block, path, scratch):
     """Exact DTW path and distance with checkpointed rows.
 
     Parameters
@@ -71,6 +69,11 @@ def dtw_path_checkpointed(
         Free start in row 0 and free end in row N-1.
     block : int
         Rows per block (>= 1); ``block >= N`` means one block (full table).
+    path : np.ndarray [shape=(N + M - 1, 2), int64]
+        Output: the path from its end backwards in ``path[:K]``.
+    scratch : tuple (ck_off, ck_vals, row_a, row_b, crow, dirs)
+        The work arrays below, one tuple (15 positional arguments were hard to
+        call right):
     ck_off : np.ndarray [shape=(ceil(N / block) + 1,), int64]
         Offsets into ``ck_vals``: the checkpoint of block ``b >= 1`` (row ``b*block-1``,
         columns ``lo..hi``) is ``ck_vals[ck_off[b]:ck_off[b+1]]``.
@@ -82,14 +85,13 @@ def dtw_path_checkpointed(
         Scratch for one row of local costs.
     dirs : np.ndarray [shape=(>= the most band cells in one block,), uint8]
         Scratch for the direction bytes of one block.
-    path : np.ndarray [shape=(N + M - 1, 2), int64]
-        Output: the path from its end backwards in ``path[:K]``.
 
     Returns
     -------
     (float, int)
         The distance ``g`` at the end cell, and ``K``, the number of path cells.
     """
+    ck_off, ck_vals, row_a, row_b, crow, dirs = scratch
     n = x.shape[0]
     m = y.shape[0]
     inf = np.inf

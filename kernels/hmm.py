@@ -680,8 +680,7 @@ def forward_backward_band(E, col, trans, init, final, lo, hi, post):
 
 
 @njit(cache=True, parallel=True)
-def viterbi_csr_batch(E, t_off, graph_of, col, init, final, s_off, ptr, pstate, plogp,
-                      p_off, e_off, out_path, out_loglik):
+def viterbi_csr_batch(E, t_off, graph_of, states, preds, out_path, out_loglik):
     """Viterbi for many utterances over CSR graphs, in parallel over utterances.
 
     Parameters
@@ -691,12 +690,14 @@ def viterbi_csr_batch(E, t_off, graph_of, col, init, final, s_off, ptr, pstate, 
     t_off : np.ndarray [shape=(U+1,), int64]
     graph_of : np.ndarray [shape=(U,), int64]
         Graph index of each utterance.
-    col, init, final : np.ndarray [shape=(sum S,)]
-        Graphs' arrays stacked; graph ``g`` owns ``[s_off[g], s_off[g+1])``.
-    ptr, pstate, plogp : np.ndarray
-        Each graph's CSR (local indices) stacked; graph ``g``'s ``pred_ptr`` is
-        ``ptr[p_off[g]:p_off[g+1]]`` and its edges ``[e_off[g], e_off[g+1])``.
-    s_off, p_off, e_off : np.ndarray [shape=(G+1,), int64]
+    states : tuple (col, init, final, s_off)
+        The graphs' per-state arrays stacked, ``col`` int64, ``init`` and
+        ``final`` float64, each [shape=(sum S,)]; graph ``g`` owns
+        ``[s_off[g], s_off[g+1])`` (``s_off`` int64 [shape=(G+1,)]).
+    preds : tuple (ptr, pstate, plogp, p_off, e_off)
+        Each graph's predecessor CSR (local indices) stacked: graph ``g``'s
+        ``pred_ptr`` is ``ptr[p_off[g]:p_off[g+1]]`` and its edges
+        ``pstate``/``plogp`` ``[e_off[g], e_off[g+1])``.
     out_path : np.ndarray [shape=(sum T,), int64]
         Output paths (local state indices), stacked like ``E``.
     out_loglik : np.ndarray [shape=(U,), float64]
@@ -707,8 +708,11 @@ def viterbi_csr_batch(E, t_off, graph_of, col, init, final, s_off, ptr, pstate, 
     The arguments of :func:`align.kernels.hmm_cuda.viterbi_csr_batch`, in its
     order, but ragged: ``E`` stacked with ``t_off`` where the CUDA kernel
     takes a padded ``(B, T_max, K)`` with ``lengths`` (and the paths likewise),
-    and no trailing scratch.
+    and no trailing scratch. The graph arrays come as two tuples (a kernel of 14
+    positional arrays was hard to call right); the CUDA twin takes the same.
     """
+    col, init, final, s_off = states
+    ptr, pstate, plogp, p_off, e_off = preds
     U = t_off.shape[0] - 1
     for u in prange(U):
         g = graph_of[u]
@@ -723,13 +727,12 @@ def viterbi_csr_batch(E, t_off, graph_of, col, init, final, s_off, ptr, pstate, 
 
 
 @njit(cache=True, parallel=True)
-def viterbi_band_batch(E, t_off, graph_of, col, init, final, s_off, trans, out_path, out_loglik,
-                       lo, hi):
+def viterbi_band_batch(E, t_off, graph_of, states, trans, out_path, out_loglik, lo, hi):
     """Banded Viterbi for many utterances, in parallel over utterances.
 
     Parameters
     ----------
-    E, t_off, graph_of, col, init, final, s_off, out_path, out_loglik
+    E, t_off, graph_of, states, out_path, out_loglik
         As in :func:`viterbi_csr_batch`.
     trans : np.ndarray [shape=(w+1, sum S), float64]
         Stacked banded transitions: ``trans[j, s_off[g] + s]`` is the log
@@ -744,6 +747,7 @@ def viterbi_band_batch(E, t_off, graph_of, col, init, final, s_off, trans, out_p
     order, ragged as in :func:`viterbi_csr_batch`; then the pruning band
     (``lo``, ``hi``) where the CUDA kernel takes its scratch.
     """
+    col, init, final, s_off = states
     U = t_off.shape[0] - 1
     for u in prange(U):
         g = graph_of[u]
@@ -760,21 +764,26 @@ def viterbi_band_batch(E, t_off, graph_of, col, init, final, s_off, trans, out_p
 
 
 @njit(cache=True, parallel=True)
-def forward_backward_csr_batch(E, t_off, graph_of, col, ptr, pstate, plogp, sptr, sstate,
-                               slogp, init, final, s_off, p_off, e_off, post, q_off, loglik):
+def forward_backward_csr_batch(E, t_off, graph_of, states, preds, succs, post, q_off, loglik):
     """Forward-backward for many utterances, in parallel over utterances.
 
     Parameters
     ----------
-    E, t_off, graph_of, col, ptr, pstate, plogp, init, final, s_off, p_off, e_off, loglik
+    E, t_off, graph_of, states, preds
         As in :func:`viterbi_csr_batch`.
-    sptr, sstate, slogp : np.ndarray
-        Stacked successor CSR, laid out like the predecessor CSR.
+    succs : tuple (sptr, sstate, slogp)
+        Stacked successor CSR, laid out like the predecessor CSR (the same
+        ``p_off`` and ``e_off``).
     post : np.ndarray [shape=(sum T*S,), float64]
         Output posteriors, flat; utterance ``u`` owns ``post[q_off[u]:q_off[u+1]]``
         as a C-ordered (T, S) block.
     q_off : np.ndarray [shape=(U+1,), int64]
+    loglik : np.ndarray [shape=(U,), float64]
+        Output: each utterance's log-likelihood.
     """
+    col, init, final, s_off = states
+    ptr, pstate, plogp, p_off, e_off = preds
+    sptr, sstate, slogp = succs
     U = t_off.shape[0] - 1
     for u in prange(U):
         g = graph_of[u]

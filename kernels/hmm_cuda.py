@@ -41,11 +41,12 @@ per-state arrays.
 
 Launch::
 
-    viterbi_csr_batch[B, threads, stream, shared_bytes](E, lengths, graph_of, col, init,
-        final, s_off, ptr, pstate, plogp, p_off, e_off, out_path, out_loglik, bp,
-        alpha_scratch, use_shared)
-    viterbi_band_batch[B, threads, stream, shared_bytes](E, lengths, graph_of, col, init,
-        final, s_off, trans, out_path, out_loglik, bp, alpha_scratch, use_shared)
+    states = (col, init, final, s_off)
+    preds = (ptr, pstate, plogp, p_off, e_off)
+    viterbi_csr_batch[B, threads, stream, shared_bytes](E, lengths, graph_of, states, preds,
+        out_path, out_loglik, bp, alpha_scratch, use_shared)
+    viterbi_band_batch[B, threads, stream, shared_bytes](E, lengths, graph_of, states, trans,
+        out_path, out_loglik, bp, alpha_scratch, use_shared)
 
 The arguments are the CPU kernels' (:func:`align.kernels.hmm.viterbi_csr_batch`,
 :func:`align.kernels.hmm.viterbi_band_batch`) in the same order, padded instead
@@ -54,7 +55,7 @@ of ragged, then this kernel's scratch.
 See Also
 --------
 align.kernels.hmm : the CPU kernels.
-align._forced_align_cuda.viterbi_batch_cuda : the host launcher.
+align.hmm.decode_cuda.viterbi_batch_cuda : the host launcher.
 """
 
 import math
@@ -154,8 +155,8 @@ def _csr_body(delta, E, b, T, col, init, final, s0, S, ptr, p0, pstate, plogp, e
 
 
 @cuda.jit(**_KERNEL_OPTS)
-def viterbi_csr_batch(E, lengths, graph_of, col, init, final, s_off, ptr, pstate, plogp,
-                      p_off, e_off, out_path, out_loglik, bp, alpha_scratch, use_shared):
+def viterbi_csr_batch(E, lengths, graph_of, states, preds, out_path, out_loglik, bp, alpha_scratch,
+                      use_shared):
     """Viterbi of utterance ``blockIdx.x`` over a CSR graph.
 
     Parameters
@@ -166,14 +167,14 @@ def viterbi_csr_batch(E, lengths, graph_of, col, init, final, s_off, ptr, pstate
         Frames per utterance (``1 <= lengths[b] <= T_max``).
     graph_of : device array [shape=(B,), int64]
         The graph of each utterance.
-    col, init, final : device arrays [shape=(sum S,), int64 / float64 / float64]
-        Stacked per-state arrays; graph ``g`` owns ``[s_off[g], s_off[g+1])``.
-    s_off : device array [shape=(G+1,), int64]
-    ptr, pstate, plogp : device arrays
+    states : tuple of device arrays (col, init, final, s_off)
+        Stacked per-state arrays (int64 / float64 / float64, [shape=(sum S,)]);
+        graph ``g`` owns ``[s_off[g], s_off[g+1])`` (``s_off`` [shape=(G+1,)]).
+    preds : tuple of device arrays (ptr, pstate, plogp, p_off, e_off)
         Stacked CSR by destination (local state indices): graph ``g``'s
         ``pred_ptr`` is ``ptr[p_off[g]:p_off[g] + S_g + 1]`` (offsets into its
-        own edges), its edges start at ``e_off[g]``.
-    p_off, e_off : device arrays [shape=(G+1,), int64]
+        own edges), its edges start at ``e_off[g]``. numba-cuda passes a tuple
+        of arrays element by element, as if each were an argument.
     out_path : device array [shape=(B, T_max), int64]
         Output: state sequence (local indices), -1 past ``lengths[b]`` and
         everywhere when no path exists.
@@ -187,6 +188,8 @@ def viterbi_csr_batch(E, lengths, graph_of, col, init, final, s_off, ptr, pstate
         1: the delta frames live in the launch's dynamic shared memory
         (``16 * S_max`` bytes).
     """
+    col, init, final, s_off = states
+    ptr, pstate, plogp, p_off, e_off = preds
     sh = cuda.shared.array(0, dtype=float64)
     b = cuda.blockIdx.x
     g = graph_of[b]
@@ -230,13 +233,13 @@ def _band_body(delta, E, b, T, col, init, final, s0, S, trans, bp, out_path, out
 
 
 @cuda.jit(**_KERNEL_OPTS)
-def viterbi_band_batch(E, lengths, graph_of, col, init, final, s_off, trans, out_path,
-                       out_loglik, bp, alpha_scratch, use_shared):
+def viterbi_band_batch(E, lengths, graph_of, states, trans, out_path, out_loglik, bp, alpha_scratch,
+                       use_shared):
     """Viterbi of utterance ``blockIdx.x`` over a banded left-to-right graph.
 
     Parameters
     ----------
-    E, lengths, graph_of, col, init, final, s_off, alpha_scratch, use_shared, out_path, out_loglik
+    E, lengths, graph_of, states, alpha_scratch, use_shared, out_path, out_loglik
         As in :func:`viterbi_csr_batch`.
     trans : device array [shape=(w+1, sum S), float64]
         Stacked banded transitions: ``trans[j, s_off[g] + s]`` is the log
@@ -244,6 +247,7 @@ def viterbi_band_batch(E, lengths, graph_of, col, init, final, s_off, trans, out
     bp : device array [shape=(B, T_max, S_max), uint8]
         Scratch: back-pointer offsets ``j``.
     """
+    col, init, final, s_off = states
     sh = cuda.shared.array(0, dtype=float64)
     b = cuda.blockIdx.x
     g = graph_of[b]

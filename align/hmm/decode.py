@@ -536,12 +536,10 @@ def viterbi_batch(log_emissions_list, graphs, *, method="auto", errors="raise", 
                 lo_u, hi_u = np.zeros_like(lo_u), np.full_like(hi_u, -1)
             lo[t_off[u]:t_off[u + 1]] = lo_u
             hi[t_off[u]:t_off[u + 1]] = hi_u
-        k.viterbi_band_batch(E, t_off, graph_of, col, init, final, s_off, trans, path, loglik,
-                             lo, hi)
+        k.viterbi_band_batch(E, t_off, graph_of, (col, init, final, s_off), trans, path, loglik, lo, hi)
     else:
-        ptr, pstate, plogp, p_off, e_off = _stack_csr(graphs_list, "pred")
-        k.viterbi_csr_batch(E, t_off, graph_of, col, init, final, s_off, ptr, pstate, plogp,
-                            p_off, e_off, path, loglik)
+        k.viterbi_csr_batch(E, t_off, graph_of, (col, init, final, s_off), _stack_csr(graphs_list, "pred"),
+                            path, loglik)
     out = []
     for u in range(U):
         if loglik[u] == -np.inf and errors == "raise":
@@ -641,10 +639,9 @@ def forward_backward_batch(log_emissions_list, graphs, *, errors="raise", backen
     col = np.concatenate([g.emission_index for g in graphs_list])
     init = np.concatenate([g.log_initial for g in graphs_list])
     final = np.concatenate([g.log_final for g in graphs_list])
-    ptr, pstate, plogp, p_off, e_off = _stack_csr(graphs_list, "pred")
     sptr, sstate, slogp, _, _ = _stack_csr(graphs_list, "succ")
-    _kernels().forward_backward_csr_batch(E, t_off, graph_of, col, ptr, pstate, plogp, sptr,
-                                          sstate, slogp, init, final, s_off, p_off, e_off,
+    _kernels().forward_backward_csr_batch(E, t_off, graph_of, (col, init, final, s_off),
+                                          _stack_csr(graphs_list, "pred"), (sptr, sstate, slogp),
                                           post, q_off, loglik)
     out = []
     for u in range(U):

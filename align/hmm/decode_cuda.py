@@ -136,15 +136,15 @@ def viterbi_batch_cuda(log_emissions, graphs, *, lengths=None, method="auto",
         return paths, loglik
     _, scratch = empty((1, 1) if use_shared else (B, 2 * S_max), np.float64, like)
     stream = stream_for(like)
-    common = [as_device(E), as_device(lengths), as_device(gr["graph_of"]), as_device(gr["col"]), as_device(gr["init"]),
-              as_device(gr["final"]), as_device(gr["s_off"])]
+    common = [as_device(E), as_device(lengths), as_device(gr["graph_of"]),
+              tuple(as_device(gr[k]) for k in ("col", "init", "final", "s_off"))]
     if method == "band":
         _, bp = empty((B, T, S_max), np.uint8, like)
         hmm_cuda.viterbi_band_batch[B, nt, stream, shared_bytes](
             *common, as_device(gr["trans"]), d_paths, d_loglik, bp, scratch, int(use_shared))
     else:
         _, bp = empty((B, T, S_max), np.int32, like)
+        preds = tuple(as_device(gr[k]) for k in ("ptr", "pstate", "plogp", "p_off", "e_off"))
         hmm_cuda.viterbi_csr_batch[B, nt, stream, shared_bytes](
-            *common, as_device(gr["ptr"]), as_device(gr["pstate"]), as_device(gr["plogp"]), as_device(gr["p_off"]),
-            as_device(gr["e_off"]), d_paths, d_loglik, bp, scratch, int(use_shared))
+            *common, preds, d_paths, d_loglik, bp, scratch, int(use_shared))
     return paths, loglik

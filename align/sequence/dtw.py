@@ -389,10 +389,8 @@ def _path(p, block_rows=None):
     row_b = np.empty(m + 2)
     crow = np.empty(m)
     buf = np.empty((n + m - 1, 2), dtype=np.int64)
-    g, k = dtw_path_checkpointed(
-        p.x, p.y, p.lo, p.hi, p.metric, p.step, p.subsequence, block, ck_off, ck_vals,
-        row_a, row_b, crow, dirs, buf,
-    )
+    g, k = dtw_path_checkpointed(p.x, p.y, p.lo, p.hi, p.metric, p.step, p.subsequence, block, buf,
+                                 (ck_off, ck_vals, row_a, row_b, crow, dirs))
     del ck_vals, dirs
     path = np.ascontiguousarray(buf[:k][::-1])
     return float(g), path

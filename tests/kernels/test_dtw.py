@@ -53,11 +53,9 @@ def comp_path(x, y, step, window=None, radius=0, max_slope=2.0, subsequence=Fals
         ck_off[2:] = np.cumsum(w[np.arange(1, nb) * block - 1])
     cells = w.sum() if nb == 1 else max(w[b * block:(b + 1) * block].sum() for b in range(nb))
     path = np.empty((n + m - 1, 2), dtype=np.int64)
-    g, k = dtw_path_checkpointed(
-        X, Y, lo, hi, METRIC[metric], STEP[step], subsequence, block, ck_off,
-        np.empty(max(ck_off[-1], 1)), np.empty(m + 2), np.empty(m + 2), np.empty(m),
-        np.empty(max(cells, 1), dtype=np.uint8), path,
-    )
+    scratch = (ck_off, np.empty(max(ck_off[-1], 1)), np.empty(m + 2), np.empty(m + 2), np.empty(m),
+               np.empty(max(cells, 1), dtype=np.uint8))
+    g, k = dtw_path_checkpointed(X, Y, lo, hi, METRIC[metric], STEP[step], subsequence, block, path, scratch)
     return g, [tuple(p) for p in path[:k][::-1].tolist()]
 
 

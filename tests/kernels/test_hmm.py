@@ -333,19 +333,18 @@ def test_batch_kernels_equal_single_calls(rng):
     col, ptr, ps, pl, init, final, s_off, p_off, e_off = _stack_one(g)
     path = np.empty(39, np.int64)
     ll = np.empty(3)
-    K.viterbi_csr_batch(E, t_off, graph_of, col, init, final, s_off, ptr, ps, pl, p_off, e_off,
+    K.viterbi_csr_batch(E, t_off, graph_of, (col, init, final, s_off), (ptr, ps, pl, p_off, e_off),
                         path, ll)
     lo = np.concatenate([g._band(len(e))[0] for e in Es])
     hi = np.concatenate([g._band(len(e))[1] for e in Es])
     path_b = np.empty(39, np.int64)
     ll_b = np.empty(3)
-    K.viterbi_band_batch(E, t_off, graph_of, col, init, final, s_off, g._band_trans, path_b, ll_b,
+    K.viterbi_band_batch(E, t_off, graph_of, (col, init, final, s_off), g._band_trans, path_b, ll_b,
                          lo, hi)
     post = np.empty(39 * 7)
     ll_f = np.empty(3)
-    K.forward_backward_csr_batch(E, t_off, graph_of, col, ptr, ps, pl, g.succ_ptr, g.succ_state,
-                                 g.succ_logp, init, final, s_off, p_off, e_off, post,
-                                 t_off * 7, ll_f)
+    K.forward_backward_csr_batch(E, t_off, graph_of, (col, init, final, s_off), (ptr, ps, pl, p_off, e_off),
+                                 (g.succ_ptr, g.succ_state, g.succ_logp), post, t_off * 7, ll_f)
     for u, e in enumerate(Es):
         p1, s1 = run_csr(e, g)
         np.testing.assert_array_equal(path[t_off[u]:t_off[u + 1]], p1)

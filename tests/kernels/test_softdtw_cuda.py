@@ -195,9 +195,12 @@ for dt in ("float32", "float64"):
     # HMM Viterbi and CTC alignment, with the argument types their host launchers pass
     from align.kernels import ctc_cuda, hmm_cuda
     I1, F1 = "int64[::1]", "float64[::1]"
-    head = f"{A3}, {I1}, {I1}, {I1}, {F1}, {F1}, {I1}"
+    # the graph arrays travel as tuples: states (col, init, final, s_off), preds (ptr, pstate,
+    # plogp, p_off, e_off)
+    head = f"{A3}, {I1}, {I1}, Tuple(({I1}, {F1}, {F1}, {I1}))"
+    preds = f"Tuple(({I1}, {I1}, {F1}, {I1}, {I1}))"
     sigs += [
-        (hmm_cuda.viterbi_csr_batch, f"void({head}, {I1}, {I1}, {F1}, {I1}, {I1}, int64[:, ::1], {F1}, "
+        (hmm_cuda.viterbi_csr_batch, f"void({head}, {preds}, int64[:, ::1], {F1}, "
                                      f"int32[:, :, ::1], float64[:, ::1], int64)"),
         (hmm_cuda.viterbi_band_batch, f"void({head}, float64[:, ::1], int64[:, ::1], {F1}, "
                                       f"uint8[:, :, ::1], float64[:, ::1], int64)"),

@@ -60,7 +60,7 @@ def _lengths(name, given, full, B):
 
 
 def maximum_path(value, mask=None, *, text_lengths=None, mel_lengths=None, layout="text_mel",
-                 backend="auto"):
+                 errors="raise", backend="auto"):
     """The most likely monotone alignment of text tokens to mel frames (MAS).
 
     Every mel frame goes to exactly one token, every token gets at least one
@@ -82,6 +82,11 @@ def maximum_path(value, mask=None, *, text_lengths=None, mel_lengths=None, layou
     layout : {"text_mel", "mel_text"}
         ``"text_mel"``: ``value`` is (B, T_text, T_mel) (Glow-TTS, Grad-TTS,
         Matcha-TTS). ``"mel_text"``: (B, T_mel, T_text) (VITS).
+    errors : {"raise", "ignore"}
+        An item with no monotone path (its text longer than its mel, or every
+        path through a ``-inf`` cell): raise naming it, or give it an all-zero
+        path (as the batch functions of :mod:`align` do). NaN and ``+inf`` raise
+        either way.
     backend : {"auto", "cpu", "cuda"}
         ``"auto"`` runs on the GPU for torch CUDA tensors, else on the CPU.
 
@@ -120,6 +125,7 @@ def maximum_path(value, mask=None, *, text_lengths=None, mel_lengths=None, layou
     [[1, 1, 0, 0], [0, 0, 1, 1]]
     """
     check_option("layout", layout, LAYOUTS)
+    check_option("errors", errors, ("raise", "ignore"))
     on_gpu = is_torch_tensor(value) and value.is_cuda
     use = resolve_backend(backend, on_gpu=on_gpu)
     shape = tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
@@ -143,16 +149,25 @@ def maximum_path(value, mask=None, *, text_lengths=None, mel_lengths=None, layou
             b = int(np.flatnonzero(tl < 1)[0])
             raise ParameterError(f"mask[{b}] is all zeros: an item needs at least one token and one frame")
     long = np.flatnonzero(tl > ml)
-    if long.size:
+    if long.size and errors == "raise":
         b = int(long[0])
         raise ParameterError(
             f"item {b} has {int(tl[b])} text tokens but only {int(ml[b])} mel frames: a monotone "
             "alignment gives every token at least one frame, so the text cannot be longer than the mel"
         )
+    if long.size:  # errors="ignore": run them as one cell, then clear their paths
+        tl, ml = tl.copy(), ml.copy()
+        tl[long] = ml[long] = 1
     if use == "cuda":
         from .mas_cuda import maximum_path_cuda
 
-        return maximum_path_cuda(value, tl, ml, layout == "text_mel")
+        found = maximum_path_cuda(value, tl, ml, layout == "text_mel", errors=errors)
+        if errors == "raise":
+            return found
+        path, stuck = found
+        for b in np.union1d(long, stuck):
+            path[int(b)] = 0
+        return path
     out_dtype = _out_dtype(value)
     V = as_float_array(value, "value", ndim=3)
     from ..kernels.mas import maximum_path_batch
@@ -164,7 +179,8 @@ def maximum_path(value, mask=None, *, text_lengths=None, mel_lengths=None, layou
     # one working copy per thread, reused item after item (kernels/mas.py)
     work = np.empty((min(B, numba.get_num_threads()), int((tl * ml).max())), V.dtype)
     maximum_path_batch(V, tl, ml, layout == "text_mel", path, score, work)
-    check_scores(score)
+    for b in np.union1d(long, check_scores(score, errors)):
+        path[int(b)] = 0
     if is_torch_tensor(value):
         import torch
 

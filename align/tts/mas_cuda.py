@@ -10,11 +10,12 @@ from ._checks import check_scores
 __all__ = ["maximum_path_cuda"]
 
 
-def maximum_path_cuda(value, text_lengths, mel_lengths, text_major, threads_per_block=None):
+def maximum_path_cuda(value, text_lengths, mel_lengths, text_major, threads_per_block=None, errors="raise"):
     """:func:`align.maximum_path` on the GPU, on validated lengths.
 
     Returns a torch tensor on ``value``'s device (same dtype) for a torch CUDA
-    input, a numpy array (value's dtype) otherwise.
+    input, a numpy array (value's dtype) otherwise; with ``errors="ignore"``
+    also the items left without a path (int64 array), else only the path.
     """
     from ..kernels import mas_cuda
 
@@ -50,12 +51,13 @@ def maximum_path_cuda(value, text_lengths, mel_lengths, text_major, threads_per_
     kernel[B, nt, stream_for(like), shared_bytes](
         as_device(value), as_device(text_lengths), as_device(mel_lengths), bool(text_major), d_path, d_score,
         dirs, scratch, int(use_shared))
-    check_scores(d_score.copy_to_host())
+    stuck = check_scores(d_score.copy_to_host(), errors)
     if like is not None:
-        return path
-    host_path = path.copy_to_host()
-    if is_torch_tensor(value):
-        import torch
+        out = path
+    else:
+        out = path.copy_to_host()
+        if is_torch_tensor(value):
+            import torch
 
-        return torch.from_numpy(host_path)
-    return host_path
+            out = torch.from_numpy(out)
+    return (out, stuck) if errors == "ignore" else out

@@ -183,3 +183,22 @@ def test_the_peer_is_silently_wrong_where_we_raise():
     assert peer.sum() == 5  # some path came back, no error
     with pytest.raises(ParameterError, match="12 text tokens but only 5 mel frames"):
         align.maximum_path(v, layout="mel_text")
+
+
+def test_errors_ignore_gives_items_without_a_path_a_zero_path(rng):
+    v = rng.standard_normal((3, 4, 6)).astype(np.float32)
+    v[1, :, 1] = -np.inf  # item 1: frame 1 has no token -> no finite path
+    lengths = dict(text_lengths=[4, 4, 4], mel_lengths=[6, 6, 3])  # item 2: text longer than mel
+    with pytest.raises(ParameterError, match="item 2 has 4 text tokens"):
+        align.maximum_path(v, **lengths)
+    with pytest.raises(align.InfeasibleAlignmentError, match="item 1"):
+        align.maximum_path(v, text_lengths=[4, 4, 4])
+    path = align.maximum_path(v, errors="ignore", **lengths)
+    assert path[1].sum() == 0 and path[2].sum() == 0
+    np.testing.assert_array_equal(path[0], align.maximum_path(v[:1])[0])
+    bad = v.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ParameterError, match="NaN"):
+        align.maximum_path(bad, errors="ignore", **lengths)
+    with pytest.raises(ParameterError, match="errors"):
+        align.maximum_path(v, errors="skip")

@@ -43,3 +43,12 @@ def test_cuda_reports_no_finite_path():
     v[0, 0, 1] = v[0, 1, 1] = -np.inf
     with pytest.raises(align.InfeasibleAlignmentError, match="item 0"):
         align.maximum_path(v, backend="cuda")
+
+
+def test_cuda_errors_ignore_equals_cpu(rng):
+    v = rng.standard_normal((3, 4, 6)).astype(np.float32)
+    v[1, :, 1] = -np.inf
+    opts = dict(text_lengths=[4, 4, 4], mel_lengths=[6, 6, 3], errors="ignore")
+    got = align.maximum_path(v, backend="cuda", **opts)
+    np.testing.assert_array_equal(got, align.maximum_path(v, backend="cpu", **opts))
+    assert got[1].sum() == 0 and got[2].sum() == 0 and got[0].sum() == 6

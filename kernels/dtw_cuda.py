@@ -296,6 +296,9 @@ def _make_wave(shuffle, path, cost):
 
         (``dtw_wave``'s dynamic shared memory is two float64 values per thread).
         """
+        # the lane/pair bookkeeping of a warp-wavefront kernel, as in softdtw_cuda's wave
+        # kernels: each kernel keeps its own copy, inlined into its loop (a shared helper
+        # returning six indices would cost registers the kernel has not got)
         exch = cuda.shared.array(0, float64)
         W = cuda.blockDim.x
         P = cuda.blockDim.y

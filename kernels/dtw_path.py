@@ -136,7 +136,9 @@ def dtw_path_checkpointed(x, y, lo, hi, metric, step, subsequence, block, path, 
         r0 = blk * block
         r1 = min(n, r0 + block) - 1
         if not one_block:
-            # recompute rows r0..r1 on columns <= j, recording directions
+            # recompute rows r0..r1 on columns <= j, recording directions: the forward
+            # pass's row loop again, with direction bytes; a duplicate kept so that the
+            # forward pass carries no direction writes (the cell rule is _steps', once)
             row_a[:] = inf
             row_b[:] = inf
             prev = row_a

@@ -130,6 +130,10 @@ def min_steps(ptr, nbr, logp, sources):
 # general CSR kernels
 
 
+# The CSR and banded Viterbi loops below share their shape (two delta rows, the end-state
+# pick, the walk back) but not their inner loop: written out per graph kind so that the
+# banded one vectorises over a fixed-width band; a duplicate kept for compiled speed. The
+# per-cell rules (predecessor and end-state picks) are written once, in _hmm_steps.py.
 @njit(cache=True, fastmath=FASTMATH)
 def _viterbi_csr_into(E, col, pred_ptr, pred_state, pred_logp, init, final, bp, path):
     T = E.shape[0]

@@ -132,6 +132,10 @@ def _finish(delta, E, b, T, S, s0, final, bp, banded, out_path, out_loglik):
         out_path[b, t] = -1
 
 
+# _csr_body and _band_body walk the frames the same way and differ in how a state's
+# predecessors are read (CSR lists or a fixed band): two device functions, not one with a
+# switch, so each compiles to its own tight loop with no branch per cell; a duplicate kept
+# for compiled speed (the pick rules are _hmm_steps', written once).
 @cuda.jit(device=True)
 def _csr_body(delta, E, b, T, col, init, final, s0, S, ptr, p0, pstate, plogp, e0, bp,
               out_path, out_loglik):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._backend import resolve_backend
+from .._tensors import like_input, torch_device
 from .._validation import as_float_array, check_finite, check_option
 from ..exceptions import InfeasibleAlignmentError, ParameterError
 
@@ -65,6 +66,14 @@ class DropDTWResult:
             lo_hi = spans[i]
             spans[i] = (int(j), int(j)) if lo_hi is None else (lo_hi[0], int(j))
         return spans
+
+
+def _like(result, device):
+    """``result`` with its arrays as torch tensors on ``device`` (unchanged for None)."""
+    if device is None:
+        return result
+    return DropDTWResult(result.cost, like_input(result.labels, device), like_input(result.path, device),
+                         like_input(result.dropped_steps, device), like_input(result.drop_cost, device))
 
 
 def _resolve_drop(value, name, n, cost, *, default_percentile):
@@ -129,6 +138,7 @@ def drop_dtw(cost, *, drop_cost=None, step_drop_cost=np.inf, contiguous=True, ex
     Returns
     -------
     DropDTWResult
+        Its arrays are torch tensors on ``cost``'s device when ``cost`` is one.
 
     Raises
     ------
@@ -147,7 +157,8 @@ def drop_dtw(cost, *, drop_cost=None, step_drop_cost=np.inf, contiguous=True, ex
     ([0, -1, -1, 1], 2.0)
     """
     C, d_seg, d_step = _prepare(cost, drop_cost, step_drop_cost)
-    return _run([C], [d_seg], [d_step], contiguous, exclusive, resolve_backend(backend))[0]
+    result = _run([C], [d_seg], [d_step], contiguous, exclusive, resolve_backend(backend))[0]
+    return _like(result, torch_device(cost))
 
 
 def drop_dtw_batch(costs, *, drop_cost=None, step_drop_cost=np.inf, contiguous=True, exclusive=True,
@@ -170,6 +181,7 @@ def drop_dtw_batch(costs, *, drop_cost=None, step_drop_cost=np.inf, contiguous=T
     Returns
     -------
     list of DropDTWResult
+        Arrays as torch tensors on the first tensor's device when ``costs`` holds tensors.
     """
     check_option("errors", errors, ("raise", "ignore"))
     if isinstance(costs, np.ndarray) and costs.ndim == 2:
@@ -178,7 +190,8 @@ def drop_dtw_batch(costs, *, drop_cost=None, step_drop_cost=np.inf, contiguous=T
     if not items:
         raise ParameterError("costs is empty")
     use = resolve_backend(backend)
-    return _run(*zip(*items), contiguous, exclusive, use, errors=errors)
+    device = torch_device(list(costs))
+    return [_like(r, device) for r in _run(*zip(*items), contiguous, exclusive, use, errors=errors)]
 
 
 def _run(Cs, d_segs, d_steps, contiguous, exclusive, use, *, errors="raise"):
@@ -257,7 +270,8 @@ def align_segments(text_embeddings, segment_embeddings, *, metric="cosine", drop
     Returns
     -------
     DropDTWResult
-        ``labels[j]`` is the step shown in segment ``j`` or -1 (background).
+        ``labels[j]`` is the step shown in segment ``j`` or -1 (background); torch
+        tensors on the embeddings' device when they are tensors.
     """
     check_option("metric", metric, ("cosine", "sqeuclidean"))
     T = as_float_array(text_embeddings, "text_embeddings", ndim=2, dtype=np.float64)
@@ -275,5 +289,6 @@ def align_segments(text_embeddings, segment_embeddings, *, metric="cosine", drop
     else:
         cost = (T * T).sum(1)[:, None] + (S * S).sum(1)[None, :] - 2.0 * T @ S.T
         np.maximum(cost, 0.0, out=cost)  # rounding can give -1e-16
-    return drop_dtw(cost, drop_cost=drop_cost, step_drop_cost=step_drop_cost, contiguous=contiguous,
-                    exclusive=exclusive, backend=backend)
+    result = drop_dtw(cost, drop_cost=drop_cost, step_drop_cost=step_drop_cost, contiguous=contiguous,
+                      exclusive=exclusive, backend=backend)
+    return _like(result, torch_device(text_embeddings, segment_embeddings))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._tensors import like_input, torch_device
 from .._validation import as_float_array, as_int_array, check_option, check_positive_int
 from ..exceptions import ParameterError
 
@@ -274,9 +275,10 @@ def durations_to_path(durations, n_frames=None):
 
     Returns
     -------
-    np.ndarray [shape=(N, n_frames), float32]
+    np.ndarray or torch.Tensor [shape=(N, n_frames), float32]
         ``path[k, t] == 1`` when frame ``t`` is token ``k``'s (the layout of
-        :func:`align.maximum_path`'s ``"text_mel"``).
+        :func:`align.maximum_path`'s ``"text_mel"``); a tensor on ``durations``'
+        device when it is one.
     """
     d = _durations(durations)
     total = int(d.sum())
@@ -285,11 +287,16 @@ def durations_to_path(durations, n_frames=None):
         raise ParameterError(f"durations sum to {total} frames, more than n_frames = {n}")
     path = np.zeros((d.size, n), np.float32)
     path[np.repeat(np.arange(d.size), d), np.arange(total)] = 1
-    return path
+    return like_input(path, torch_device(durations))
 
 
 def path_to_durations(path):
     """Frames per token of a 0/1 monotone path (N, T) (:func:`align.maximum_path`'s output).
+
+    Returns
+    -------
+    np.ndarray or torch.Tensor [shape=(N,), int64]
+        A tensor on ``path``'s device when it is one.
 
     Raises
     ------
@@ -307,7 +314,7 @@ def path_to_durations(path):
     owner = on.argmax(axis=0)[used]
     if (np.diff(owner) < 0).any():
         raise ParameterError("path is not monotone: a frame goes back to an earlier token")
-    return on.sum(axis=1).astype(np.int64)
+    return like_input(on.sum(axis=1).astype(np.int64), torch_device(path))
 
 
 def mel2ph(durations, n_frames=None):
@@ -315,7 +322,8 @@ def mel2ph(durations, n_frames=None):
 
     Returns
     -------
-    np.ndarray [shape=(n_frames,), int64]
+    np.ndarray or torch.Tensor [shape=(n_frames,), int64]
+        A tensor on ``durations``' device when it is one.
     """
     d = _durations(durations)
     total = int(d.sum())
@@ -324,7 +332,7 @@ def mel2ph(durations, n_frames=None):
         raise ParameterError(f"durations sum to {total} frames, more than n_frames = {n}")
     out = np.zeros(n, np.int64)
     out[:total] = np.repeat(np.arange(1, d.size + 1), d)
-    return out
+    return like_input(out, torch_device(durations))
 
 
 def token_average(frame_features, durations, *, ignore_zeros=False):
@@ -341,8 +349,8 @@ def token_average(frame_features, durations, *, ignore_zeros=False):
 
     Returns
     -------
-    np.ndarray [shape=(N,) or (N, d), float64]
-        0 for a token of 0 frames.
+    np.ndarray or torch.Tensor [shape=(N,) or (N, d), float64]
+        0 for a token of 0 frames; a tensor on the first tensor input's device.
     """
     x = as_float_array(frame_features, "frame_features", ndim=(1, 2)).astype(np.float64)
     d = _durations(durations)
@@ -360,7 +368,7 @@ def token_average(frame_features, durations, *, ignore_zeros=False):
         sums[nonempty] = np.add.reduceat(x2 * weight, starts[nonempty], axis=0)
         counts[nonempty] = np.add.reduceat(weight, starts[nonempty], axis=0)
     out = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
-    return out[:, 0] if x.ndim == 1 else out
+    return like_input(out[:, 0] if x.ndim == 1 else out, torch_device(frame_features, durations))
 
 
 def _durations(durations):

@@ -151,3 +151,24 @@ def test_align_segments_bad_input():
         align.align_segments(np.zeros((2, 3)), np.ones((4, 3)))
     with pytest.raises(ParameterError, match="metric"):
         align.align_segments(np.ones((2, 3)), np.ones((4, 3)), metric="dot")
+
+
+def test_torch_in_torch_out():
+    import torch
+
+    rng = np.random.default_rng(3)
+    cost = rng.random((4, 12))
+    want = align.drop_dtw(cost, drop_cost=0.5)
+    got = align.drop_dtw(torch.from_numpy(cost), drop_cost=0.5)
+    assert isinstance(got.labels, torch.Tensor) and isinstance(got.path, torch.Tensor)
+    assert got.labels.dtype == torch.int64 and got.dropped_steps.dtype == torch.bool
+    np.testing.assert_array_equal(got.labels.numpy(), want.labels)
+    np.testing.assert_array_equal(got.path.numpy(), want.path)
+    assert got.cost == want.cost and got.step_spans() == want.step_spans()
+    assert bool((got.dropped_segments == torch.from_numpy(want.dropped_segments)).all())
+    batch = align.drop_dtw_batch([torch.from_numpy(cost), torch.from_numpy(cost[:3])], drop_cost=0.5)
+    assert all(isinstance(r.labels, torch.Tensor) for r in batch)
+    np.testing.assert_array_equal(batch[0].labels.numpy(), want.labels)
+    seg = align.align_segments(torch.randn(3, 8), torch.randn(20, 8))
+    assert isinstance(seg.labels, torch.Tensor) and isinstance(seg.cost, float)
+    assert isinstance(align.drop_dtw(cost, drop_cost=0.5).labels, np.ndarray)  # numpy stays numpy

@@ -167,3 +167,21 @@ def test_mfa_textgrid_round_trip(tmp_path, name):
     a.save(out)
     again = align.durations_from_textgrid(out, sample_rate=SR, hop_length=HOP)
     assert again.durations.tolist() == t.durations.tolist()
+
+
+def test_durations_helpers_torch_in_torch_out():
+    import torch
+
+    d = np.array([2, 0, 3, 1])
+    td = torch.from_numpy(d)
+    path = align.durations_to_path(td, n_frames=7)
+    assert isinstance(path, torch.Tensor) and path.dtype == torch.float32
+    np.testing.assert_array_equal(path.numpy(), align.durations_to_path(d, n_frames=7))
+    back = align.path_to_durations(path)
+    assert isinstance(back, torch.Tensor) and back.tolist() == [2, 0, 3, 1]
+    m = align.mel2ph(td, n_frames=7)
+    assert isinstance(m, torch.Tensor) and m.tolist() == [1, 1, 3, 3, 3, 4, 0]
+    pitch = torch.tensor([1.0, 3.0, 2.0, 2.0, 5.0, 7.0])
+    avg = align.token_average(pitch, td)
+    assert isinstance(avg, torch.Tensor) and avg.tolist() == [2.0, 0.0, 3.0, 7.0]
+    assert isinstance(align.mel2ph(d), np.ndarray)  # numpy stays numpy

@@ -9,7 +9,7 @@ import logging
 from ._validation import check_option
 from .exceptions import BackendUnavailableError
 
-__all__ = ["BACKENDS", "cuda_available", "resolve_backend"]
+__all__ = ["BACKENDS", "cuda_available", "resolve_backend", "require_cpu"]
 
 BACKENDS = ("auto", "cpu", "cuda")
 _log = logging.getLogger(__name__)
@@ -62,3 +62,24 @@ def resolve_backend(backend, *, on_gpu=False):
         return "cuda"
     _log.debug("backend='auto' resolved to 'cpu'")
     return "cpu"
+
+
+def require_cpu(function, backend):
+    """Check ``backend`` for a function with no CUDA kernel yet: ``"cuda"`` says so.
+
+    ``"auto"`` and ``"cpu"`` pass (GPU inputs then run on a host copy), so
+    ``backend="cuda"`` never runs on the CPU behind the caller's back.
+
+    Raises
+    ------
+    ParameterError
+        An unknown backend name.
+    BackendUnavailableError
+        ``backend="cuda"``.
+    """
+    check_option("backend", backend, BACKENDS)
+    if backend == "cuda":
+        raise BackendUnavailableError(
+            f"{function} has no CUDA kernel yet; use backend='cpu' (or 'auto', which runs it on the "
+            "CPU for GPU inputs too, on a host copy)"
+        )

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._backend import require_cpu
 from .._tensors import like_input, torch_device
 from .._validation import as_float_array, check_option, check_positive_int, is_torch_tensor
-from ..exceptions import AlignError, BackendUnavailableError, InfeasibleAlignmentError, ParameterError
+from ..exceptions import AlignError, InfeasibleAlignmentError, ParameterError
 from .graph import MAX_BAND_WIDTH, HMMGraph, _kernels
 
 __all__ = [
@@ -339,19 +340,6 @@ def viterbi(log_emissions, graph, *, method="auto", memory="auto", checkpoint_ev
     return ViterbiResult(path=like_input(path, torch_device(log_emissions)), log_likelihood=float(score))
 
 
-def _cpu_only(function, backend):
-    """Forward-backward has no CUDA kernel yet: ``backend="cuda"`` says so instead of
-    running on the CPU behind the caller's back."""
-    from .._backend import BACKENDS
-
-    check_option("backend", backend, BACKENDS)
-    if backend == "cuda":
-        raise BackendUnavailableError(
-            f"{function} has no CUDA kernel yet; use backend='cpu' (or 'auto', which runs it on the "
-            "CPU for GPU inputs too, on a host copy)"
-        )
-
-
 def forward_backward(log_emissions, graph, *, method="auto", backend="auto"):
     """Posterior state probabilities by forward-backward.
 
@@ -399,7 +387,7 @@ def forward_backward(log_emissions, graph, *, method="auto", backend="auto"):
     >>> np.round(r.posteriors, 3).tolist()
     [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]
     """
-    _cpu_only("forward_backward", backend)
+    require_cpu("forward_backward", backend)
     _check_graph(graph)
     E = _check_emissions(log_emissions, graph)
     method = _pick_method(graph, method)
@@ -626,7 +614,7 @@ def forward_backward_batch(log_emissions_list, graphs, *, errors="raise", backen
     forward_backward
     """
     check_option("errors", errors, ("raise", "ignore"))
-    _cpu_only("forward_backward_batch", backend)
+    require_cpu("forward_backward_batch", backend)
     log_emissions_list = list(log_emissions_list)
     graphs_list, graph_of, E, t_off, s_off = _stack(log_emissions_list, graphs,
                                                     feasibility=errors == "raise")

@@ -161,7 +161,7 @@ def _run(query, series, *, k=1, radius=None, znormalize=True, exclusion=None,
     }
 
 
-def subsequence_search(query, series, *, k=1, radius=None, znormalize=True, exclusion=None):
+def subsequence_search(query, series, *, k=1, radius=None, znormalize=True, exclusion=None, backend="auto"):
     """The k best non-overlapping windows of ``series`` under banded DTW.
 
     Every window ``series[s : s + m]`` (``m = len(query)``) is compared with
@@ -196,6 +196,9 @@ def subsequence_search(query, series, *, k=1, radius=None, znormalize=True, excl
         Two matches must start at least ``max(exclusion, 1)`` samples apart.
         None means ``m``: matches never overlap. 0 or 1 allow any overlap
         but never the same window twice.
+    backend : {"auto", "cpu", "cuda"}
+        The CPU today (GPU tensors are read on a host copy); ``"cuda"`` raises
+        :class:`align.BackendUnavailableError` (no CUDA kernel yet).
 
     Returns
     -------
@@ -241,6 +244,9 @@ def subsequence_search(query, series, *, k=1, radius=None, znormalize=True, excl
     >>> best.start, best.end
     (700, 764)
     """
+    from .._backend import require_cpu
+
+    require_cpu("subsequence_search", backend)
     matches, _ = _run(query, series, k=k, radius=radius, znormalize=znormalize,
                       exclusion=exclusion)
     return matches

@@ -31,6 +31,10 @@ class ForwardSumLoss(torch.nn.Module):
     blank_logprob : float
         The score of the padded blank column before the softmax (RAD-TTS and
         NeMo: -1).
+    backend : {"auto", "cpu", "cuda"}
+        Where the kernel runs: the CPU today (``"auto"`` copies CUDA tensors to
+        the host and the gradient back); ``"cuda"`` raises
+        :class:`align.BackendUnavailableError` (no CUDA kernel yet).
 
     Notes
     -----
@@ -48,9 +52,13 @@ class ForwardSumLoss(torch.nn.Module):
     back (no CUDA kernel yet).
     """
 
-    def __init__(self, blank_logprob=-1.0):
+    def __init__(self, blank_logprob=-1.0, *, backend="auto"):
+        from .._backend import require_cpu
+
         super().__init__()
+        require_cpu("ForwardSumLoss", backend)
         self.blank_logprob = float(blank_logprob)
+        self.backend = backend
 
     def forward(self, attn_logprob, text_lengths, mel_lengths):
         if attn_logprob.dim() != 4 or attn_logprob.shape[1] != 1:

@@ -18,9 +18,9 @@
    boundaries within 50 ms of the acoustic aligner (was 76.0%), sonnet 1 12 of 14 line
    begins within 100 ms (was 11), espeak voice-to-voice fr/de/es/it 0.96-1.00 within 50 ms
    (was 0.89-0.96); on 16 cathy files (MFCC 76.3%): log-mel alone 76.6%, both with 25
-   bands 79.1% (78.5% on 50; one analysis pass, faster), a 3-frame median filter 73.7%
-   (``median``), a 5 ms finest DTW level banded from the 10 ms path (``frame_rate=200``)
-   73.0%: off;
+   bands 79.1% (78.5% on 50; one analysis pass, faster), a 3-frame median filter over
+   the features 73.7% (removed), a 5 ms finest DTW level banded from the 10 ms path
+   (``frame_rate=200``) 73.0%: off;
 3. silence: a frame whose log-energy c0 lies below ``silence_frac`` of the way from
    the signal's 5th to its 95th percentile becomes one common "silence" vector (an
    extra dimension; speech frames are unit vectors with 0 there), so under the cosine
@@ -92,7 +92,6 @@ DEFAULTS = {
     "fine_radius": 4,  # band half-width of the 5 ms level (5 ms frames) around the 10 ms path
     "features": "both",  # "mfcc", "logmel" or "both" (MFCC and log-mel, each unit-normalised)
     "mel_bands": 40,  # bands of the log-mel features
-    "median": 0,  # frames of a median filter over the features (0: none)
 }
 
 _WORD = re.compile(r"\w+(?:['’.\-]\w+)*")
@@ -137,7 +136,7 @@ def _analyse(blocks, frame_rate, mel_bands):
     return cep, logmel, n
 
 
-def _features(cep, logmel, mode, step=1, median=0):
+def _features(cep, logmel, mode, step=1):
     """DTW features of one signal (see :func:`tts_features`; ``mode`` "logmel" or "both"
     uses the per-band mean-removed log-mel energies and their deltas)."""
     parts = []
@@ -147,14 +146,8 @@ def _features(cep, logmel, mode, step=1, median=0):
         lm = logmel - logmel.mean(axis=0)
         parts.append(np.hstack([lm, _delta(lm, step)]))
     if len(parts) == 1:
-        out = parts[0]
-    else:
-        out = np.hstack([q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12) for q in parts])
-    if median and median > 1:
-        from scipy.ndimage import median_filter
-
-        out = median_filter(out, size=(int(median), 1), mode="nearest")
-    return out
+        return parts[0]
+    return np.hstack([q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12) for q in parts])
 
 
 def tts_features(cepstra, *, deltas=True, variance=False, step=1):
@@ -654,7 +647,7 @@ def _align_tts(audio, transcript, *, language="en", rate=None, trim=False, radiu
     syn_cep, syn_mel, syn_words = _synthesize(text, voice, int(opts["rate"]), int(opts["chunk_chars"]),
                                               fr, bands)
     syn_c0 = syn_cep[:, 0]
-    synth = _features(syn_cep, syn_mel, mode, kf, int(opts["median"]))
+    synth = _features(syn_cep, syn_mel, mode, kf)
     n, m = synth.shape[0], t1 - t0
     speech_frames = sum(w[3] - w[2] for w in syn_words)
     if m < 10 or m < 0.2 * speech_frames:
@@ -664,7 +657,7 @@ def _align_tts(audio, transcript, *, language="en", rate=None, trim=False, radiu
             f"{speech_frames / fr:.2f} s (more than 5 times as long); check that the "
             "transcript belongs to this audio"
         )
-    rec = _features(cep[t0:t1], None if mel is None else mel[t0:t1], mode, kf, int(opts["median"]))
+    rec = _features(cep[t0:t1], None if mel is None else mel[t0:t1], mode, kf)
     frac = float(opts["silence_frac"])
     synth, silent = _with_silence(synth, syn_c0, frac)
     rec, _ = _with_silence(rec, c0[t0:t1], frac)

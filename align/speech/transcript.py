@@ -10,10 +10,13 @@
    pronunciations (:class:`align.text.lexicon.Lexicon`: CMUdict, else
    espeak-ng, else letter-to-sound rules);
 4. the utterance graph of triphone HMMs with optional silence and fillers
-   between words (:func:`align.acoustic.graph.build_utterance_graph`);
+   between words (:func:`align.acoustic.graph.build_utterance_graph`); filled
+   pauses, cut-off words and markup get their own pronunciations here;
 5. senone scores for the senones of that graph
    (:meth:`align.acoustic.sphinx_model.SphinxModel.score`), and the exact
-   Viterbi path (:func:`align.viterbi`);
+   Viterbi path (:func:`align.viterbi`), twice: the first path adapts the
+   model's means to the speaker (:mod:`align.acoustic.adapt`), the second is
+   the result;
 6. word and phone times, and a confidence per word.
 
 Long recordings are aligned window by window (see :func:`align_transcript`'s
@@ -359,7 +362,7 @@ def align_transcript(audio, transcript, *, language="en", sample_rate=None, wind
         the speaker (a scale and an offset per feature dimension, estimated per
         window: :func:`align.acoustic.adapt.diagonal_mllr`), the second gives
         the result. Closer to MFA's boundaries on conversational speech
-        (benchmarks/README.md); False is about 1.5x faster.
+        (benchmarks/README.md); False is about 1.3x faster.
 
     Returns
     -------

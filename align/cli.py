@@ -208,7 +208,7 @@ def _parser():
     p.add_argument("--min-confidence", type=float, default=0.5,
                    help="list the words whose confidence is below this at the end (default 0.5)")
     p.add_argument("--no-adaptation", dest="adaptation", action="store_false",
-                   help="align once, without adapting the model to the speaker (about 1.5x faster)")
+                   help="align once, without adapting the model to the speaker (about 1.3x faster)")
     p.set_defaults(func=_cmd_transcript)
 
     p = sub.add_parser("corpus", help="align every audio file of a folder that has a transcript beside it")
@@ -229,7 +229,7 @@ def _parser():
                    help="with --durations: silence tokens kept, merged into neighbours, or trimmed at the ends")
     p.add_argument("--min-frames", type=int, default=0, help="with --durations: at least this many frames a token")
     p.add_argument("--no-adaptation", dest="adaptation", action="store_false",
-                   help="align once, without adapting the model to the speaker (about 1.5x faster)")
+                   help="align once, without adapting the model to the speaker (about 1.3x faster)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_corpus)
 

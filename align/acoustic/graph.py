@@ -212,6 +212,12 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
 
     senone_lists = {}
 
+    def phone_hmm(base, phone, word):
+        """Append the HMM of model phone ``phone`` (-1: the garbage model, SIL's transitions)."""
+        if phone == -1:
+            return b.add_hmm(GARBAGE, [-1] * model.n_emit_state, model.phone_tmat[model.phone_id(sil)], word)
+        return b.add_hmm(base, senones_of(phone), model.phone_tmat[phone], word)
+
     def senones_of(phone):
         """The senone ids of a phone's states, as a list (cached: phones repeat)."""
         found = senone_lists.get(phone)
@@ -244,6 +250,7 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
     hesitant = list(hesitations) if hesitations is not None else [False] * n_words
     if len(hesitant) != n_words:
         raise ParameterError(f"hesitations has {len(hesitant)} entries for {n_words} words")
+
     def gap_after(w):
         """Whether an optional gap follows word w (the last word's is the trailing edge)."""
         return not (is_filler[w] or (w + 1 < n_words and is_filler[w + 1]))
@@ -284,9 +291,7 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
                     for rside, right in rights.items():
                         phone = -1 if base == GARBAGE else model.phone_for(base, left, right, pos[k])
                         if phone not in made:
-                            made[phone] = (b.add_hmm(GARBAGE, [-1] * model.n_emit_state,
-                                                     model.phone_tmat[model.phone_id(sil)], w) if phone == -1 else
-                                           b.add_hmm(base, senones_of(phone), model.phone_tmat[phone], w))
+                            made[phone] = phone_hmm(base, phone, w)
                         copies.append((lside, rside, phone))
                 exit_sides = set()
                 for lside, rside, phone in copies:

@@ -748,6 +748,18 @@ def dtw_pairwise(X, Y=None, *, n_jobs=None, metric="sqeuclidean", step_pattern="
     return like_input(out, device)
 
 
+def _collections(X, Y):
+    """``X`` and ``Y`` (``X`` again when None) as lists of checked series, and their common dtype."""
+    xs = _as_collection(X, "X")
+    ys = xs if Y is None else _as_collection(Y, "Y")
+    ref = xs[0]
+    for k, sq in enumerate(xs):
+        _check_pair(ref, sq, "X[0]", f"X[{k}]")
+    for k, sq in enumerate(ys if Y is not None else ()):
+        _check_pair(ref, sq, "X[0]", f"Y[{k}]")
+    return xs, ys, _common_dtype(xs + (ys if Y is not None else []))
+
+
 def _pairwise(X, Y, n_jobs, metric, step_pattern, window, radius, max_slope, subsequence, errors,
               backend, device, allow_fast=True):
     """The matrix of :func:`dtw_pairwise` as numpy; ``allow_fast=False`` keeps the general
@@ -764,14 +776,7 @@ def _pairwise(X, Y, n_jobs, metric, step_pattern, window, radius, max_slope, sub
                           and _cuda_takes(step_c, metric_c, window_c, subsequence))
     if n_jobs is not None and n_jobs != -1:
         n_jobs = check_positive_int("n_jobs", n_jobs)
-    xs = _as_collection(X, "X")
-    ys = xs if Y is None else _as_collection(Y, "Y")
-    ref = xs[0]
-    for k, sq in enumerate(xs):
-        _check_pair(ref, sq, "X[0]", f"X[{k}]")
-    for k, sq in enumerate(ys if Y is not None else ()):
-        _check_pair(ref, sq, "X[0]", f"Y[{k}]")
-    dtype = _common_dtype(xs + (ys if Y is not None else []))
+    xs, ys, dtype = _collections(X, Y)
     xbuf, xoff, xlen = _pack(xs, dtype)
     if Y is None:
         ybuf, yoff, ylen = xbuf, xoff, xlen
@@ -833,14 +838,7 @@ def _cluster_inputs(X, Y, metric, step_pattern, window, radius, max_slope, subse
     metric_c, step_c, window_c, r, s = _check_options(
         metric, step_pattern, window_eff, radius, max_slope, subsequence
     )
-    xs = _as_collection(X, "X")
-    ys = xs if Y is None else _as_collection(Y, "Y")
-    ref = xs[0]
-    for k, sq in enumerate(xs):
-        _check_pair(ref, sq, "X[0]", f"X[{k}]")
-    for k, sq in enumerate(ys if Y is not None else ()):
-        _check_pair(ref, sq, "X[0]", f"Y[{k}]")
-    dtype = _common_dtype(xs + (ys if Y is not None else []))
+    xs, ys, dtype = _collections(X, Y)
     if metric == "cosine":
         for name, seqs in (("X", xs), ("Y", ys)):
             for k, sq in enumerate(seqs):

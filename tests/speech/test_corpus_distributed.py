@@ -149,22 +149,20 @@ def test_a_killed_worker_loses_nothing_and_every_file_is_aligned_once(corpus, se
 
     thread = threading.Thread(target=run)
     thread.start()
+    # wait (not a timing check) for the first finished file: nothing signals it but the file;
+    # joining the run's thread for a moment both waits and stops early if the run ends
     deadline = time.monotonic() + 60
     while not list(out.rglob("*.durations.json")) and time.monotonic() < deadline and thread.is_alive():
-        time.sleep(0.01)
+        thread.join(0.01)
     busy = [w for w, keys in client.processing().items() if keys]
     assert busy, "the run ended before a worker could be killed"
     n_done = len(list(out.rglob("*.durations.json")))
     victim = psutil.Process(before[busy[0]]["pid"])
     os.kill(victim.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            if victim.status() == psutil.STATUS_ZOMBIE:
-                break
-        except psutil.NoSuchProcess:
-            break
-        time.sleep(0.005)
+    try:
+        victim.wait(timeout=10)  # gone (reaped by its nanny), or a zombie by then at the latest
+    except psutil.TimeoutExpired:
+        assert victim.status() == psutil.STATUS_ZOMBIE, "the killed worker is still running"
     # the files whose outputs all exist now (the durations table is written last) were finished
     # before the kill, or by the other worker: they are never written again
     finished = [p.name[: -len(".durations.json")] for p in out.rglob("*.durations.json")]

@@ -9,7 +9,8 @@ processes). It prints seconds, speedups, the cluster workers' memory (RSS
 after the run and peak, from ``client.run``), the measured per-file cost in
 seconds of compute per second of audio, the scheduler's per-task overhead
 (no-op tasks), and from these an estimate of how many workers align a
-1,000-hour corpus in one hour.
+1,000-hour corpus in one hour. The four runs are repeated in turn (``--repeats``,
+default 3) and each figure is their median, with the range beside it.
 
 Run from the repository root (outputs go to a temporary folder)::
 
@@ -21,6 +22,7 @@ Timings depend on the machine's load: say what else was running.
 import argparse
 import logging
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -60,6 +62,7 @@ def main():
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=300, help="first N cathy files (default 300)")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved runs of each (default 3)")
     parser.add_argument("--noop-tasks", type=int, default=500, help="no-op tasks to time the overhead")
     args = parser.parse_args()
 
@@ -69,37 +72,49 @@ def main():
     audio_seconds = sum(durations.values())
     print(f"{args.files} cathy files, {audio_seconds:.0f} s of audio; outputs under {where}")
 
-    rows = {}
-    for jobs in (1, 2):
-        rows[f"local processes, jobs={jobs}"] = (*_run(f"jobs={jobs}", root, where / f"local{jobs}", jobs=jobs),
-                                                 None)
-    overhead = None
-    for n in (1, 2):
-        t0 = time.perf_counter()
-        cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.ERROR)
-        client = distributed.Client(cluster, set_as_default=False)
-        started = time.perf_counter() - t0
-        try:
-            wall, results = _run(f"cluster {n}", root, where / f"cluster{n}", client=client)
-            memory = client.run(worker_state)
-            if n == 1:
-                # the scheduler's round trip per task, with nothing to compute
-                t0 = time.perf_counter()
-                client.gather(client.map(_noop, range(args.noop_tasks), pure=False))
-                overhead = (time.perf_counter() - t0) / args.noop_tasks
-        finally:
-            client.close()
-            cluster.close()
-        rows[f"LocalCluster, {n} worker{'s' if n > 1 else ''}"] = (wall, results, (memory, started))
+    # interleaved repeats: on a shared 2-core machine one run of each can differ by 20-30%
+    # from the next (the speed of a core moves with the host's load), so each figure is the
+    # median of --repeats runs taken in turn, with the range beside it
+    walls, rows, overhead = {}, {}, None
+    for rep in range(args.repeats):
+        for jobs in (1, 2):
+            label = f"local processes, jobs={jobs}"
+            wall, results = _run(label, root, where / f"local{jobs}-{rep}", jobs=jobs)
+            walls.setdefault(label, []).append(wall)
+            rows[label] = (wall, results, None)
+        for n in (1, 2):
+            t0 = time.perf_counter()
+            cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                               dashboard_address=None, silence_logs=logging.ERROR)
+            client = distributed.Client(cluster, set_as_default=False)
+            started = time.perf_counter() - t0
+            try:
+                wall, results = _run(f"cluster {n}", root, where / f"cluster{n}-{rep}", client=client)
+                memory = client.run(worker_state)
+                if n == 1 and overhead is None:
+                    # the scheduler's round trip per task, with nothing to compute
+                    t0 = time.perf_counter()
+                    client.gather(client.map(_noop, range(args.noop_tasks), pure=False))
+                    overhead = (time.perf_counter() - t0) / args.noop_tasks
+            finally:
+                client.close()
+                cluster.close()
+            label = f"LocalCluster, {n} worker{'s' if n > 1 else ''}"
+            walls.setdefault(label, []).append(wall)
+            rows[label] = (wall, results, (memory, started))
+        print(f"repeat {rep + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in walls.items()), flush=True)
+    for label, (_, results, extra) in rows.items():
+        rows[label] = (statistics.median(walls[label]), results, extra)
 
     base_local = rows["local processes, jobs=1"][0]
     base_cluster = rows["LocalCluster, 1 worker"][0]
     print()
+    print(f"median of {args.repeats} interleaved runs each (range in brackets)")
     print("| run | seconds | files/s | x real time | speedup vs its 1-worker run | "
           "vs local at the same count | worker RSS after / peak (MiB) |")
     print("|---|---|---|---|---|---|---|")
     for label, (wall, _, extra) in rows.items():
+        key = label
         n = 2 if "2" in label.split(",")[-1] else 1
         same = rows[f"local processes, jobs={n}"][0]
         base = base_cluster if extra else base_local
@@ -109,7 +124,8 @@ def main():
             mem = ", ".join(f"{s['rss_bytes'] / 2**20:.0f} / {s['max_rss_bytes'] / 2**20:.0f}"
                             for s in memory.values())
             label = f"{label} (started in {started:.1f} s, not timed)"
-        print(f"| {label} | {wall:.1f} | {args.files / wall:.1f} | {audio_seconds / wall:.0f} | "
+        spread = f"{wall:.1f} ({min(walls[key]):.1f}-{max(walls[key]):.1f})"
+        print(f"| {label} | {spread} | {args.files / wall:.1f} | {audio_seconds / wall:.0f} | "
               f"{base / wall:.2f}x | {same / wall:.2f}x | {mem} |")
 
     # the estimate, from the 1-worker cluster run: its first file also loads the model, so the

@@ -21,10 +21,13 @@ the scores allow. Scores accumulate in the dtype of
 ``value`` (float32 stays float32, as in the Cython code), so float32 paths are
 the same bit for bit.
 
-Layout: a sweep over frames on a private copy of each item, laid out
-``(T_y, T_x)`` (``text_major`` inputs ``(B, T_x, T_y)`` are transposed into
-it), accumulated in place; the tokens of a frame form one contiguous,
-branch-free loop with no dependency inside it, so it vectorises. The walk back
+Layout: a sweep over frames on a private copy of each item in the input's
+own layout, accumulated in place. Laid out ``(T_y, T_x)`` (VITS), the tokens
+of a frame form one contiguous, branch-free loop with no dependency inside
+it, so it vectorises (:func:`mas_in_place`). Laid out ``(T_x, T_y)``
+(Glow-TTS), strips of 16 tokens are swept frame by frame
+(:func:`mas_in_place_text_major`); an earlier version transposed each item
+into ``(T_y, T_x)`` first, which cost more than the sweep. The walk back
 reads the accumulated scores, as the Cython code does.
 
 Memory: one working copy (the largest item's ``T_x * T_y`` values) per
@@ -77,43 +80,74 @@ def mas_in_place(Q, tx, ty):
             qq[i] += max(advance[i], stay[i])
 
 
-@njit(cache=True, boundscheck=False)
-def _working_copy(src, ty, tx, text_major, Q):
-    """Fill ``Q`` (T_y, T_x) with the item's live block; return whether it holds NaN or +inf.
+#: tokens swept together in the text-major sweep: their cells of one frame are independent
+#: (each reads only the frame before), so a strip of them keeps that many chains in flight,
+#: and its rows' cache lines (17 of them) stay in L1 for 16 frames
+STRIP = 16
 
-    One pass over the input does both; ``text_major`` sources (T_x, T_y) are
-    transposed in strips of 16 tokens. No fastmath here: the test for NaN
-    must survive.
+
+@njit(cache=True, fastmath=FASTMATH, boundscheck=False)
+def mas_in_place_text_major(Q, tx, ty):
+    """As :func:`mas_in_place` on ``Q`` laid out (T_x, T_y): row ``x`` holds token ``x``'s frames.
+
+    Token 0 is a running sum. The other tokens go in strips of :data:`STRIP`
+    rows swept frame by frame: within a frame the strip's cells do not depend
+    on each other, so the sweep is throughput-bound, not bound by the latency
+    of one row's chain of ``max`` and ``+``. No transposed copy is made.
+    Outside the band (``y < x``, or past the row's last live frame
+    ``T_y - T_x + x``) cells are either left alone or hold finite junk that no
+    live cell reads: a live cell ``(x, y)`` reads ``(x, y-1)`` and
+    ``(x-1, y-1)``, both live (the stay only when ``x < y``).
+    """
+    span = ty - tx  # frames beyond the diagonal: row x is live on [x, x + span]
+    q0 = Q[0]
+    for y in range(1, span + 1):
+        q0[y] += q0[y - 1]
+    for x0 in range(1, tx, STRIP):
+        x1 = min(x0 + STRIP, tx)
+        # the strip's lower triangle: row x starts at its diagonal cell, which has no stay
+        for y in range(x0, x1):
+            for x in range(x0, y + 1):
+                if x == y:
+                    Q[x, y] += Q[x - 1, y - 1]
+                else:
+                    Q[x, y] += max(Q[x, y - 1], Q[x - 1, y - 1])
+        # every row of the strip is live or past its end (harmless) from frame x1 on
+        for y in range(x1, x1 - 1 + span + 1):
+            for x in range(x0, x1):
+                Q[x, y] += max(Q[x, y - 1], Q[x - 1, y - 1])
+
+
+@njit(cache=True, boundscheck=False)
+def _working_copy(src, rows, cols, Q):
+    """Fill ``Q`` (rows, cols) with ``src[:rows, :cols]``; return whether it holds NaN or +inf.
+
+    One pass over the input does both. No fastmath here: the test for NaN must
+    survive.
     """
     bad = False
-    if text_major:
-        for x0 in range(0, tx, 16):
-            x1 = min(x0 + 16, tx)
-            for y in range(ty):
-                for x in range(x0, x1):
-                    v = src[x, y]
-                    bad |= (v != v) | (v == np.inf)
-                    Q[y, x] = v
-    else:
-        for y in range(ty):
-            for x in range(tx):
-                v = src[y, x]
-                bad |= (v != v) | (v == np.inf)
-                Q[y, x] = v
+    for r in range(rows):
+        for c in range(cols):
+            v = src[r, c]
+            bad |= (v != v) | (v == np.inf)
+            Q[r, c] = v
     return bad
 
 
 @njit(cache=True, boundscheck=False)
 def _walk_back(Q, tx, ty, text_major, path):
+    """Mark the path in ``path`` from the accumulated ``Q`` (both in the item's layout)."""
     x = tx - 1
     for y in range(ty - 1, -1, -1):
         if text_major:
             path[x, y] = 1
+            # leave token x only when x - 1 was strictly better (or x == y forces it)
+            if x != 0 and (x == y or Q[x, y - 1] < Q[x - 1, y - 1]):
+                x -= 1
         else:
             path[y, x] = 1
-        # leave token x only when x - 1 was strictly better (or x == y forces it)
-        if x != 0 and (x == y or Q[y - 1, x] < Q[y - 1, x - 1]):
-            x -= 1
+            if x != 0 and (x == y or Q[y - 1, x] < Q[y - 1, x - 1]):
+                x -= 1
 
 
 @njit(cache=True, fastmath=FASTMATH, parallel=True, boundscheck=False)
@@ -149,11 +183,15 @@ def maximum_path_batch(value, text_lengths, mel_lengths, text_major, out_path, o
             tx = text_lengths[b]
             ty = mel_lengths[b]
             out_path[b] = 0
-            # a private working copy, rows = frames: the caller's array is never written
-            Q = buf[:ty * tx].reshape((ty, tx))
-            if _working_copy(value[b], ty, tx, text_major, Q):
+            # a private working copy in the input's layout: the caller's array is never written
+            rows, cols = (tx, ty) if text_major else (ty, tx)
+            Q = buf[:ty * tx].reshape((rows, cols))
+            if _working_copy(value[b], rows, cols, Q):
                 out_score[b] = np.nan
                 continue
-            mas_in_place(Q, tx, ty)
-            out_score[b] = Q[ty - 1, tx - 1]
+            if text_major:
+                mas_in_place_text_major(Q, tx, ty)
+            else:
+                mas_in_place(Q, tx, ty)
+            out_score[b] = Q[rows - 1, cols - 1]
             _walk_back(Q, tx, ty, text_major, out_path[b])

@@ -138,9 +138,46 @@ def plan_batches(seconds, batch_seconds, n_workers=0):
 
 _THREADS_LIMITED = False
 
+#: glibc's mallopt parameter number for the mmap threshold (malloc.h: M_MMAP_THRESHOLD)
+_M_MMAP_THRESHOLD = -3
+
+#: blocks up to this size come from the heap, not from a fresh mmap: glibc's own ceiling
+#: for its dynamic threshold on 64-bit Linux (DEFAULT_MMAP_THRESHOLD_MAX)
+MMAP_THRESHOLD_BYTES = 32 * 2**20
+
+
+def _heap_for_large_blocks():
+    """Undo what Dask's worker environment does to glibc's mmap threshold; True if done.
+
+    Dask's nannies start workers with ``MALLOC_TRIM_THRESHOLD_=65536``
+    (``distributed.nanny.pre-spawn-environ``) so that freed memory goes back to
+    the system. Setting that variable also turns off glibc's dynamic mmap
+    threshold, so every array over 128 KiB is a fresh ``mmap`` whose pages
+    fault in again: aligning a cathy file then took 4,600 page faults instead
+    of 2 and 1.5x the time (``MALLOC_TRIM_THRESHOLD_=65536`` on a plain
+    process: 3.7 s against 2.5 s for 100 files). Raising the mmap threshold
+    to glibc's own dynamic ceiling gives the time back and keeps the trim
+    threshold, so freed memory at the top of the heap still goes back.
+    Elsewhere (not glibc) this does nothing.
+    """
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+    except (OSError, AttributeError):  # musl and others have no mallopt
+        return False
+
 
 def _one_thread():
-    """Numba (per thread) and BLAS (per process) on one thread: the workers are the parallelism."""
+    """Prepare a worker process once: Numba and BLAS on one thread, large blocks from the heap.
+
+    Numba's thread count is per thread and is set every time; the workers are
+    the parallelism.
+    """
     global _THREADS_LIMITED
     import numba
 
@@ -152,6 +189,7 @@ def _one_thread():
             threadpool_limits(1)
         except ImportError:
             pass
+        _heap_for_large_blocks()
         _THREADS_LIMITED = True
 
 

@@ -238,3 +238,39 @@ def test_plan_batches():
     assert plan_batches([3.0] * 8, 120.0, n_workers=2) == [[i] for i in range(8)]  # 8 a worker at least
     assert plan_batches([30.0, 1.0, 1.0], 10.0) == [[0], [1, 2]]
     assert sorted(i for b in plan_batches([1.0, 5.0, 2.0, 9.0, 0.5], 4.0) for i in b) == list(range(5))
+
+
+_FAULTS_SCRIPT = """
+import resource, sys
+from pathlib import Path
+import align
+from align.speech.distributed import _one_thread
+if sys.argv[1] == "fix":
+    _one_thread()  # what a task does first on a worker
+sample = sorted((Path(align.__file__).parent / "data" / "sample").glob("*.flac"))
+texts = [p.with_suffix(".txt").read_text() for p in sample]
+align.align_transcript(sample[0], texts[0])  # model, lexicon and kernels loaded
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(3):
+    for audio, text in zip(sample, texts):
+        align.align_transcript(audio, text)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / (3 * len(sample)))
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/lib/x86_64-linux-gnu/libc.so.6")
+                    and not os.path.exists("/lib/aarch64-linux-gnu/libc.so.6"), reason="glibc only")
+def test_workers_reuse_the_heap_under_dasks_malloc_settings():
+    # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's dynamic mmap
+    # threshold: every large array is then a fresh mmap whose pages fault in again
+    import subprocess
+    import sys
+
+    env = dict(os.environ, MALLOC_TRIM_THRESHOLD_="65536")
+    faults = {}
+    for mode in ("control", "fix"):
+        out = subprocess.run([sys.executable, "-c", _FAULTS_SCRIPT, mode], env=env, check=True,
+                             capture_output=True, text=True)
+        faults[mode] = float(out.stdout.strip())
+    assert faults["control"] > 1000  # per file: each large array's pages faulted in anew
+    assert faults["fix"] < 100  # the heap's pages reused

@@ -52,6 +52,36 @@ def test_bad_phone_in_file(tmp_path):
         Lexicon.load(path)
 
 
+def test_line_without_phones_in_file(tmp_path):
+    path = tmp_path / "d.dict"
+    path.write_text("hello HH AH L OW\nworld\n")
+    with pytest.raises(ParameterError, match=r"d.dict:2: no phones in 'world'"):
+        Lexicon.load(path)
+
+
+def test_lazy_read_equals_the_full_parse():
+    # the loader splits a word's phones on first lookup; the slow parser splits every line
+    from align.text.lexicon import _parse
+
+    path = default_dictionary_path()
+    full = _parse(path)
+    lazy = Lexicon.load()._entries
+    assert len(lazy) == len(full) and set(lazy) == set(full)
+    for word in list(full)[::97] + ["read", "the", "a", "tomato"]:
+        assert lazy[word] == full[word], word
+
+
+def test_entries_copies_are_independent(tmp_path):
+    path = tmp_path / "d.dict"
+    path.write_text("hello HH AH0 L OW1\nhello(2) HH AH0 L OW1\nworld W ER1 L D\n")
+    one, two = Lexicon.load(path), Lexicon.load(path)
+    assert one.pronounce("hello") == [["HH", "AH", "L", "OW"]]  # a repeated variant once
+    one.add("new", "N UW")
+    del one._entries["world"]
+    assert "world" not in one and len(one) == 2 and sorted(one._entries) == ["hello", "new"]
+    assert "world" in two and "new" not in two and len(two) == 2
+
+
 def test_missing_dictionary(tmp_path):
     with pytest.raises(ParameterError, match=r"pronunciation dictionary '.*nope.dict' does not exist"):
         Lexicon.load(tmp_path / "nope.dict")

@@ -109,9 +109,13 @@ def plan_batches(seconds, batch_seconds, n_workers=0):
     batch_seconds : float
         Target audio per batch. A file longer than that is a batch alone.
     n_workers : int
-        Workers on the cluster: the target is lowered so that there are at
-        least :data:`BATCHES_PER_WORKER` batches per worker (when there are
-        files enough). 0: unknown, keep the target.
+        Workers on the cluster. With a count, the target is lowered so that
+        there are at least :data:`BATCHES_PER_WORKER` batches per worker (when
+        there are files enough); with two or more, the batches of the last
+        rounds shrink (each half of what is left per worker, down to an
+        eighth of the target), so the workers finish together: a worker that
+        takes the last full batch would otherwise leave the others idle for
+        up to one batch's time. 0: unknown, every batch at the target.
 
     Returns
     -------
@@ -122,13 +126,17 @@ def plan_batches(seconds, batch_seconds, n_workers=0):
     target = float(batch_seconds)
     if n_workers > 0 and total > 0:
         target = min(target, total / (BATCHES_PER_WORKER * n_workers))
-    batches, current, acc = [], [], 0.0
+    batches, current, acc, left = [], [], 0.0, total
+    want = target
     for i, s in enumerate(seconds):
         current.append(i)
         acc += s
-        if acc >= target:
+        if acc >= want:
             batches.append(current)
+            left -= acc
             current, acc = [], 0.0
+            if n_workers > 1:
+                want = min(target, max(target / 8, left / (2 * n_workers)))
     if current:
         batches.append(current)
     return batches

@@ -238,6 +238,11 @@ def test_plan_batches():
     assert plan_batches([3.0] * 8, 120.0, n_workers=2) == [[i] for i in range(8)]  # 8 a worker at least
     assert plan_batches([30.0, 1.0, 1.0], 10.0) == [[0], [1, 2]]
     assert sorted(i for b in plan_batches([1.0, 5.0, 2.0, 9.0, 0.5], 4.0) for i in b) == list(range(5))
+    # on two workers the last batches shrink, so neither waits long for the other at the end
+    sizes = [len(b) for b in plan_batches([1.0] * 400, 120.0, n_workers=2)]
+    assert sum(sizes) == 400 and sizes[:8] == [25] * 8
+    assert sizes[-6:] == sorted(sizes[-6:], reverse=True) and sizes[-2] <= 4
+    assert len(plan_batches([1.0] * 400, 120.0, n_workers=1)) == 8  # one worker: nothing to even out
 
 
 _FAULTS_SCRIPT = """

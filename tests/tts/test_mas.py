@@ -174,6 +174,22 @@ def test_bit_identical_to_monotonic_align(rng):
         np.testing.assert_array_equal(got_t.transpose(0, 2, 1), want.numpy())
 
 
+@pytest.mark.parametrize("tx", [1, 15, 16, 17, 33, 50])
+def test_text_major_strips_bit_identical_to_monotonic_align(rng, tx):
+    # Glow-TTS's layout is swept in strips of 16 tokens (kernels/mas.py): sizes across strip
+    # edges, mels from the text's length (one path) up, ties included
+    torch = pytest.importorskip("torch")
+    monotonic_align = pytest.importorskip("monotonic_align")
+    for ty in (tx, tx + 1, tx + 5, tx + 20, 3 * tx + 7):
+        for ties in (False, True):
+            v = rng.standard_normal((2, ty, tx)).astype(np.float32)
+            if ties:
+                v = np.round(v)
+            want = monotonic_align.maximum_path(torch.from_numpy(v), torch.ones(2, ty, tx)).numpy()
+            got = align.maximum_path(np.ascontiguousarray(v.transpose(0, 2, 1)))
+            np.testing.assert_array_equal(got.transpose(0, 2, 1), want, err_msg=f"{tx} x {ty}")
+
+
 def test_the_peer_is_silently_wrong_where_we_raise():
     # the report: 12 tokens, 5 frames. The peer returns a path; we refuse.
     torch = pytest.importorskip("torch")

@@ -393,6 +393,50 @@ def _cached_dct(params):
     return mat
 
 
+@functools.lru_cache(maxsize=8)
+def _cached_products(params):
+    """The filterbank and the DCT as (rows, first, stop) for :func:`_rows_product`.
+
+    A filter is non-zero on one run of FFT bins: ``first[m] .. stop[m] - 1``.
+    """
+    bank = _cached_filterbank(params)
+    nonzero = bank != 0
+    first = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), 0)
+    stop = np.where(nonzero.any(axis=1), bank.shape[1] - nonzero[:, ::-1].argmax(axis=1), 0)
+    dct = np.ascontiguousarray(_cached_dct(params).T)
+    n = dct.shape[1]
+    return ((bank, first.astype(np.int64), stop.astype(np.int64)),
+            (dct, np.zeros(len(dct), np.int64), np.full(len(dct), n, np.int64)))
+
+
+@njit(cache=True)
+def _rows_product_kernel(x, rows, first, stop, out):  # pragma: no cover - compiled
+    for t in range(x.shape[0]):
+        xt = x[t]
+        for m in range(rows.shape[0]):
+            w = rows[m]
+            acc = 0.0
+            for k in range(first[m], stop[m]):
+                acc += xt[k] * w[k]
+            out[t, m] = acc
+
+
+def _rows_product(x, product):
+    """``x @ rows.T`` over each row's non-zero run, compiled: (T, K) -> (T, M) float64.
+
+    Not ``@``: that is a BLAS call, and OpenBLAS's threads, woken for it, spin
+    on after it returns and take the cores from Numba's threads. With them,
+    aligning 300 cathy files on two cores took twice the wall time (11.3-12.0
+    s against 5.8-5.9 s with BLAS on one thread) and twice the CPU. The mel
+    filters are also sparse (a filter spans a few bins), so this does a
+    tenth of the dense product's work.
+    """
+    rows, first, stop = product
+    out = np.empty((x.shape[0], rows.shape[0]))
+    _rows_product_kernel(np.ascontiguousarray(x, dtype=np.float64), rows, first, stop, out)
+    return out
+
+
 def _lifter_weights(params):
     if not params.lifter:
         return None
@@ -593,12 +637,12 @@ def sphinx_cepstra(samples, sample_rate, params=None):
     """
     params = _check_params(params)
     x = _coerce_samples(samples, sample_rate, params)
-    bank = _cached_filterbank(params)
+    bank = _cached_products(params)[0]
     T = params.n_frames(x.size)
-    mel = np.empty((T, bank.shape[0]))
+    mel = np.empty((T, bank[0].shape[0]))
     for t0 in range(0, T, _SPECTRUM_BLOCK):
         t1 = min(T, t0 + _SPECTRUM_BLOCK)
-        mel[t0:t1] = _power_spectrum(x, params, t0, t1) @ bank.T
+        mel[t0:t1] = _rows_product(_power_spectrum(x, params, t0, t1), bank)
     return _cepstra_from_mel(mel, params)
 
 
@@ -608,7 +652,7 @@ def _cepstra_from_mel(mel, params):
         mel = np.ascontiguousarray(mel)
         _remove_noise(mel)
     logmel = np.log(mel + _LOG_FLOOR)
-    cep = logmel @ _cached_dct(params)
+    cep = _rows_product(logmel, _cached_products(params)[1])
     lifter = _lifter_weights(params)
     if lifter is not None:
         cep *= lifter
@@ -753,7 +797,7 @@ def sphinx_features_stream(blocks, sample_rate, params=None, *, cmn=None):
     """
     params = _check_params(params)
     cmn = params.cmn if cmn is None else check_option("cmn", cmn, _CMN)
-    bank = _cached_filterbank(params)
+    bank = _cached_products(params)[0]
     size, shift = params.frame_size, params.frame_shift
     pending = np.empty(0, dtype=np.float32)
     offset = 0          # global index of pending[0]; always the start of frame t_next
@@ -771,7 +815,7 @@ def sphinx_features_stream(blocks, sample_rate, params=None, *, cmn=None):
         t_stop = (end - size) // shift + 1  # frames that lie wholly in the samples so far
         for t0 in range(t_next, t_stop, _SPECTRUM_BLOCK):
             t1 = min(t_stop, t0 + _SPECTRUM_BLOCK)
-            rows.append(_power_spectrum(pending, params, t0, t1, offset, before) @ bank.T)
+            rows.append(_rows_product(_power_spectrum(pending, params, t0, t1, offset, before), bank))
         if t_stop > t_next:
             cut = t_stop * shift - offset
             before = pending[cut - 1]
@@ -781,7 +825,7 @@ def sphinx_features_stream(blocks, sample_rate, params=None, *, cmn=None):
         raise ParameterError("samples is empty; need at least one sample of audio")
     T = params.n_frames(n_samples)
     if T > t_next:  # the frames that reach past the end, zero-padded
-        rows.append(_power_spectrum(pending, params, t_next, T, offset, before) @ bank.T)
+        rows.append(_rows_product(_power_spectrum(pending, params, t_next, T, offset, before), bank))
     mel = np.concatenate(rows) if len(rows) > 1 else rows[0]
     cep = _cepstra_from_mel(mel, params)
     return sphinx_dynamic_features(_cmn(cep, params, cmn), params), n_samples

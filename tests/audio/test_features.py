@@ -159,6 +159,20 @@ def test_filterbank_matches_reference():
     np.testing.assert_allclose(F.mel_filterbank(EN_US), ref_filterbank(EN_US), rtol=1e-5, atol=1e-9)
 
 
+@pytest.mark.parametrize("params", [FeatureParams(), FeatureParams(nfilt=25, doublebw=True)])
+def test_sparse_products_equal_the_dense_ones(rng, params):
+    # the filterbank and the DCT are applied over each row's non-zero run, compiled (no BLAS)
+    bank, dct = F._cached_products(params)
+    dense_bank, dense_dct = F._cached_filterbank(params), F._cached_dct(params)
+    for m in range(dense_bank.shape[0]):  # the run holds every non-zero weight, and no more
+        nz = np.flatnonzero(dense_bank[m])
+        assert (bank[1][m], bank[2][m]) == ((nz[0], nz[-1] + 1) if nz.size else (0, 0))
+    power = rng.random((37, dense_bank.shape[1]))
+    np.testing.assert_allclose(F._rows_product(power, bank), power @ dense_bank.T, rtol=1e-12)
+    logmel = rng.standard_normal((37, dense_bank.shape[0]))
+    np.testing.assert_allclose(F._rows_product(logmel, dct), logmel @ dense_dct, rtol=1e-12, atol=1e-12)
+
+
 def test_filterbank_unit_area_triangles():
     bank = F.mel_filterbank(EN_US)
     assert bank.shape == (25, 257)

@@ -22,7 +22,6 @@ Timings depend on the machine's load: say what else was running.
 import argparse
 import logging
 import shutil
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -75,13 +74,13 @@ def main():
     # interleaved repeats: on a shared 2-core machine one run of each can differ by 20-30%
     # from the next (the speed of a core moves with the host's load), so each figure is the
     # median of --repeats runs taken in turn, with the range beside it
-    walls, rows, overhead = {}, {}, None
+    walls, runs, rows, overhead = {}, {}, {}, None
     for rep in range(args.repeats):
         for jobs in (1, 2):
             label = f"local processes, jobs={jobs}"
             wall, results = _run(label, root, where / f"local{jobs}-{rep}", jobs=jobs)
             walls.setdefault(label, []).append(wall)
-            rows[label] = (wall, results, None)
+            runs.setdefault(label, []).append((wall, results, None))
         for n in (1, 2):
             t0 = time.perf_counter()
             cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
@@ -101,10 +100,15 @@ def main():
                 cluster.close()
             label = f"LocalCluster, {n} worker{'s' if n > 1 else ''}"
             walls.setdefault(label, []).append(wall)
-            rows[label] = (wall, results, (memory, started))
-        print(f"repeat {rep + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in walls.items()), flush=True)
-    for label, (_, results, extra) in rows.items():
-        rows[label] = (statistics.median(walls[label]), results, extra)
+            runs.setdefault(label, []).append((wall, results, (memory, started)))
+        ratio = walls["LocalCluster, 1 worker"][-1] / walls["LocalCluster, 2 workers"][-1]
+        print(f"repeat {rep + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in walls.items())
+              + f"; cluster 2 workers / 1 worker: {ratio:.2f}x", flush=True)
+    # each row is its median run (the lower middle one for an even count), its files' results
+    # with it, so the per-file cost and the fixed cost below come from one run
+    for label, done in runs.items():
+        ranked = sorted(done, key=lambda run: run[0])
+        rows[label] = ranked[(len(ranked) - 1) // 2]
 
     base_local = rows["local processes, jobs=1"][0]
     base_cluster = rows["LocalCluster, 1 worker"][0]

@@ -95,6 +95,7 @@ def main():
                 # and the compiled kernels, so only the first run pays their load
                 warm, warm_results = _run(f"cluster {n} warm", root, where / f"cluster{n}-{rep}-warm",
                                           client=client)
+                warm_memory = client.run(worker_state)
                 if n == 1 and overhead is None:
                     # the scheduler's round trip per task, with nothing to compute
                     t0 = time.perf_counter()
@@ -107,7 +108,7 @@ def main():
             walls.setdefault(label, []).append(wall)
             runs.setdefault(label, []).append((wall, results, (memory, started)))
             walls.setdefault(label + ", warm", []).append(warm)
-            runs.setdefault(label + ", warm", []).append((warm, warm_results, (memory, started)))
+            runs.setdefault(label + ", warm", []).append((warm, warm_results, (warm_memory, started)))
         ratio = walls["LocalCluster, 1 worker"][-1] / walls["LocalCluster, 2 workers"][-1]
         warm_ratio = walls["LocalCluster, 1 worker, warm"][-1] / walls["LocalCluster, 2 workers, warm"][-1]
         print(f"repeat {rep + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in walls.items())

@@ -103,8 +103,8 @@ def mas_in_place_text_major(Q, tx, ty):
     transposed each item into (T_y, T_x) first, which cost more than the
     sweep; reading the strip's previous frame from ``Q`` instead of the small
     array, 4.0 against 3.1 ms for B = 32, 200 x 1,000 on two cores). Past a row's
-    last live frame, cells of a strip get finite junk that no live cell
-    reads: a live cell ``(x, y)`` reads ``(x, y-1)`` and ``(x-1, y-1)``, both
+    last live frame, cells of a strip get junk (finite or -inf) that no
+    live cell reads: a live cell ``(x, y)`` reads ``(x, y-1)`` and ``(x-1, y-1)``, both
     live (the stay only when ``x < y``).
     """
     span = ty - tx

@@ -121,14 +121,16 @@ def _read_raw(path):
     with open(path, encoding="utf-8", errors="replace") as fh:
         text = fh.read()
     raw, pronunciations = {}, []
-    for line in text.splitlines():
+    # "\n" only (text mode has turned \r\n and \r into it): str.splitlines() would also cut at
+    # form feeds, \x85 or \u2028, which the line-by-line parser reads as spaces
+    for line in text.split("\n"):
         if "#" in line:
             line = line.split("#", 1)[0]
         parts = line.split(None, 1)
         if not parts or parts[0].startswith(";;;"):
             continue
         if len(parts) < 2:
-            return _parse(path)  # raises, naming the line
+            _raise_for_bad_line(path)
         word = parts[0].lower()
         if word.endswith(")"):
             m = _VARIANT_RE.match(word)
@@ -140,8 +142,15 @@ def _read_raw(path):
     # the file holds a few dozen distinct phone spellings: check those, not 800k tokens one by one
     spellings = set(" ".join(pronunciations).split())
     if any(p.upper().rstrip("012") not in _ARPABET for p in spellings):
-        return _parse(path)  # raises, naming the line
+        _raise_for_bad_line(path)
     return raw
+
+
+def _raise_for_bad_line(path):
+    """Raise the :func:`_parse` error that names the bad line (the fast reader found one)."""
+    _parse(path)
+    raise ParameterError(f"{path}: a line holds no phones or a phone that is not ARPAbet "
+                         f"({' '.join(_g2p.ARPABET)})")
 
 
 class _Entries(collections.abc.MutableMapping):

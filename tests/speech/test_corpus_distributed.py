@@ -10,8 +10,10 @@ kill are never written again, and the rest equal the serial run's.
 
 import json
 import os
+import platform
 import shutil
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -263,13 +265,12 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / (3 * len(s
 """
 
 
-@pytest.mark.skipif(not os.path.exists("/lib/x86_64-linux-gnu/libc.so.6")
-                    and not os.path.exists("/lib/aarch64-linux-gnu/libc.so.6"), reason="glibc only")
+@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
+                    reason="glibc's mallopt only")
 def test_workers_reuse_the_heap_under_dasks_malloc_settings():
     # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's dynamic mmap
     # threshold: every large array is then a fresh mmap whose pages fault in again
     import subprocess
-    import sys
 
     env = dict(os.environ, MALLOC_TRIM_THRESHOLD_="65536")
     faults = {}

@@ -59,6 +59,18 @@ def test_line_without_phones_in_file(tmp_path):
         Lexicon.load(path)
 
 
+def test_odd_whitespace_reads_as_the_line_parser_reads_it(tmp_path):
+    # a form feed or \x85 inside a line is a space (str.split), not a line break
+    path = tmp_path / "d.dict"
+    path.write_text("hello\x0cHH AH0 L OW1\nyes\x85Y EH1 S\nworld W ER1 L D\n", encoding="utf-8")
+    lex = Lexicon.load(path)
+    assert lex.get("hello") == [["HH", "AH", "L", "OW"]] and lex.get("yes") == [["Y", "EH", "S"]]
+    assert len(lex) == 3
+    path.write_text("hello HH AH L OW\u2028world W ER L D\n", encoding="utf-8")
+    with pytest.raises(ParameterError, match=r"d.dict:1: unknown phone\(s\) WORLD"):
+        Lexicon.load(path)
+
+
 def test_lazy_read_equals_the_full_parse():
     # the loader splits a word's phones on first lookup; the slow parser splits every line
     from align.text.lexicon import _parse

@@ -174,6 +174,24 @@ def test_bit_identical_to_monotonic_align(rng):
         np.testing.assert_array_equal(got_t.transpose(0, 2, 1), want.numpy())
 
 
+def test_text_major_strips_equal_the_frame_major_sweep(rng):
+    # no peer needed: the Glow-TTS layout (strips of 16 tokens) against the VITS layout's sweep,
+    # across strip edges, with ties and -inf cells, in both dtypes
+    for trial in range(60):
+        tx = int(rng.choice([1, 2, 15, 16, 17, 18, 31, 32, 33, 47, 65]))
+        ty = tx + int(rng.choice([0, 1, 2, 15, 16, 17, 40]))
+        dtype = np.float32 if trial % 2 else np.float64
+        v = rng.standard_normal((2, tx, ty)).astype(dtype)
+        if trial % 3 == 0:
+            v = np.round(v)
+        if trial % 5 == 0:
+            v[rng.random(v.shape) < 0.03] = -np.inf
+        tm = align.maximum_path(v, errors="ignore")
+        mt = align.maximum_path(np.ascontiguousarray(v.transpose(0, 2, 1)), layout="mel_text",
+                                errors="ignore")
+        np.testing.assert_array_equal(tm, mt.transpose(0, 2, 1), err_msg=f"{tx} x {ty}")
+
+
 @pytest.mark.parametrize("tx", [1, 15, 16, 17, 33, 50])
 def test_text_major_strips_bit_identical_to_monotonic_align(rng, tx):
     # Glow-TTS's layout is swept in strips of 16 tokens (kernels/mas.py): sizes across strip

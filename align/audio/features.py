@@ -393,19 +393,36 @@ def _cached_dct(params):
     return mat
 
 
+def row_runs(matrix):
+    """``(rows, first, stop)`` for :func:`_rows_product`: each row's run of non-zero columns.
+
+    Parameters
+    ----------
+    matrix : np.ndarray [shape=(M, K)]
+        Row ``m`` is non-zero only on columns ``first[m] .. stop[m] - 1`` (an
+        all-zero row gets ``0 .. -1``, no columns).
+
+    Returns
+    -------
+    tuple of (np.ndarray [shape=(M, K)], np.ndarray [shape=(M,), int64], np.ndarray [shape=(M,), int64])
+    """
+    rows = np.ascontiguousarray(matrix)
+    nonzero = rows != 0
+    any_nonzero = nonzero.any(axis=1)
+    first = np.where(any_nonzero, nonzero.argmax(axis=1), 0)
+    stop = np.where(any_nonzero, rows.shape[1] - nonzero[:, ::-1].argmax(axis=1), 0)
+    return rows, first.astype(np.int64), stop.astype(np.int64)
+
+
 @functools.lru_cache(maxsize=8)
 def _cached_products(params):
     """The filterbank and the DCT as (rows, first, stop) for :func:`_rows_product`.
 
     A filter is non-zero on one run of FFT bins: ``first[m] .. stop[m] - 1``.
     """
-    bank = _cached_filterbank(params)
-    nonzero = bank != 0
-    first = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), 0)
-    stop = np.where(nonzero.any(axis=1), bank.shape[1] - nonzero[:, ::-1].argmax(axis=1), 0)
     dct = np.ascontiguousarray(_cached_dct(params).T)
     n = dct.shape[1]
-    return ((bank, first.astype(np.int64), stop.astype(np.int64)),
+    return (row_runs(_cached_filterbank(params)),
             (dct, np.zeros(len(dct), np.int64), np.full(len(dct), n, np.int64)))
 
 
@@ -424,6 +441,8 @@ def _rows_product_kernel(x, rows, first, stop, out):  # pragma: no cover - compi
 def _rows_product(x, product):
     """``x @ rows.T`` over each row's non-zero run, compiled: (T, K) -> (T, M) float64.
 
+    ``product`` is :func:`row_runs` of ``rows`` (M, K).
+
     Not ``@``: that is a BLAS call, and OpenBLAS's threads, woken for it, spin
     on after it returns and take the cores from Numba's threads. With them,
     aligning 300 cathy files on two cores took twice the wall time (11.3-12.0
@@ -433,7 +452,9 @@ def _rows_product(x, product):
     """
     rows, first, stop = product
     out = np.empty((x.shape[0], rows.shape[0]))
-    _rows_product_kernel(np.ascontiguousarray(x, dtype=np.float64), rows, first, stop, out)
+    # float32 inputs stay float32 (the sums are float64 either way)
+    x = np.ascontiguousarray(x) if x.dtype in (np.float32, np.float64) else np.asarray(x, np.float64)
+    _rows_product_kernel(x, rows, first, stop, out)
     return out
 
 

@@ -173,6 +173,19 @@ def test_sparse_products_equal_the_dense_ones(rng, params):
     np.testing.assert_allclose(F._rows_product(logmel, dct), logmel @ dense_dct, rtol=1e-12, atol=1e-12)
 
 
+def test_row_runs_of_a_matrix_with_an_empty_row(rng):
+    m = np.zeros((4, 9))
+    m[0, 2:5] = 1.0
+    m[2, 0] = 2.0
+    m[3, 3:9] = rng.random(6)
+    rows, first, stop = F.row_runs(m)
+    assert first.tolist() == [2, 0, 0, 3] and stop.tolist() == [5, 0, 1, 9]
+    x = rng.standard_normal((5, 9)).astype(np.float32)  # float32 in, float64 sums out
+    got = F._rows_product(x, (rows, first, stop))
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, x.astype(np.float64) @ m.T, rtol=1e-6)
+
+
 def test_filterbank_unit_area_triangles():
     bank = F.mel_filterbank(EN_US)
     assert bank.shape == (25, 257)

@@ -280,3 +280,20 @@ def test_workers_reuse_the_heap_under_dasks_malloc_settings():
         faults[mode] = float(out.stdout.strip())
     assert faults["control"] > 1000  # per file: each large array's pages faulted in anew
     assert faults["fix"] < 100  # the heap's pages reused
+
+
+def test_stale_temporaries_of_the_outputs_are_removed_and_nothing_else(tmp_path):
+    from align.speech.distributed import _remove_stale_temporaries
+
+    outputs = [tmp_path / "a.TextGrid", tmp_path / "a.json", tmp_path / "sub" / "b.TextGrid"]
+    (tmp_path / "sub").mkdir()
+    stale = [tmp_path / ".a.TextGrid.x1y2z3_q.tmp", tmp_path / ".a.json.abcdefgh.tmp",
+             tmp_path / "sub" / ".b.TextGrid.k9k9k9k9.tmp"]
+    kept = [tmp_path / ".other.json.abcdefgh.tmp",   # not an output of this run
+            tmp_path / ".a.TextGrid.tmp",            # not a writer's name (no random part)
+            tmp_path / "a.TextGrid", tmp_path / "notes.tmp"]
+    for f in stale + kept:
+        f.write_text("x")
+    _remove_stale_temporaries(outputs + [tmp_path / "missing" / "c.json"])
+    assert not any(f.exists() for f in stale)
+    assert all(f.exists() for f in kept)

@@ -29,10 +29,10 @@ it, so it vectorises (:func:`mas_in_place`). Laid out ``(T_x, T_y)``
 (Glow-TTS), strips of 16 tokens are swept frame by frame
 (:func:`mas_in_place_text_major`); an earlier version transposed each item
 into ``(T_y, T_x)`` first, which cost more than the sweep. Sweeping from the
-input into the buffer instead of copying first was measured too: the same
-for Glow-TTS, slower for VITS (1.50 against 1.44-1.57 ms, then 1.73-2.26 in
-a batch: the item and its scores do not both stay in L2). The walk back
-reads the accumulated scores, as the Cython code does.
+input straight into the buffer (no copy) measured the same for Glow-TTS and
+slower for VITS in a batch (median 1.73-2.26 against 1.50 ms: an item and
+its scores do not both stay in L2). The walk back reads the accumulated
+scores, as the Cython code does.
 
 Memory: one score buffer (the largest item's ``T_x * T_y`` values) per
 chunk of items (``work``).
@@ -99,13 +99,11 @@ def mas_in_place_text_major(Q, tx, ty):
     strip's cells do not depend on each other, so the sweep is bound by
     throughput, not by the latency of one row's chain of ``max`` and ``+``;
     the strip's previous frame is kept in a small array, so a cell costs one
-    load and one store. No transposed copy is made (an earlier version
-    transposed each item into (T_y, T_x) first, which cost more than the
-    sweep; reading the strip's previous frame from ``Q`` instead of the small
-    array, 4.0 against 3.1 ms for B = 32, 200 x 1,000 on two cores). Past a row's
-    last live frame, cells of a strip get junk (finite or -inf) that no
-    live cell reads: a live cell ``(x, y)`` reads ``(x, y-1)`` and ``(x-1, y-1)``, both
-    live (the stay only when ``x < y``).
+    load and one store (reading it back from ``Q`` measured 4.0 against 3.1
+    ms for B = 32, 200 x 1,000 on two cores). No transposed copy is made.
+    Past a row's last live frame, cells of a strip get junk (finite or -inf)
+    that no live cell reads: a live cell ``(x, y)`` reads ``(x, y-1)`` and
+    ``(x-1, y-1)``, both live (the stay only when ``x < y``).
     """
     span = ty - tx
     q0 = Q[0]

@@ -420,10 +420,7 @@ def _cached_products(params):
 
     A filter is non-zero on one run of FFT bins: ``first[m] .. stop[m] - 1``.
     """
-    dct = np.ascontiguousarray(_cached_dct(params).T)
-    n = dct.shape[1]
-    return (row_runs(_cached_filterbank(params)),
-            (dct, np.zeros(len(dct), np.int64), np.full(len(dct), n, np.int64)))
+    return row_runs(_cached_filterbank(params)), row_runs(_cached_dct(params).T)
 
 
 @njit(cache=True)

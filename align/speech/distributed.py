@@ -143,7 +143,7 @@ def plan_batches(seconds, batch_seconds, n_workers=0):
 
 # ------------------------------------------------------------------ worker side
 
-_THREADS_LIMITED = False
+_PREPARED = False
 
 #: glibc's mallopt parameter number for the mmap threshold (malloc.h: M_MMAP_THRESHOLD)
 _M_MMAP_THRESHOLD = -3
@@ -179,17 +179,17 @@ def _heap_for_large_blocks():
         return False
 
 
-def _one_thread():
+def _prepare_worker():
     """Prepare a worker process once: Numba and BLAS on one thread, large blocks from the heap.
 
     Numba's thread count is per thread and is set every time; the workers are
     the parallelism.
     """
-    global _THREADS_LIMITED
+    global _PREPARED
     import numba
 
     numba.set_num_threads(1)
-    if not _THREADS_LIMITED:
+    if not _PREPARED:
         try:
             from threadpoolctl import threadpool_limits
 
@@ -197,7 +197,7 @@ def _one_thread():
         except ImportError:
             pass
         _heap_for_large_blocks()
-        _THREADS_LIMITED = True
+        _PREPARED = True
 
 
 def _finished(outputs, since_ns):
@@ -249,7 +249,7 @@ def _align_batch(batch, align_one, options, durations, since_ns):
     list of (int, str, str or None, float)
         Index, status ("aligned" or "failed"), error, seconds spent.
     """
-    _one_thread()
+    _prepare_worker()
     report = []
     for index, item, outputs, label in batch:
         outputs = tuple(Path(o) for o in outputs)

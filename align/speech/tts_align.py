@@ -143,11 +143,9 @@ def _inverse_dct(cepstra, params):
     they doubled the CPU time of the TTS aligner, 1.5 -> 3.0 s for 50 cathy
     files, at the same wall time; see :func:`align.audio.features._rows_product`).
     """
-    from ..audio.features import _dct_matrix, _rows_product
+    from ..audio.features import _cached_dct, _rows_product, row_runs
 
-    rows = np.ascontiguousarray(_dct_matrix(params))
-    n = len(rows)
-    return _rows_product(cepstra, (rows, np.zeros(n, np.int64), np.full(n, rows.shape[1], np.int64)))
+    return _rows_product(cepstra, row_runs(_cached_dct(params)))
 
 
 def _features(cep, logmel, mode, step=1):

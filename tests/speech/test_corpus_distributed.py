@@ -251,9 +251,9 @@ _FAULTS_SCRIPT = """
 import resource, sys
 from pathlib import Path
 import align
-from align.speech.distributed import _one_thread
+from align.speech.distributed import _prepare_worker
 if sys.argv[1] == "fix":
-    _one_thread()  # what a task does first on a worker
+    _prepare_worker()  # what a task does first on a worker
 sample = sorted((Path(align.__file__).parent / "data" / "sample").glob("*.flac"))
 texts = [p.with_suffix(".txt").read_text() for p in sample]
 align.align_transcript(sample[0], texts[0])  # model, lexicon and kernels loaded

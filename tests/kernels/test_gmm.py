@@ -74,6 +74,36 @@ def test_far_outliers_do_not_underflow(rng):
     np.testing.assert_allclose(comp, ref_s, rtol=1e-5)
 
 
+@pytest.mark.parametrize("T", [K.GROUP - 1, K.GROUP + 3, K.BLOCK + 5])
+def test_frames_scored_together_equal_each_alone(rng, T):
+    """The Gaussians of GROUP frames at a time: every frame's scores bit for bit as alone."""
+    means, variances, weights, cb = _toy(rng, C=3, F=3, K_=20, D=13, n_sen=8)
+    x = rng.standard_normal((T, 3 * 13)).astype(np.float32)
+    senones = np.arange(8)
+    together = _run_kernel(x, means, variances, weights, cb, senones)
+    alone = np.vstack([_run_kernel(x[t:t + 1], means, variances, weights, cb, senones) for t in range(T)])
+    np.testing.assert_array_equal(together, alone)
+    # and the frames of a group do not leak into each other: change one, the others stay
+    y = x.copy()
+    y[1] += 3.0
+    changed = _run_kernel(y, means, variances, weights, cb, senones)
+    np.testing.assert_array_equal(np.delete(changed, 1, axis=0), np.delete(together, 1, axis=0))
+    assert not np.array_equal(changed[1], together[1])
+
+
+def test_many_streams_whose_product_would_underflow(rng):
+    """30 streams whose mixture sums are each 1e-12: their product (1e-360) is below float64's
+    range, so the kernel must sum the logs instead of logging the product."""
+    means, variances, weights, cb = _toy(rng, C=2, F=30, K_=1, D=1, n_sen=3)
+    weights[:] = 1e-12  # one Gaussian a stream: its mixture sum is exactly its weight
+    x = rng.standard_normal((5, 30)).astype(np.float32)
+    senones = np.arange(3)
+    comp = _run_kernel(x, means, variances, weights, cb, senones)
+    ref_s = ref.senone_log_likelihoods(x, means, variances, weights, cb, senones)
+    assert np.isfinite(comp).all() and (comp < 30 * np.log(1e-12) + 30).all()
+    np.testing.assert_allclose(comp, ref_s, rtol=1e-5)
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     T=st.integers(1, 40),

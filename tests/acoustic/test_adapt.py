@@ -63,9 +63,15 @@ def test_statistics_kernel_against_the_direct_form(model, rng):
     assert occupancy.sum() == pytest.approx(len(senones) * model.means.shape[1])  # every frame once per stream
 
 
-def test_the_closed_form_is_the_weighted_least_squares_solution(model, rng):
+@pytest.mark.parametrize("which", ["model", "adapted after the model"])
+def test_the_closed_form_is_the_weighted_least_squares_solution(model, rng, which):
     senones = _senones(model, 400, rng)
     x = _sample(model, senones, rng) * 1.05 + 0.3
+    if which != "model":
+        # the per-model terms (1/var, mu/var, mu^2/var) are kept from the call on the model:
+        # a copy with other means must get its own
+        diagonal_mllr(model, x, senones)
+        model = model.with_means(model.means * np.float32(0.9) + np.float32(0.5))
     occupancy, first = gaussian_statistics(model, x, senones)
     _, scale, offset = diagonal_mllr(model, x, senones)
     C, F, K, D = model.means.shape

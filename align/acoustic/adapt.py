@@ -95,6 +95,8 @@ def _normal_terms(model):
             m = model.means[:, f].reshape(-1, D).astype(np.float64)
             iv = 1.0 / model.variances[:, f].reshape(-1, D).astype(np.float64)
             terms.append((iv, iv * m, iv * m * m))
+        if len(_NORMAL_TERMS) >= 2:  # 5 MB each: keep the latest models only
+            _NORMAL_TERMS.clear()
         found = _NORMAL_TERMS[key] = (model.means, model.variances, terms)
     return found[2]
 

@@ -43,3 +43,29 @@ def test_adaptation_brings_word_starts_closer_to_espeak_timings():
     adapted, plain = np.mean(errors[True]), np.mean(errors[False])
     # the control must lose: without adaptation the mean start error is larger
     assert adapted < 0.95 * plain, (adapted, plain)
+
+
+def test_a_recording_too_short_to_adapt_is_aligned_in_one_pass(monkeypatch):
+    """Under MIN_ADAPTATION_FRAMES frames the map would be the identity: no first pass, same result."""
+    from align.acoustic.adapt import MIN_ADAPTATION_FRAMES
+    from align.speech import transcript as tr
+
+    synth_short, _ = _espeak_truth("The birch canoe slid on the smooth planks.")
+    synth_long, _ = _espeak_truth("The birch canoe slid on the smooth planks. Glue the sheet to the dark "
+                                  "blue background. It is easy to tell the depth of a well.")
+    calls = []
+    real_decode = tr._decode
+    monkeypatch.setattr(tr, "_decode", lambda *a, **k: calls.append(k.get("stride", 1)) or real_decode(*a, **k))
+    for synth, text, passes in [
+        (synth_short, "The birch canoe slid on the smooth planks.", 1),
+        (synth_long, "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue "
+                     "background. It is easy to tell the depth of a well.", 2),
+    ]:
+        frames = len(synth.samples) * 100 // synth.sample_rate
+        assert (frames < MIN_ADAPTATION_FRAMES) == (passes == 1)
+        calls.clear()
+        adapted = align.align_transcript((synth.samples, synth.sample_rate), text)
+        assert len(calls) == passes
+        plain = align.align_transcript((synth.samples, synth.sample_rate), text, speaker_adaptation=False)
+        if passes == 1:  # the identity map: the same words at the same times
+            assert [(w.start, w.end) for w in adapted.words] == [(w.start, w.end) for w in plain.words]

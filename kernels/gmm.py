@@ -310,6 +310,11 @@ def gaussian_log_densities(features, means, half_inv_vars, log_consts, out):
 
 
 
+#: posteriors below this fraction of a frame's best Gaussian are left out of the statistics
+#: (at most 128e-30 of a frame's weight): most of a frame's Gaussians are that far down
+_NEGLIGIBLE_POSTERIOR = np.float32(1e-30)
+
+
 @njit(cache=True, fastmath=_FM)
 def gaussian_occupancy(features, senones, codebook_of, means, half_inv_vars, log_consts, log_weights,
                        occupancy, first):
@@ -339,23 +344,29 @@ def gaussian_occupancy(features, senones, codebook_of, means, half_inv_vars, log
     D = means.shape[2]
     K = means.shape[3]
     acc = np.empty(K, dtype=np.float32)
-    post = np.empty(K, dtype=np.float64)
+    post = np.empty(K, dtype=np.float32)
+    poly = np.empty(K, dtype=np.float32)
+    pow2 = np.empty(K, dtype=np.int32)
     for t in range(T):
         s = senones[t]
         c = codebook_of[s]
         for f in range(F):
             x = features[t, f * D:(f + 1) * D]
             _gaussians(x, means[c, f], half_inv_vars[c, f], log_consts[c, f], acc)
-            m = -np.inf
+            lw = log_weights[s, f]
+            m = acc[0] + lw[0]
             for k in range(K):
-                v = acc[k] + log_weights[s, f, k]
-                post[k] = v
-                m = max(m, v)
+                acc[k] += lw[k]
+                m = max(m, acc[k])
+            # the scorer's vectorised float32 exp (libm's float64 exp, one call a Gaussian, was
+            # most of this kernel's time); the posteriors are then float32-exact, the sums float64
+            _exp_shifted(acc, m, poly, pow2, post)
             total = 0.0
             for k in range(K):
-                post[k] = np.exp(post[k] - m)
                 total += post[k]
             for k in range(K):
+                if post[k] < _NEGLIGIBLE_POSTERIOR:
+                    continue
                 g = post[k] / total
                 occupancy[c, f, k] += g
                 for d in range(D):

@@ -310,6 +310,8 @@ def _score_with_baseline(model, features, senones):
 def _collect(path, graph, aligned, best_ci, frame_offset):
     """Phone and filler segments of a state path: list of dicts."""
     units = graph.state_unit[path]
+    # each segment's mean margin from one running sum (a mean per segment cost more than the sum)
+    running = np.concatenate(([0.0], np.cumsum(aligned - best_ci, dtype=np.float64)))
     out = []
     for unit, t0, t1 in _segments(units):
         state = path[t0]
@@ -318,7 +320,7 @@ def _collect(path, graph, aligned, best_ci, frame_offset):
             "label": graph.units[unit],
             "t0": t0 + frame_offset,
             "t1": t1 + frame_offset,
-            "margin": float(np.mean(aligned[t0:t1] - best_ci[t0:t1])),
+            "margin": float((running[t1] - running[t0]) / (t1 - t0)),
         })
     return out
 
@@ -491,7 +493,8 @@ def speech_warnings(c0, scores):
     c0 = np.asarray(c0, dtype=np.float64)
     if c0.size == 0:
         return ["no speech: the audio has no frames"]
-    spread = float(np.percentile(c0, 95) - np.percentile(c0, 10))
+    low, high = np.percentile(c0, [10, 95])
+    spread = float(high - low)
     if spread < 1.0:
         return ["no speech: the audio is silent (its frame energy does not change)"]
     if spread < STEADY_SPREAD:
@@ -587,8 +590,9 @@ def _align_long(model, features, pronunciations, win, gaps, progress, hesitation
 
 def _word(text, segs, spoken):
     phones = [Phone(s["label"], s["t0"] / FRAME_RATE, s["t1"] / FRAME_RATE) for s in segs]
-    frames = np.array([s["t1"] - s["t0"] for s in segs], dtype=float)
-    margin = float(np.sum(frames * np.array([s["margin"] for s in segs])) / frames.sum())
+    # the frame-weighted mean margin of a word's few segments (plain floats: no arrays for 3-10 numbers)
+    frames = sum(s["t1"] - s["t0"] for s in segs)
+    margin = sum((s["t1"] - s["t0"]) * s["margin"] for s in segs) / frames
     return Word(text=text, start=segs[0]["t0"] / FRAME_RATE, end=segs[-1]["t1"] / FRAME_RATE,
                 score=_confidence(margin), phones=phones,
                 spoken=spoken if spoken != text else None)
@@ -600,9 +604,13 @@ def _build_alignment(tokens, words, token_of_word, segments, unknown, *, duratio
     for seg in segments:
         if seg["word"] >= 0:
             by_word.setdefault(seg["word"], []).append(seg)
+    of_token = {}
+    for k, i in enumerate(token_of_word.tolist()):
+        if k in by_word:
+            of_token.setdefault(i, []).append(k)
     out = []
     for i, tok in enumerate(tokens):
-        spoken_ids = [int(k) for k in np.flatnonzero(token_of_word == i) if int(k) in by_word]
+        spoken_ids = of_token.get(i, [])
         if not spoken_ids:
             continue
         # A written token of several spoken words ("$5", "twenty-one") is one Word

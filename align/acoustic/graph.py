@@ -97,6 +97,24 @@ class UtteranceGraph:
     garbage_column: int = None
 
 
+_MODEL_CACHES = {}
+
+
+def _model_cache(model, name):
+    """A dict kept for one model's lifetime across graphs (the model's arrays never change).
+
+    Keyed by the identity of its transition matrices and triphone table; a new
+    model (another path) gets new dicts, and only the last few models are kept.
+    """
+    key = (id(model.log_transitions), id(model.phone_senones), name)
+    found = _MODEL_CACHES.get(key)
+    if found is None or found[0] is not model.log_transitions or found[1] is not model.phone_senones:
+        if len(_MODEL_CACHES) >= 8:
+            _MODEL_CACHES.clear()
+        found = _MODEL_CACHES[key] = (model.log_transitions, model.phone_senones, {})
+    return found[2]
+
+
 class _Builder:
     """Collects states and edges; keeps the left-to-right order."""
 
@@ -109,7 +127,7 @@ class _Builder:
         self.in_unit = []
         self.units = []
         self.src, self.dst, self.logp = [], [], []
-        self._topologies = {}
+        self._topologies = _model_cache(model, "topologies")
 
     def _topology(self, tmat_id):
         """One matrix's finite transitions as (sources, targets, logps, [(i, exit logp)]), cached."""
@@ -210,7 +228,16 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
     sil = "SIL"
     filler_labels = [sil] + ([p for p in ("+NSN+", "+SPN+") if p in known] if fillers else [])
 
-    senone_lists = {}
+    senone_lists = _model_cache(model, "senone lists")
+    triphones = _model_cache(model, "triphones")
+
+    def triphone(base, left, right, position):
+        """model.phone_for, remembered: a corpus asks for the same few thousand triphones."""
+        key = (base, left, right, position)
+        found = triphones.get(key)
+        if found is None:
+            found = triphones[key] = model.phone_for(base, left, right, position)
+        return found
 
     def phone_hmm(base, phone, word):
         """Append the HMM of model phone ``phone`` (-1: the garbage model, SIL's transitions)."""
@@ -289,7 +316,7 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
                 copies = []
                 for lside, left in lefts.items():
                     for rside, right in rights.items():
-                        phone = -1 if base == GARBAGE else model.phone_for(base, left, right, pos[k])
+                        phone = -1 if base == GARBAGE else triphone(base, left, right, pos[k])
                         if phone not in made:
                             made[phone] = phone_hmm(base, phone, w)
                         copies.append((lside, rside, phone))

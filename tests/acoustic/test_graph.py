@@ -77,3 +77,23 @@ def test_the_graph_stays_left_to_right(model):
                                   hesitations=[False, True, False], open_end=True)
     src, dst = _edges(graph)
     assert np.all(dst >= src) and graph.hmm.band_width is not None
+
+
+def test_a_graph_is_the_same_whatever_was_built_before(model):
+    """The triphones and topologies remembered across graphs change no graph."""
+    from align.acoustic import graph as G
+
+    first = [[["DH", "AH"]], [["K", "AE", "T"]], [["S", "AE", "T"]]]
+    other = [[["M", "AE", "T"], ["M", "AA", "T"]], [["AH"]], [["K", "AE", "T", "S"]]]
+    G._MODEL_CACHES.clear()
+    cold = build_utterance_graph(model, first)
+    build_utterance_graph(model, other)
+    warm = build_utterance_graph(model, first)
+    assert any(G._MODEL_CACHES.values())  # something was remembered
+    for a, b in zip(_edges(cold), _edges(warm)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(cold.hmm.pred_logp, warm.hmm.pred_logp)
+    np.testing.assert_array_equal(cold.senones, warm.senones)
+    np.testing.assert_array_equal(cold.hmm.emission_index, warm.hmm.emission_index)
+    np.testing.assert_array_equal(cold.state_unit, warm.state_unit)
+    assert cold.units == warm.units

@@ -45,7 +45,7 @@ from ._config import FASTMATH
 # numba wants a mutable set of flags.
 _FM = set(FASTMATH)
 
-__all__ = ["score_senones", "gaussian_log_densities", "gaussian_occupancy", "BLOCK", "GROUP"]
+__all__ = ["score_senones", "gaussian_log_densities", "gaussian_occupancy", "mllr_normal_sums", "BLOCK", "GROUP"]
 
 #: Frames per block (the unit of parallel work).
 BLOCK = 32
@@ -399,3 +399,37 @@ def gaussian_occupancy(features, senones, codebook_of, means, half_inv_vars, log
                 occupancy[c, f, k] += g
                 for d in range(D):
                     first[c, f, k, d] += g * x[d]
+
+
+@njit(cache=True)
+def mllr_normal_sums(occupancy, first, inv_var, mean_inv_var, mean2_inv_var, out):
+    """The five sums of a stream's diagonal-MLLR normal equations, in one pass.
+
+    Parameters
+    ----------
+    occupancy : float64 (M,)
+        ``n_m``, each Gaussian's occupancy.
+    first : float64 (M, D)
+        ``s_md``, its first-order statistics.
+    inv_var, mean_inv_var, mean2_inv_var : float64 (M, D)
+        ``1/var``, ``mu/var`` and ``mu**2/var``.
+    out : float64 (5, D)
+        Filled with ``sum_m n/var``, ``sum_m n mu/var``, ``sum_m n mu^2/var``,
+        ``sum_m s/var`` and ``sum_m s mu/var``. Gaussians with no occupancy are
+        skipped (their first-order statistics are zero too).
+    """
+    M, D = first.shape
+    out[:] = 0.0
+    for m in range(M):
+        n = occupancy[m]
+        if n == 0.0:
+            continue
+        for d in range(D):
+            iv = inv_var[m, d]
+            ivm = mean_inv_var[m, d]
+            s = first[m, d]
+            out[0, d] += n * iv
+            out[1, d] += n * ivm
+            out[2, d] += n * mean2_inv_var[m, d]
+            out[3, d] += s * iv
+            out[4, d] += s * ivm

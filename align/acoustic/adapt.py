@@ -134,14 +134,17 @@ def diagonal_mllr(model, features, senones):
     scale, offset = np.ones(F * D), np.zeros(F * D)
     if features.shape[0] < MIN_ADAPTATION_FRAMES:
         return model, scale, offset
+    from ..kernels.gmm import mllr_normal_sums
+
     occupancy, first = gaussian_statistics(model, features, senones)
+    sums = np.empty((5, D))
     for f, (iv, ivm, ivmm) in enumerate(_normal_terms(model)):
-        n = occupancy[:, f].reshape(-1)                    # (M,)
-        s = first[:, f].reshape(-1, D)                     # (M, D)
+        n = np.ascontiguousarray(occupancy[:, f]).reshape(-1)       # (M,)
+        s = np.ascontiguousarray(first[:, f]).reshape(-1, D)        # (M, D)
         # normal equations of (b, a) per dimension: [[sum w, sum w mu], [sum w mu, sum w mu^2]],
-        # w = n / var; einsum, not a matrix product: no BLAS threads woken for this
-        g00, g01, g11 = (np.einsum("m,md->d", n, t) for t in (iv, ivm, ivmm))
-        k0, k1 = np.einsum("md,md->d", s, iv), np.einsum("md,md->d", s, ivm)
+        # w = n / var; one compiled pass over the Gaussians a frame touched (no BLAS threads)
+        mllr_normal_sums(n, s, iv, ivm, ivmm, sums)
+        g00, g01, g11, k0, k1 = sums
         det = g00 * g11 - g01 * g01
         ok = det > 1e-9 * np.maximum(g00 * g11, 1e-300)
         a = np.where(ok, (g00 * k1 - g01 * k0) / np.where(ok, det, 1.0), 1.0)

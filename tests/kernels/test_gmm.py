@@ -147,3 +147,16 @@ def test_gaussian_log_densities(rng):
                     expect = ref.gaussian_log_density(x[t, f * D:(f + 1) * D], means[c, f, k],
                                                       variances[c, f, k])
                     assert out[t, c, f, k] == pytest.approx(expect, rel=1e-5, abs=1e-4)
+
+
+def test_mllr_normal_sums_against_einsum(rng):
+    M, D = 50, 4
+    n = rng.uniform(0, 3, M)
+    n[::3] = 0.0  # Gaussians no frame touched
+    s = rng.standard_normal((M, D)) * n[:, None]
+    iv, ivm, ivmm = rng.uniform(0.5, 2, (M, D)), rng.standard_normal((M, D)), rng.uniform(0, 3, (M, D))
+    out = np.full((5, D), np.nan)
+    K.mllr_normal_sums(n, s, iv, ivm, ivmm, out)
+    want = [np.einsum("m,md->d", n, iv), np.einsum("m,md->d", n, ivm), np.einsum("m,md->d", n, ivmm),
+            np.einsum("md,md->d", s, iv), np.einsum("md,md->d", s, ivm)]
+    np.testing.assert_allclose(out, np.array(want), rtol=1e-12)

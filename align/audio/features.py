@@ -464,6 +464,36 @@ def _lifter_weights(params):
 
 
 @njit(cache=True)
+def _window_frames(seg, has_prev, prev, alpha, size, shift, window, out):  # pragma: no cover - compiled
+    """out[t, :size] = pre-emphasised seg[t * shift:][:size] * window, zeros after (to the FFT size).
+
+    ``seg`` holds a block's samples (float64); past its end the signal is zero
+    (the last, partial frame). Pre-emphasis ``y[j] = seg[j] - alpha * seg[j-1]``,
+    with ``prev`` before ``seg[0]`` (none: ``y[0] = seg[0]``). No fastmath: the
+    products and differences are those of the numpy path, bit for bit.
+    """
+    n = seg.shape[0]
+    for t in range(out.shape[0]):
+        row = out[t]
+        base = t * shift
+        for i in range(size):
+            j = base + i
+            if j >= n:
+                y = 0.0
+            elif alpha == 0.0:
+                y = seg[j]
+            elif j > 0:
+                y = seg[j] - alpha * seg[j - 1]
+            elif has_prev:
+                y = seg[0] - alpha * prev
+            else:
+                y = seg[0]
+            row[i] = y * window[i]
+        for i in range(size, row.shape[0]):
+            row[i] = 0.0
+
+
+@njit(cache=True)
 def _remove_noise(mel):  # pragma: no cover - compiled; covered under NUMBA_DISABLE_JIT
     """Spectral noise subtraction of fe_noise.c, in place on ``mel`` (T, F) float64.
 
@@ -597,10 +627,18 @@ def _power_spectrum(x, params, t0=0, t1=None, offset=0, before=None):
     a = t0 * shift - offset
     b = shift * (t1 - 1) + size - offset
     seg = x[a:min(b, x.size)].astype(np.float64)
+    prev = float(x[a - 1]) if a > 0 else (None if before is None else float(before))
+    if not params.remove_dc and size <= nfft and t1 > t0:
+        # framed, pre-emphasised, windowed and zero-padded to the FFT size in one compiled
+        # pass: the same arithmetic as below (bit for bit), without its four full copies
+        frames = np.empty((t1 - t0, nfft), dtype=np.float64)
+        _window_frames(seg, prev is not None, 0.0 if prev is None else prev, float(params.alpha),
+                       size, shift, _hamming(size), frames)
+        spec = np.fft.rfft(frames, axis=1)
+        return spec.real**2 + spec.imag**2
     if params.alpha != 0.0:
         y = np.empty_like(seg)
         # the first sample of the signal is kept as is; later blocks use their history
-        prev = float(x[a - 1]) if a > 0 else (None if before is None else float(before))
         y[0] = seg[0] if prev is None else seg[0] - params.alpha * prev
         y[1:] = seg[1:] - params.alpha * seg[:-1]
     else:

@@ -428,3 +428,34 @@ def test_streamed_features_short_and_empty():
                                   F.sphinx_features(x, 16000))
     with pytest.raises(ParameterError, match="samples is empty; need at least one sample of audio"):
         F.sphinx_features_stream([], 16000)
+
+
+def _power_spectrum_numpy(x, params, t0, t1, offset=0, before=None):
+    """The framing of _power_spectrum written with numpy ops only (the compiled pass's oracle)."""
+    size, shift, nfft = params.frame_size, params.frame_shift, params.fft_size
+    a, b = t0 * shift - offset, shift * (t1 - 1) + size - offset
+    seg = x[a:min(b, x.size)].astype(np.float64)
+    prev = float(x[a - 1]) if a > 0 else (None if before is None else float(before))
+    y = seg.copy()
+    if params.alpha != 0.0:
+        y[0] = seg[0] if prev is None else seg[0] - params.alpha * prev
+        y[1:] = seg[1:] - params.alpha * seg[:-1]
+    padded = np.zeros(b - a)
+    padded[: y.size] = y
+    frames = np.lib.stride_tricks.sliding_window_view(padded, size)[::shift]
+    spec = np.fft.rfft(frames * F._hamming(size), n=nfft, axis=1)
+    return spec.real**2 + spec.imag**2
+
+
+@pytest.mark.parametrize("alpha", [0.97, 0.0])
+@pytest.mark.parametrize("where", ["whole", "a later block", "a block after history"])
+def test_compiled_framing_equals_the_numpy_one(rng, alpha, where):
+    params = FeatureParams(alpha=alpha)
+    x = (rng.standard_normal(5000) * 3000).astype(np.float32)
+    T = params.n_frames(x.size)
+    t0, offset, before = {"whole": (0, 0, None), "a later block": (7, 0, None),
+                          "a block after history": (7, 7 * params.frame_shift, 123.0)}[where]
+    xs = x[offset:]
+    got = F._power_spectrum(xs, params, t0, T, offset=offset, before=before)
+    want = _power_spectrum_numpy(xs, params, t0, T, offset=offset, before=before)
+    np.testing.assert_array_equal(got, want)  # the same products, bit for bit; the last frame padded

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..acoustic.adapt import MIN_ADAPTATION_FRAMES
+from ..acoustic.adapt import MIN_ADAPTATION_FRAMES, diagonal_mllr
 from ..exceptions import InfeasibleAlignmentError, ParameterError
 from .results import Alignment, Phone, Word
 
@@ -250,8 +250,6 @@ def _align_window(model, features, pronunciations, *, open_end, gaps, hesitation
     # fewer frames than MIN_ADAPTATION_FRAMES cannot hold that many aligned ones: the map
     # would be the identity, so the first pass is skipped (half of cathy's files, 3 s or less)
     if adapt and T >= MIN_ADAPTATION_FRAMES:
-        from ..acoustic.adapt import diagonal_mllr
-
         path, _, _ = _decode(model, features, graph, baseline=False, stride=FIRST_PASS_STRIDE)
         columns = graph.hmm.emission_index[path]
         real = columns < len(graph.senones)

@@ -91,7 +91,7 @@ def check_client(client):
     return None
 
 
-def resolve_client(client, *, timeout=None):
+def resolve_client(client, *, timeout=None, preload=()):
     """A connected client for ``client``, and what to close when the run ends.
 
     Parameters
@@ -102,6 +102,10 @@ def resolve_client(client, *, timeout=None):
         thread each, started here).
     timeout : float, optional
         Seconds to wait for a scheduler at an address; default :data:`CONNECT_TIMEOUT`.
+    preload : sequence of str
+        Modules each worker of a ``"local:N"`` cluster imports as it starts, Dask
+        preload modules (their ``dask_setup(worker)`` runs before the worker
+        joins); ignored for a client or an address, whose workers are already up.
 
     Returns
     -------
@@ -125,8 +129,12 @@ def resolve_client(client, *, timeout=None):
     if n_local is not None:
         import logging
 
+        # no dashboard; the scheduler's HTTP server (metrics, health) on a free port, not
+        # Dask's 8787, which another cluster on this machine may hold (Dask then warns)
         cluster = distributed.LocalCluster(n_workers=n_local, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.ERROR)
+                                           dashboard_address=None, silence_logs=logging.ERROR,
+                                           scheduler_kwargs={"dashboard_address": ":0"},
+                                           preload=list(preload))
         try:
             made = distributed.Client(cluster, set_as_default=False)
         except BaseException:

@@ -219,7 +219,9 @@ def _parser():
     p.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: all CPUs)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="align on a Dask cluster instead: a running scheduler (tcp://host:8786; the corpus "
-                        "and -o folder on storage every worker sees) or local:N (N worker processes here)")
+                        "and -o folder on storage every worker sees; start its workers with "
+                        "--preload align.speech.distributed to load the model before the run) or local:N "
+                        "(N worker processes here)")
     p.add_argument("--overwrite", action="store_true", help="re-align files whose outputs exist")
     p.add_argument("--durations", action="store_true",
                    help="also write TTS training data: <name>.durations.json per file and durations.jsonl")

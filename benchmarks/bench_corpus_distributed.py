@@ -3,10 +3,13 @@
 Aligns the first ``--files`` cathy utterances (default 300) four ways, each into
 a fresh output folder: ``align_corpus(jobs=1)`` and ``jobs=2`` (today's local
 processes), and ``align_corpus(client=)`` on a LocalCluster of 1 and of 2
-single-threaded worker processes (started before the timing; its workers
-start cold, so loading the model is timed, as it is for the local pool's
-processes), then a second run on the same workers ("warm": a cluster that
-serves run after run has the model and the kernels loaded). It prints seconds, speedups, the cluster workers' memory (RSS
+single-threaded worker processes, started before the timing in two ways:
+"preloaded", as ``align corpus --scheduler local:N`` starts them (each worker
+warms itself, model, lexicon and kernels, before it joins: the way to start
+workers of a real cluster, ``dask worker ADDRESS --preload
+align.speech.distributed``), and "cold", plain workers whose first task loads
+the model (timed, as it is for the local pool's processes), followed by a
+second run on those same workers ("warm": a cluster that serves run after run). It prints seconds, speedups, the cluster workers' memory (RSS
 after the run and peak, from ``client.run``), the measured per-file cost in
 seconds of compute per second of audio, the scheduler's per-task overhead
 (no-op tasks), and from these an estimate of how many workers align a
@@ -58,7 +61,7 @@ def main():
     import distributed
 
     from align.audio.load import audio_info
-    from align.speech.distributed import DEFAULT_BATCH_SECONDS, plan_batches, worker_state
+    from align.speech.distributed import DEFAULT_BATCH_SECONDS, plan_batches, resolve_client, worker_state
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=300, help="first N cathy files (default 300)")
@@ -75,44 +78,71 @@ def main():
     # interleaved repeats: on a shared 2-core machine one run of each can differ by 20-30%
     # from the next (the speed of a core moves with the host's load), so each figure is the
     # median of --repeats runs taken in turn, with the range beside it
-    walls, runs, rows, overhead = {}, {}, {}, None
+    walls, runs, rows = {}, {}, {}
+    overhead = []
+
+    def record(label, wall, results, extra):
+        walls.setdefault(label, []).append(wall)
+        runs.setdefault(label, []).append((wall, results, extra))
+
+    def preloaded_run(n, rep):
+        # workers started as `align corpus --scheduler local:N` starts them: each warms
+        # itself (align.speech.distributed.dask_setup) before it joins
+        t0 = time.perf_counter()
+        client, owned = resolve_client(f"local:{n}")
+        started = time.perf_counter() - t0
+        try:
+            wall, results = _run(f"cluster {n} preloaded", root, where / f"cluster{n}-{rep}-preloaded",
+                                 client=client)
+            memory = client.run(worker_state)
+        finally:
+            for thing in owned:
+                thing.close()
+        record(f"LocalCluster, {n} worker{'s' if n > 1 else ''}, preloaded", wall, results, (memory, started))
+
+    def cold_and_warm_runs(n, rep):
+        t0 = time.perf_counter()
+        cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=logging.ERROR,
+                                           scheduler_kwargs={"dashboard_address": ":0"})
+        client = distributed.Client(cluster, set_as_default=False)
+        started = time.perf_counter() - t0
+        try:
+            wall, results = _run(f"cluster {n}", root, where / f"cluster{n}-{rep}", client=client)
+            memory = client.run(worker_state)
+            # the same workers again: a cluster that serves run after run keeps the model
+            # and the compiled kernels, so only the first run pays their load
+            warm, warm_results = _run(f"cluster {n} warm", root, where / f"cluster{n}-{rep}-warm",
+                                      client=client)
+            warm_memory = client.run(worker_state)
+            if n == 1 and not overhead:
+                # the scheduler's round trip per task, with nothing to compute
+                t0 = time.perf_counter()
+                client.gather(client.map(_noop, range(args.noop_tasks), pure=False))
+                overhead.append((time.perf_counter() - t0) / args.noop_tasks)
+        finally:
+            client.close()
+            cluster.close()
+        label = f"LocalCluster, {n} worker{'s' if n > 1 else ''}"
+        record(label, wall, results, (memory, started))
+        record(label + ", warm", warm, warm_results, (warm_memory, started))
+
     for rep in range(args.repeats):
         for jobs in (1, 2):
             label = f"local processes, jobs={jobs}"
             wall, results = _run(label, root, where / f"local{jobs}-{rep}", jobs=jobs)
-            walls.setdefault(label, []).append(wall)
-            runs.setdefault(label, []).append((wall, results, None))
+            record(label, wall, results, None)
+        # the two ways of starting the cluster take turns going first: a run can be slower
+        # right after another kind of run (the machine settles), and that must not favour one
+        ways = (preloaded_run, cold_and_warm_runs) if rep % 2 == 0 else (cold_and_warm_runs, preloaded_run)
         for n in (1, 2):
-            t0 = time.perf_counter()
-            cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                               dashboard_address=None, silence_logs=logging.ERROR)
-            client = distributed.Client(cluster, set_as_default=False)
-            started = time.perf_counter() - t0
-            try:
-                wall, results = _run(f"cluster {n}", root, where / f"cluster{n}-{rep}", client=client)
-                memory = client.run(worker_state)
-                # the same workers again: a cluster that serves run after run keeps the model
-                # and the compiled kernels, so only the first run pays their load
-                warm, warm_results = _run(f"cluster {n} warm", root, where / f"cluster{n}-{rep}-warm",
-                                          client=client)
-                warm_memory = client.run(worker_state)
-                if n == 1 and overhead is None:
-                    # the scheduler's round trip per task, with nothing to compute
-                    t0 = time.perf_counter()
-                    client.gather(client.map(_noop, range(args.noop_tasks), pure=False))
-                    overhead = (time.perf_counter() - t0) / args.noop_tasks
-            finally:
-                client.close()
-                cluster.close()
-            label = f"LocalCluster, {n} worker{'s' if n > 1 else ''}"
-            walls.setdefault(label, []).append(wall)
-            runs.setdefault(label, []).append((wall, results, (memory, started)))
-            walls.setdefault(label + ", warm", []).append(warm)
-            runs.setdefault(label + ", warm", []).append((warm, warm_results, (warm_memory, started)))
-        ratio = walls["LocalCluster, 1 worker"][-1] / walls["LocalCluster, 2 workers"][-1]
-        warm_ratio = walls["LocalCluster, 1 worker, warm"][-1] / walls["LocalCluster, 2 workers, warm"][-1]
+            for way in ways:
+                way(n, rep)
+        ratios = {kind: walls[f"LocalCluster, 1 worker{kind}"][-1] / walls[f"LocalCluster, 2 workers{kind}"][-1]
+                  for kind in ("", ", preloaded", ", warm")}
         print(f"repeat {rep + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in walls.items())
-              + f"; cluster 2 workers / 1 worker: {ratio:.2f}x cold, {warm_ratio:.2f}x warm", flush=True)
+              + f"; cluster 2 workers / 1 worker: {ratios[''] :.2f}x cold, {ratios[', preloaded']:.2f}x "
+              f"preloaded, {ratios[', warm']:.2f}x warm", flush=True)
     # each row is its median run (the lower middle one for an even count), its files' results
     # with it, so the per-file cost and the fixed cost below come from one run
     for label, done in runs.items():
@@ -120,7 +150,6 @@ def main():
         rows[label] = ranked[(len(ranked) - 1) // 2]
 
     base_local = rows["local processes, jobs=1"][0]
-    base_cluster = rows["LocalCluster, 1 worker"][0]
     print()
     print(f"median of {args.repeats} interleaved runs each (range in brackets)")
     print("| run | seconds | files/s | x real time | speedup vs its 1-worker run | "
@@ -132,7 +161,8 @@ def main():
         same = rows[f"local processes, jobs={n}"][0]
         base = base_local
         if extra:
-            base = rows["LocalCluster, 1 worker, warm"][0] if label.endswith("warm") else base_cluster
+            kind = label[len("LocalCluster, 1 worker"):].removeprefix("s")
+            base = rows[f"LocalCluster, 1 worker{kind}"][0]
         mem = ""
         if extra:
             memory, started = extra
@@ -154,13 +184,13 @@ def main():
     hours = 1000
     corpus_seconds = hours * 3600
     n_tasks = corpus_seconds / DEFAULT_BATCH_SECONDS
-    scheduler_seconds = n_tasks * overhead
+    scheduler_seconds = n_tasks * overhead[0]
     workers = corpus_seconds * rtf / (3600 - fixed)
     print()
     print(f"per-file cost: {per_file * 1000:.0f} ms a file, {rtf:.4f} s of compute per second of audio "
           f"({1 / rtf:.0f}x real time on one worker); fixed cost of the 1-worker run "
           f"{fixed:.1f} s (model load, header reads, {n_batches} tasks); "
-          f"scheduler round trip {overhead * 1000:.2f} ms per no-op task")
+          f"scheduler round trip {overhead[0] * 1000:.2f} ms per no-op task")
     print(f"estimate: {hours:,} h of audio = {corpus_seconds * rtf / 3600:,.0f} worker-hours of compute; "
           f"in one hour: ~{workers:.0f} workers (one core each) at this machine's speed per core, "
           f"with {n_tasks:,.0f} tasks of {DEFAULT_BATCH_SECONDS:.0f} s of audio "

@@ -187,6 +187,49 @@ def test_a_killed_worker_loses_nothing_and_every_file_is_aligned_once(corpus, se
     assert victim.pid not in after and len(after) == 2
 
 
+def test_local_workers_are_warmed_before_they_join(corpus, serial, tmp_path):
+    from align.speech.distributed import resolve_client
+
+    client, owned = resolve_client("local:1")  # how `align corpus --scheduler local:N` starts them
+    try:
+        (state,) = _worker_state(client).values()
+        # before any task: the preload module loaded the model and ran an alignment
+        assert state["model_loads"] == 1 and state["warm_up_seconds"] > 0
+        out = tmp_path / "out"
+        results = align_corpus(corpus, out, formats=FORMATS, client=client, durations=DURATIONS)
+        assert [r.status for r in results] == ["aligned"] * N_FILES
+        assert _files(out) == _files(serial)
+        assert [s["model_loads"] for s in _worker_state(client).values()] == [1]
+    finally:
+        for thing in owned:
+            thing.close()
+
+
+def test_the_warm_up_runs_in_the_task_executor_and_a_failure_is_only_logged(monkeypatch, caplog):
+    import asyncio
+    import types
+    from concurrent.futures import ThreadPoolExecutor
+
+    import align.speech.distributed as dist
+
+    executor = ThreadPoolExecutor(1, thread_name_prefix="tasks")
+    threads = []
+
+    def broken():
+        threads.append(threading.current_thread().name)
+        raise BackendUnavailableError("no acoustic model here")
+
+    monkeypatch.setattr(dist, "_prepare_worker", lambda: None)  # it would set the threads of numba
+    monkeypatch.setattr(dist, "warm_up", broken)
+    try:
+        with caplog.at_level("WARNING", logger=dist.__name__):
+            assert asyncio.run(dist.dask_setup(types.SimpleNamespace(executor=executor))) is None
+    finally:
+        executor.shutdown()
+    assert len(threads) == 1 and threads[0].startswith("tasks")  # the thread that will run the tasks
+    assert "could not warm this worker (BackendUnavailableError: no acoustic model here)" in caplog.text
+
+
 def test_overwrite_on_the_cluster_realigns(corpus, serial, client, tmp_path):
     out = tmp_path / "out"
     sub = sorted(corpus.glob("*.flac"))[:1]

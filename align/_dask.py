@@ -130,9 +130,12 @@ def resolve_client(client, *, timeout=None, preload=()):
         import logging
 
         # no dashboard; the scheduler's HTTP server (metrics, health) on a free port, not
-        # Dask's 8787, which another cluster on this machine may hold (Dask then warns)
+        # Dask's 8787, which another cluster on this machine may hold (Dask then warns).
+        # Dask's own log lines held at CRITICAL: a worker's heartbeat that races the
+        # scheduler's shutdown at the end logs an ERROR with a traceback although nothing
+        # failed, and what does fail (a file, a dead worker) is reported per file
         cluster = distributed.LocalCluster(n_workers=n_local, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.ERROR,
+                                           dashboard_address=None, silence_logs=logging.CRITICAL,
                                            scheduler_kwargs={"dashboard_address": ":0"},
                                            preload=list(preload))
         try:

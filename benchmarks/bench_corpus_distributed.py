@@ -1,8 +1,9 @@
 """A corpus on a Dask LocalCluster against today's local processes (issue 15).
 
 Aligns the first ``--files`` cathy utterances (default 300) four ways, each into
-a fresh output folder: ``align_corpus(jobs=1)`` and ``jobs=2`` (today's local
-processes), and ``align_corpus(client=)`` on a LocalCluster of 1 and of 2
+a fresh output folder: ``align_corpus(jobs=1)`` (in this process, Numba on every core;
+and again with Numba on one thread, the match for one single-threaded worker) and
+``jobs=2`` (today's local processes), and ``align_corpus(client=)`` on a LocalCluster of 1 and of 2
 single-threaded worker processes, started before the timing in two ways:
 "preloaded", as ``align corpus --scheduler local:N`` starts them (each worker
 warms itself, model, lexicon and kernels, before it joins: the way to start
@@ -59,6 +60,7 @@ def _noop(x):
 
 def main():
     import distributed
+    import numba
 
     from align.audio.load import audio_info
     from align.speech.distributed import DEFAULT_BATCH_SECONDS, plan_batches, resolve_client, worker_state
@@ -132,6 +134,16 @@ def main():
             label = f"local processes, jobs={jobs}"
             wall, results = _run(label, root, where / f"local{jobs}-{rep}", jobs=jobs)
             record(label, wall, results, None)
+        # jobs=1 aligns in this process with Numba on every core; the same on one core is
+        # what one single-threaded cluster worker is to be compared with
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            label = "local, jobs=1, one thread"
+            wall, results = _run(label, root, where / f"local1-one-thread-{rep}", jobs=1)
+            record(label, wall, results, None)
+        finally:
+            numba.set_num_threads(threads)
         # the two ways of starting the cluster take turns going first: a run can be slower
         # right after another kind of run (the machine settles), and that must not favour one
         ways = (preloaded_run, cold_and_warm_runs) if rep % 2 == 0 else (cold_and_warm_runs, preloaded_run)
@@ -158,7 +170,8 @@ def main():
     for label, (wall, _, extra) in rows.items():
         key = label
         n = 2 if ("2 workers" in label or "jobs=2" in label) else 1
-        same = rows[f"local processes, jobs={n}"][0]
+        same = rows["local processes, jobs=2" if n == 2 else
+                    "local, jobs=1, one thread" if extra or "one thread" in label else "local processes, jobs=1"][0]
         base = base_local
         if extra:
             kind = label[len("LocalCluster, 1 worker"):].removeprefix("s")

@@ -605,8 +605,11 @@ def _coerce_samples(samples, sample_rate, params):
     else:
         x = as_float_array(arr, "samples", ndim=1)
         check_finite(x, "samples")
-        # Float audio is in [-1, 1]; PocketSphinx sees 16-bit integers.
-        x = x * x.dtype.type(32768.0)
+        # Float audio is in [-1, 1]; PocketSphinx sees 16-bit integers. Samples so far
+        # outside that range that they overflow become inf here, and are reported later as
+        # "far outside [-1, 1]" (an align error), so numpy's overflow warning is not shown
+        with np.errstate(over="ignore"):
+            x = x * x.dtype.type(32768.0)
     if x.size == 0:
         raise ParameterError("samples is empty; need at least one sample of audio")
     return x

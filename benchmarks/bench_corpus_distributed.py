@@ -25,7 +25,6 @@ Timings depend on the machine's load: say what else was running.
 """
 
 import argparse
-import logging
 import shutil
 import tempfile
 import time
@@ -59,9 +58,9 @@ def _noop(x):
 
 
 def main():
-    import distributed
     import numba
 
+    from align._dask import resolve_client as local_cluster
     from align.audio.load import audio_info
     from align.speech.distributed import DEFAULT_BATCH_SECONDS, plan_batches, resolve_client, worker_state
 
@@ -103,11 +102,9 @@ def main():
         record(f"LocalCluster, {n} worker{'s' if n > 1 else ''}, preloaded", wall, results, (memory, started))
 
     def cold_and_warm_runs(n, rep):
+        # the same cluster as `local:N`, but its workers start without the warm-up
         t0 = time.perf_counter()
-        cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.ERROR,
-                                           scheduler_kwargs={"dashboard_address": ":0"})
-        client = distributed.Client(cluster, set_as_default=False)
+        client, owned = local_cluster(f"local:{n}")
         started = time.perf_counter() - t0
         try:
             wall, results = _run(f"cluster {n}", root, where / f"cluster{n}-{rep}", client=client)
@@ -123,8 +120,8 @@ def main():
                 client.gather(client.map(_noop, range(args.noop_tasks), pure=False))
                 overhead.append((time.perf_counter() - t0) / args.noop_tasks)
         finally:
-            client.close()
-            cluster.close()
+            for thing in owned:
+                thing.close()
         label = f"LocalCluster, {n} worker{'s' if n > 1 else ''}"
         record(label, wall, results, (memory, started))
         record(label + ", warm", warm, warm_results, (warm_memory, started))

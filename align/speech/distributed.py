@@ -77,6 +77,7 @@ WORKER_PRELOAD = __name__
 #: enough for the speaker adaptation's first pass (so its kernels are loaded too)
 WARM_UP_SAMPLE = "arctic_a0001_1592748574"
 
+
 def resolve_client(client):
     """:func:`align._dask.resolve_client` with this module's :data:`CONNECT_TIMEOUT`.
 

@@ -21,21 +21,28 @@ the scores allow. Scores accumulate in the dtype of
 ``value`` (float32 stays float32, as in the Cython code), so float32 paths are
 the same bit for bit.
 
-Layout: each item is copied into a private buffer in the input's own layout
-(the copy also refuses NaN and +inf; the input is never written) and swept
-there frame by frame, in place. Laid out ``(T_y, T_x)`` (VITS), the tokens
-of a frame form one contiguous, branch-free loop with no dependency inside
-it, so it vectorises (:func:`mas_in_place`). Laid out ``(T_x, T_y)``
-(Glow-TTS), strips of 16 tokens are swept frame by frame
-(:func:`mas_in_place_text_major`); an earlier version transposed each item
-into ``(T_y, T_x)`` first, which cost more than the sweep. Sweeping from the
-input straight into the buffer (no copy) measured the same for Glow-TTS and
-slower for VITS in a batch (median 1.73-2.26 against 1.50 ms: an item and
-its scores do not both stay in L2). The walk back reads the accumulated
-scores, as the Cython code does.
+Layout and memory traffic: the work is bound by memory (a plain copy of the
+input into the output costs about as much as the whole search), so each
+value is read once and each output byte written once. Each item is swept
+straight from the input into a private score buffer in the input's own
+layout (the buffer stays in the core's L2; the input is never written), each
+row of the item's text x mel block checked for NaN and +inf just before it is
+used. Laid out ``(T_y, T_x)`` (VITS), the tokens of a frame form one
+contiguous, branch-free loop with no dependency inside it, so it vectorises
+(:func:`sweep_frame_major`). Laid out ``(T_x, T_y)`` (Glow-TTS), strips of
+16 tokens are swept frame by frame (:func:`sweep_text_major`); an earlier
+version transposed each item into ``(T_y, T_x)`` first, which cost more than
+the sweep. The walk back reads the accumulated scores, as the Cython code
+does, and gives each frame its token; the item's whole output block (zeros
+and the path's ones, padding included) is then written once, in order, with
+non-temporal stores (:mod:`align.kernels._stream`), which skip reading the
+output's lines from memory before writing them. Against copying each item
+into the buffer first, zeroing the output and marking the path on it:
+1.27-1.31 ms before, 0.97-1.04 ms after for B = 32, 200 x 1,000 float32 on
+two cores (benchmarks/README.md).
 
-Memory: one score buffer (the largest item's ``T_x * T_y`` values) per
-chunk of items (``work``).
+Memory: one score buffer (the largest item's ``T_x * T_y`` values) and one
+token per frame per chunk of items (``work``).
 
 See Also
 --------
@@ -47,42 +54,12 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import FASTMATH as _FASTMATH
+from ._stream import address_of, store_fence, stream_store32
 
-__all__ = ["maximum_path_batch", "mas_in_place", "mas_in_place_text_major"]
+__all__ = ["maximum_path_batch", "sweep_frame_major", "sweep_text_major"]
 
 # numba accepts a set, not the frozenset the config holds; no nnan/ninf: -inf is data
 FASTMATH = set(_FASTMATH)
-
-
-@njit(cache=True, fastmath=FASTMATH, boundscheck=False)
-def mas_in_place(Q, tx, ty):
-    """Turn ``Q`` (T_y, T_x), a copy of one item's values, into the accumulated scores.
-
-    Row ``y`` of ``Q`` (one mel frame) holds the tokens ``x``; only the live
-    cells ``max(0, T_x + y - T_y) <= x <= min(T_x - 1, y)`` are touched. The
-    edges of a row (``x == 0``: no token before; ``x == y``: no stay) are done
-    apart, so the inner loop has no branch and vectorises.
-    """
-    for y in range(1, ty):
-        lo = max(0, tx + y - ty)
-        hi = min(tx - 1, y)
-        q = Q[y]
-        p = Q[y - 1]
-        if lo == 0:
-            q[0] += p[0]
-            lo = 1
-        if hi == y:
-            q[hi] += p[hi - 1]
-            hi -= 1
-        # slices from the band's edge and a counter from 0: no negative-index
-        # wraparound test, which keeps the loop from vectorising (5x measured)
-        n = hi + 1 - lo
-        qq = q[lo:hi + 1]
-        stay = p[lo:hi + 1]
-        advance = p[lo - 1:hi]
-        for i in range(n):
-            qq[i] += max(advance[i], stay[i])
-
 
 #: tokens swept together in the text-major sweep: their cells of one frame are independent
 #: (each reads only the frame before), so a strip of them keeps that many chains in flight
@@ -90,8 +67,69 @@ STRIP = 16
 
 
 @njit(cache=True, fastmath=FASTMATH, boundscheck=False)
-def mas_in_place_text_major(Q, tx, ty):
-    """As :func:`mas_in_place` for an item laid out (T_x, T_y) (Glow-TTS).
+def _count_bad(row, n):
+    """How many of ``row[:n]`` are NaN or +inf (a compare and an integer sum: it vectorises)."""
+    bad = 0
+    for i in range(n):
+        bad += 0 if row[i] < np.inf else 1
+    return bad
+
+
+@njit(cache=True, fastmath=FASTMATH, boundscheck=False)
+def sweep_frame_major(v, Q, tx, ty):
+    """Accumulate one item laid out (T_y, T_x) (VITS) from its values ``v`` into ``Q``.
+
+    Parameters
+    ----------
+    v : np.ndarray [shape=(>= T_y, >= T_x)]
+        The item's values; only ``v[:ty, :tx]`` is read.
+    Q : np.ndarray [shape=(T_y, T_x), C-contiguous]
+        Output: the accumulated scores on the live cells
+        ``max(0, T_x + y - T_y) <= x <= min(T_x - 1, y)``; the other cells are
+        left as they were.
+    tx, ty : int
+        Tokens and frames of the item.
+
+    Returns
+    -------
+    bool
+        Whether ``v[:ty, :tx]`` holds a NaN or ``+inf`` (then ``Q`` is junk).
+
+    Notes
+    -----
+    The edges of a row (``x == 0``: no token before; ``x == y``: no stay) are
+    done apart, so the inner loop has no branch and vectorises.
+    """
+    bad = _count_bad(v[0], tx)
+    Q[0, 0] = v[0, 0]
+    for y in range(1, ty):
+        r = v[y]
+        bad += _count_bad(r, tx)  # the row is in L1 for the sweep below
+        lo = max(0, tx + y - ty)
+        hi = min(tx - 1, y)
+        q = Q[y]
+        p = Q[y - 1]
+        if lo == 0:
+            q[0] = r[0] + p[0]
+            lo = 1
+        if hi == y:
+            q[hi] = r[hi] + p[hi - 1]
+            hi -= 1
+        # slices from the band's edge and a counter from 0: no negative-index
+        # wraparound test, which keeps the loop from vectorising (5x measured)
+        n = hi + 1 - lo
+        qq = q[lo:hi + 1]
+        rr = r[lo:hi + 1]
+        stay = p[lo:hi + 1]
+        advance = p[lo - 1:hi]
+        for i in range(n):
+            qq[i] = rr[i] + max(advance[i], stay[i])
+    return bad > 0
+
+
+@njit(cache=True, fastmath=FASTMATH, boundscheck=False)
+def sweep_text_major(v, Q, tx, ty):
+    """As :func:`sweep_frame_major` for an item laid out (T_x, T_y) (Glow-TTS).
 
     Row ``x`` holds token ``x``'s frames, and row ``x`` is live on frames
     ``[x, x + T_y - T_x]``. Token 0 is a running sum. The other tokens go in
@@ -100,73 +138,104 @@ def mas_in_place_text_major(Q, tx, ty):
     throughput, not by the latency of one row's chain of ``max`` and ``+``;
     the strip's previous frame is kept in a small array, so a cell costs one
     load and one store (reading it back from ``Q`` measured 4.0 against 3.1
-    ms for B = 32, 200 x 1,000 on two cores). No transposed copy is made.
-    Past a row's last live frame, cells of a strip get junk (finite or -inf)
-    that no live cell reads: a live cell ``(x, y)`` reads ``(x, y-1)`` and
-    ``(x-1, y-1)``, both live (the stay only when ``x < y``).
+    ms for B = 32, 200 x 1,000 on two cores). Past a row's last live frame,
+    cells of a strip get junk that no live cell reads: a live cell ``(x, y)``
+    reads ``(x, y-1)`` and ``(x-1, y-1)``, both live (the stay only when
+    ``x < y``). A strip's rows are checked for NaN and +inf just before it
+    is swept, while they come into the cache.
     """
     span = ty - tx
     q0 = Q[0]
+    v0 = v[0]
+    bad = _count_bad(v0, ty)
+    q0[0] = v0[0]
     for y in range(1, span + 1):
-        q0[y] += q0[y - 1]
+        q0[y] = v0[y] + q0[y - 1]
     prev = np.empty(STRIP, Q.dtype)
     for x0 in range(1, tx, STRIP):
         x1 = min(x0 + STRIP, tx)
+        for x in range(x0, x1):
+            bad += _count_bad(v[x], ty)
         # the strip's lower triangle: row x starts at its diagonal cell, which has no stay
         for y in range(x0, x1):
             for x in range(x0, y + 1):
                 if x == y:
-                    Q[x, y] += Q[x - 1, y - 1]
+                    Q[x, y] = v[x, y] + Q[x - 1, y - 1]
                 else:
-                    Q[x, y] += max(Q[x, y - 1], Q[x - 1, y - 1])
+                    Q[x, y] = v[x, y] + max(Q[x, y - 1], Q[x - 1, y - 1])
         if x1 - x0 == STRIP:
             for k in range(STRIP):
                 prev[k] = Q[x0 + k, x1 - 1]
             for y in range(x1, x1 + span):
                 # downwards, so prev[k - 1] still holds the frame before when row k reads it
                 for k in range(STRIP - 1, 0, -1):
-                    v = Q[x0 + k, y] + max(prev[k], prev[k - 1])
-                    prev[k] = v
-                    Q[x0 + k, y] = v
-                v = Q[x0, y] + max(prev[0], Q[x0 - 1, y - 1])
-                prev[0] = v
-                Q[x0, y] = v
+                    s = v[x0 + k, y] + max(prev[k], prev[k - 1])
+                    prev[k] = s
+                    Q[x0 + k, y] = s
+                s = v[x0, y] + max(prev[0], Q[x0 - 1, y - 1])
+                prev[0] = s
+                Q[x0, y] = s
         else:  # the last, narrower strip
             for y in range(x1, x1 + span):
                 for x in range(x0, x1):
-                    Q[x, y] += max(Q[x, y - 1], Q[x - 1, y - 1])
+                    Q[x, y] = v[x, y] + max(Q[x, y - 1], Q[x - 1, y - 1])
+    return bad > 0
 
 
 @njit(cache=True, boundscheck=False)
-def _working_copy(src, rows, cols, Q):
-    """Fill ``Q`` (rows, cols) with ``src[:rows, :cols]``; return whether it holds NaN or +inf.
-
-    One pass over the input does both. No fastmath here: the test for NaN must
-    survive.
-    """
-    bad = False
-    for r in range(rows):
-        for c in range(cols):
-            v = src[r, c]
-            bad |= (v != v) | (v == np.inf)
-            Q[r, c] = v
-    return bad
-
-
-@njit(cache=True, boundscheck=False)
-def _walk_back(Q, tx, ty, text_major, path):
-    """Mark the path in ``path`` from the accumulated ``Q`` (both in the item's layout)."""
+def _walk_back(Q, tx, ty, text_major, token):
+    """Set ``token[y]`` to frame ``y``'s token on the path, from the accumulated ``Q``."""
     x = tx - 1
     for y in range(ty - 1, -1, -1):
-        if text_major:
-            path[x, y] = 1
-            # leave token x only when x - 1 was strictly better (or x == y forces it)
-            if x != 0 and (x == y or Q[x, y - 1] < Q[x - 1, y - 1]):
+        token[y] = x
+        # leave token x only when x - 1 was strictly better (or x == y forces it)
+        if x != 0:
+            if text_major:
+                leave = x == y or Q[x, y - 1] < Q[x - 1, y - 1]
+            else:
+                leave = x == y or Q[y - 1, x] < Q[y - 1, x - 1]
+            if leave:
                 x -= 1
+
+
+@njit(cache=True, boundscheck=False)
+def _write_path(out, cell, n_cells, zeros, piece):
+    """Write all of ``out`` once: 1 at the flat indices ``cell[:n_cells]`` (increasing), 0 elsewhere.
+
+    ``out`` is one item's whole output block, flat; ``zeros`` and ``piece``
+    hold 32 bytes of its dtype. The 32-byte-aligned middle goes out in
+    non-temporal stores, 32 bytes at a time (a piece with a 1 in it is built
+    first in ``piece``); the unaligned head and tail in plain stores.
+    """
+    n = out.shape[0]
+    lanes = zeros.shape[0]
+    size = 32 // lanes
+    head = (-address_of(out)) % 32 // size
+    if (address_of(out) + head * size) % 32 != 0 or head > n:  # misaligned for its dtype
+        head = n
+    end = head + (n - head) // lanes * lanes
+    for j in range(head):
+        out[j] = 0
+    for j in range(end, n):
+        out[j] = 0
+    k = 0
+    while k < n_cells and cell[k] < head:
+        out[cell[k]] = 1
+        k += 1
+    nxt = cell[k] if k < n_cells else n
+    for c in range(head, end, lanes):
+        if nxt < c + lanes:
+            piece[:] = 0
+            while nxt < c + lanes:
+                piece[nxt - c] = 1
+                k += 1
+                nxt = cell[k] if k < n_cells else n
+            stream_store32(out, c, piece, 0)
         else:
-            path[y, x] = 1
-            if x != 0 and (x == y or Q[y - 1, x] < Q[y - 1, x - 1]):
-                x -= 1
+            stream_store32(out, c, zeros, 0)
+    while k < n_cells:  # the tail's
+        out[cell[k]] = 1
+        k += 1
 
 
 @njit(cache=True, fastmath=FASTMATH, parallel=True, boundscheck=False)
@@ -182,12 +251,13 @@ def maximum_path_batch(value, text_lengths, mel_lengths, text_major, out_path, o
         ``1 <= text_lengths[b] <= mel_lengths[b]`` (not checked here).
     text_major : bool
         The layout of ``value`` and ``out_path``.
-    out_path : np.ndarray [same shape as value]
-        Output: 1 on the path, 0 elsewhere (padding included), in any numeric dtype.
+    out_path : np.ndarray [same shape as value, C-contiguous]
+        Output: 1 on the path, 0 elsewhere (padding included), in any numeric
+        dtype of at most 32 bytes. Every element is written.
     out_score : np.ndarray [shape=(B,), float64]
         Output: the path's score (the sum of ``value`` along it); ``-inf`` when
-        every path crosses a ``-inf`` cell; NaN when the item's live block
-        holds a NaN or ``+inf`` (its path is then not computed).
+        every path crosses a ``-inf`` cell; NaN when the item's text x mel
+        block holds a NaN or ``+inf`` (its path is then all zeros).
     work : np.ndarray [shape=(C, max_b T_text * T_mel), value's dtype]
         Scratch: one score buffer per chunk of items (``C`` chunks run in
         parallel; a thread count or a few times it). A buffer reused item after
@@ -196,21 +266,31 @@ def maximum_path_batch(value, text_lengths, mel_lengths, text_major, out_path, o
     """
     B = value.shape[0]
     n_chunks = min(B, work.shape[0])
+    n_out = out_path.shape[1] * out_path.shape[2]
+    row_length = out_path.shape[2]
     for c in prange(n_chunks):
         buf = work[c]
+        cell = np.empty(out_path.shape[2] if text_major else out_path.shape[1], np.int64)
+        zeros = np.zeros(32 // out_path.itemsize, out_path.dtype)
+        piece = np.empty_like(zeros)
         for b in range(c, B, n_chunks):
             tx = text_lengths[b]
             ty = mel_lengths[b]
-            out_path[b] = 0
+            out = out_path[b].reshape(n_out)
             # scores in a private buffer in the input's layout: the caller's array is never written
             rows, cols = (tx, ty) if text_major else (ty, tx)
             Q = buf[:ty * tx].reshape((rows, cols))
-            if _working_copy(value[b], rows, cols, Q):
-                out_score[b] = np.nan
-                continue
             if text_major:
-                mas_in_place_text_major(Q, tx, ty)
+                bad = sweep_text_major(value[b], Q, tx, ty)
             else:
-                mas_in_place(Q, tx, ty)
+                bad = sweep_frame_major(value[b], Q, tx, ty)
+            if bad:
+                out_score[b] = np.nan
+                out[:] = 0
+                continue
             out_score[b] = Q[rows - 1, cols - 1]
-            _walk_back(Q, tx, ty, text_major, out_path[b])
+            _walk_back(Q, tx, ty, text_major, cell)
+            for y in range(ty):  # frame y's path cell, as a flat index of the item's block
+                cell[y] = cell[y] * row_length + y if text_major else y * row_length + cell[y]
+            _write_path(out, cell, ty, zeros, piece)
+        store_fence()  # this thread's streamed stores land before the caller reads the path

@@ -76,3 +76,4 @@ def address_of(typingctx, arr):
         return builder.ptrtoint(a.data, context.get_value_type(types.intp))
 
     return sig, codegen
+

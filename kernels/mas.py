@@ -23,26 +23,27 @@ the same bit for bit.
 
 Layout and memory traffic: the work is bound by memory (a plain copy of the
 input into the output costs about as much as the whole search), so each
-value is read once and each output byte written once. Each item is swept
-straight from the input into a private score buffer in the input's own
-layout (the buffer stays in the core's L2; the input is never written), each
-row of the item's text x mel block checked for NaN and +inf just before it is
-used. Laid out ``(T_y, T_x)`` (VITS), the tokens of a frame form one
-contiguous, branch-free loop with no dependency inside it, so it vectorises
-(:func:`sweep_frame_major`). Laid out ``(T_x, T_y)`` (Glow-TTS), strips of
-16 tokens are swept frame by frame (:func:`sweep_text_major`); an earlier
-version transposed each item into ``(T_y, T_x)`` first, which cost more than
-the sweep. The walk back reads the accumulated scores, as the Cython code
-does, and gives each frame its token; the item's whole output block (zeros
-and the path's ones, padding included) is then written once, in order, with
-non-temporal stores (:mod:`align.kernels._stream`), which skip reading the
-output's lines from memory before writing them. Against copying each item
-into the buffer first, zeroing the output and marking the path on it:
-1.27-1.31 ms before, 0.97-1.04 ms after for B = 32, 200 x 1,000 float32 on
-two cores (benchmarks/README.md).
+value is read once and each output byte written once. The scores go to a
+private buffer laid out (T_y, T_x), which stays in the core's L2; the input
+is never written. Laid out ``(T_y, T_x)`` (VITS), an item is swept straight
+from the input into the buffer: the tokens of a frame form one contiguous,
+branch-free loop with no dependency inside it, so it vectorises
+(:func:`sweep_frame_major`). Laid out ``(T_x, T_y)`` (Glow-TTS), the item is
+first transposed into the buffer in 8 x 8 register blocks, then swept there
+the same way (:func:`sweep_text_major`). Each row of the item's text x mel
+block is checked for NaN and +inf just before it is swept. The walk back
+reads the accumulated scores, as the Cython code does, and gives each frame
+its token; the item's whole output block (zeros and the path's ones, padding
+included) is then written once, in order, with non-temporal stores
+(:mod:`align.kernels._stream`), which skip reading the output's lines from
+memory before writing them. For B = 32, 200 x 1,000 float32 on two cores
+(benchmarks/README.md), against the kernel before (each item copied into the
+buffer, swept in place, the output zeroed, then the path marked on it):
+VITS 1.27-1.31 ms before, 0.97-1.05 after; Glow-TTS (swept in strips of 16
+tokens in its own layout before) 2.6-2.9 ms before, 1.65-1.8 after.
 
-Memory: one score buffer (the largest item's ``T_x * T_y`` values) and one
-token per frame per chunk of items (``work``).
+Memory: per chunk of items, one score buffer (the largest item's
+``T_x * T_y`` values, ``work``) and one int64 per frame for the path.
 
 See Also
 --------
@@ -55,16 +56,12 @@ from numba import njit, prange
 
 from ._config import FASTMATH as _FASTMATH
 from ._stream import address_of, store_fence, stream_store32
+from ._transpose import transpose_block
 
 __all__ = ["maximum_path_batch", "sweep_frame_major", "sweep_text_major"]
 
 # numba accepts a set, not the frozenset the config holds; no nnan/ninf: -inf is data
 FASTMATH = set(_FASTMATH)
-
-#: tokens swept together in the text-major sweep: their cells of one frame are independent
-#: (each reads only the frame before), so a strip of them keeps that many chains in flight
-STRIP = 16
-
 
 @njit(cache=True, fastmath=FASTMATH, boundscheck=False)
 def _count_bad(row, n):
@@ -128,74 +125,88 @@ def sweep_frame_major(v, Q, tx, ty):
 
 
 @njit(cache=True, fastmath=FASTMATH, boundscheck=False)
-def sweep_text_major(v, Q, tx, ty):
-    """As :func:`sweep_frame_major` for an item laid out (T_x, T_y) (Glow-TTS).
+def sweep_frame_major_in_place(Q, tx, ty):
+    """As :func:`sweep_frame_major` with the values already in ``Q`` (T_y, T_x), overwritten.
 
-    Row ``x`` holds token ``x``'s frames, and row ``x`` is live on frames
-    ``[x, x + T_y - T_x]``. Token 0 is a running sum. The other tokens go in
-    strips of :data:`STRIP` rows swept frame by frame: within a frame the
-    strip's cells do not depend on each other, so the sweep is bound by
-    throughput, not by the latency of one row's chain of ``max`` and ``+``;
-    the strip's previous frame is kept in a small array, so a cell costs one
-    load and one store (reading it back from ``Q`` measured 4.0 against 3.1
-    ms for B = 32, 200 x 1,000 on two cores). Past a row's last live frame,
-    cells of a strip get junk that no live cell reads: a live cell ``(x, y)``
-    reads ``(x, y-1)`` and ``(x-1, y-1)``, both live (the stay only when
-    ``x < y``). A strip's rows are checked for NaN and +inf just before it
-    is swept, while they come into the cache.
+    A loop of its own: with the values and the scores in one array, the
+    other one's loop fails LLVM's test that its loads and stores do not
+    overlap and runs unvectorised (3.5x slower).
     """
-    span = ty - tx
-    q0 = Q[0]
-    v0 = v[0]
-    bad = _count_bad(v0, ty)
-    q0[0] = v0[0]
-    for y in range(1, span + 1):
-        q0[y] = v0[y] + q0[y - 1]
-    prev = np.empty(STRIP, Q.dtype)
-    for x0 in range(1, tx, STRIP):
-        x1 = min(x0 + STRIP, tx)
-        for x in range(x0, x1):
-            bad += _count_bad(v[x], ty)
-        # the strip's lower triangle: row x starts at its diagonal cell, which has no stay
-        for y in range(x0, x1):
-            for x in range(x0, y + 1):
-                if x == y:
-                    Q[x, y] = v[x, y] + Q[x - 1, y - 1]
-                else:
-                    Q[x, y] = v[x, y] + max(Q[x, y - 1], Q[x - 1, y - 1])
-        if x1 - x0 == STRIP:
-            for k in range(STRIP):
-                prev[k] = Q[x0 + k, x1 - 1]
-            for y in range(x1, x1 + span):
-                # downwards, so prev[k - 1] still holds the frame before when row k reads it
-                for k in range(STRIP - 1, 0, -1):
-                    s = v[x0 + k, y] + max(prev[k], prev[k - 1])
-                    prev[k] = s
-                    Q[x0 + k, y] = s
-                s = v[x0, y] + max(prev[0], Q[x0 - 1, y - 1])
-                prev[0] = s
-                Q[x0, y] = s
-        else:  # the last, narrower strip
-            for y in range(x1, x1 + span):
-                for x in range(x0, x1):
-                    Q[x, y] = v[x, y] + max(Q[x, y - 1], Q[x - 1, y - 1])
+    bad = _count_bad(Q[0], tx)
+    for y in range(1, ty):
+        q = Q[y]
+        bad += _count_bad(q, tx)
+        lo = max(0, tx + y - ty)
+        hi = min(tx - 1, y)
+        p = Q[y - 1]
+        if lo == 0:
+            q[0] += p[0]
+            lo = 1
+        if hi == y:
+            q[hi] += p[hi - 1]
+            hi -= 1
+        n = hi + 1 - lo
+        qq = q[lo:hi + 1]
+        stay = p[lo:hi + 1]
+        advance = p[lo - 1:hi]
+        for i in range(n):
+            qq[i] += max(advance[i], stay[i])
     return bad > 0
 
 
 @njit(cache=True, boundscheck=False)
-def _walk_back(Q, tx, ty, text_major, token):
-    """Set ``token[y]`` to frame ``y``'s token on the path, from the accumulated ``Q``."""
+def transpose_into(v, Q, tx, ty):
+    """``Q[y, x] = v[x, y]`` for ``x < tx`` and ``y < ty``.
+
+    ``v`` is one item's padded (T_text, T_mel) block and ``Q`` its (T_y, T_x)
+    buffer, both C-contiguous. Blocks of 8 x 8 (float32; 4 x 4 for float64)
+    are transposed in registers (:mod:`align.kernels._transpose`), token
+    block by token block, so that ``v`` is read in long runs along its rows
+    (which the hardware prefetchers follow); the ragged edges go element by
+    element.
+    """
+    n = 32 // v.itemsize
+    stride = v.shape[1]
+    xb = tx - tx % n
+    yb = ty - ty % n
+    flat_v = v.reshape(v.shape[0] * stride)
+    flat_q = Q.reshape(ty * tx)
+    for x0 in range(0, xb, n):
+        for y0 in range(0, yb, n):
+            transpose_block(flat_v, x0 * stride + y0, stride, flat_q, y0 * tx + x0, tx)
+    for y in range(ty):
+        q = Q[y]
+        for x in range(xb if y < yb else 0, tx):
+            q[x] = v[x, y]
+
+
+@njit(cache=True, fastmath=FASTMATH, boundscheck=False)
+def sweep_text_major(v, Q, tx, ty):
+    """As :func:`sweep_frame_major` for an item laid out (T_x, T_y) (Glow-TTS); ``Q`` is (T_y, T_x).
+
+    The item is transposed into ``Q`` (:func:`transpose_into`), then swept
+    there frame by frame, the tokens of a frame in one vectorised loop.
+    Measured for B = 32, 200 x 1,000 float32 on two cores: sweeping the
+    input's own layout in strips of 16 tokens (no copy; within a frame the
+    strip's cells are independent, but the loop is scalar) 2.6-2.9 ms; this
+    1.9-2.1 ms. Transposing and sweeping bands of 8 to 128 frames at a time,
+    so that each band is swept while it is in L1 or L2, was slower (2.0-5.0
+    ms, software prefetch of the bands ahead included): the input is then
+    read in short runs 4 KB apart.
+    """
+    transpose_into(v, Q, tx, ty)
+    return sweep_frame_major_in_place(Q, tx, ty)
+
+
+@njit(cache=True, boundscheck=False)
+def _walk_back(Q, tx, ty, token):
+    """Set ``token[y]`` to frame ``y``'s token on the path, from the accumulated ``Q`` (T_y, T_x)."""
     x = tx - 1
     for y in range(ty - 1, -1, -1):
         token[y] = x
         # leave token x only when x - 1 was strictly better (or x == y forces it)
-        if x != 0:
-            if text_major:
-                leave = x == y or Q[x, y - 1] < Q[x - 1, y - 1]
-            else:
-                leave = x == y or Q[y - 1, x] < Q[y - 1, x - 1]
-            if leave:
-                x -= 1
+        if x != 0 and (x == y or Q[y - 1, x] < Q[y - 1, x - 1]):
+            x -= 1
 
 
 @njit(cache=True, boundscheck=False)
@@ -278,8 +289,7 @@ def maximum_path_batch(value, text_lengths, mel_lengths, text_major, out_path, o
             ty = mel_lengths[b]
             out = out_path[b].reshape(n_out)
             # scores in a private buffer in the input's layout: the caller's array is never written
-            rows, cols = (tx, ty) if text_major else (ty, tx)
-            Q = buf[:ty * tx].reshape((rows, cols))
+            Q = buf[:ty * tx].reshape((ty, tx))
             if text_major:
                 bad = sweep_text_major(value[b], Q, tx, ty)
             else:
@@ -288,8 +298,8 @@ def maximum_path_batch(value, text_lengths, mel_lengths, text_major, out_path, o
                 out_score[b] = np.nan
                 out[:] = 0
                 continue
-            out_score[b] = Q[rows - 1, cols - 1]
-            _walk_back(Q, tx, ty, text_major, cell)
+            out_score[b] = Q[ty - 1, tx - 1]
+            _walk_back(Q, tx, ty, cell)
             for y in range(ty):  # frame y's path cell, as a flat index of the item's block
                 cell[y] = cell[y] * row_length + y if text_major else y * row_length + cell[y]
             _write_path(out, cell, ty, zeros, piece)

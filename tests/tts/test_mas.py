@@ -174,9 +174,9 @@ def test_bit_identical_to_monotonic_align(rng):
         np.testing.assert_array_equal(got_t.transpose(0, 2, 1), want.numpy())
 
 
-def test_text_major_strips_equal_the_frame_major_sweep(rng):
-    # no peer needed: the Glow-TTS layout (strips of 16 tokens) against the VITS layout's sweep,
-    # across strip edges, with ties and -inf cells, in both dtypes
+def test_text_major_equals_the_frame_major_sweep(rng):
+    # no peer needed: the Glow-TTS layout (transposed in 8 x 8 / 4 x 4 blocks, then swept) against
+    # the VITS layout's sweep straight from the input, across block edges, with ties and -inf cells, in both dtypes
     for trial in range(60):
         tx = int(rng.choice([1, 2, 15, 16, 17, 18, 31, 32, 33, 47, 65]))
         ty = tx + int(rng.choice([0, 1, 2, 15, 16, 17, 40]))
@@ -193,9 +193,9 @@ def test_text_major_strips_equal_the_frame_major_sweep(rng):
 
 
 @pytest.mark.parametrize("tx", [1, 15, 16, 17, 33, 50])
-def test_text_major_strips_bit_identical_to_monotonic_align(rng, tx):
-    # Glow-TTS's layout is swept in strips of 16 tokens (kernels/mas.py): sizes across strip
-    # edges, mels from the text's length (one path) up, ties included
+def test_text_major_bit_identical_to_monotonic_align(rng, tx):
+    # Glow-TTS's layout is transposed in blocks of 8 tokens x 8 frames (kernels/mas.py): sizes
+    # across block edges, mels from the text's length (one path) up, ties included
     torch = pytest.importorskip("torch")
     monotonic_align = pytest.importorskip("monotonic_align")
     for ty in (tx, tx + 1, tx + 5, tx + 20, 3 * tx + 7):

@@ -13,17 +13,24 @@ import time
 import numpy as np
 
 
-def best_of(fn, repeat):
-    fn()  # warm-up (compilation, caches)
-    times = []
+def interleaved(fns, repeat):
+    """Time every function once per round, in a new random order each round, so that all see
+    the machine's fast and slow spells alike (this shared VM moves between them within
+    seconds) and none always follows the same one (a call after the peer's finds the
+    allocator in another state). Returns each function's (best, median) seconds."""
+    for fn in fns:
+        fn()  # warm-up (compilation, caches)
+    times = [[] for _ in fns]
+    order = np.random.default_rng(0)
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times), float(np.median(times))
+        for i in order.permutation(len(fns)):
+            t = time.perf_counter()
+            fns[i]()
+            times[i].append(time.perf_counter() - t)
+    return [(min(ts), float(np.median(ts))) for ts in times]
 
 
-def main(B=32, T_text=200, T_mel=1000, repeat=9):
+def main(B=32, T_text=200, T_mel=1000, repeat=25):
     import numba
     import torch
     import monotonic_align
@@ -55,18 +62,18 @@ def main(B=32, T_text=200, T_mel=1000, repeat=9):
          lambda: align.maximum_path(v_tm).transpose(0, 2, 1)),
         ("align.viterbi_batch over left_to_right graphs", viterbi_route),
     ]
-    rows = []
     for name, fn in impls:
         got = fn()
         assert np.array_equal(np.asarray(got), want), name
-        rows.append((name, *best_of(fn, repeat)))
-    peer = rows[0][1]
+    rows = interleaved([fn for _, fn in impls], repeat)
+    peer_best, peer_median = rows[0]
     print(f"\nB = {B}, T_text = {T_text}, T_mel = {T_mel}, float32, {numba.get_num_threads()} threads, "
-          f"best of {repeat}\n")
-    print("| implementation | best (ms) | median (ms) | peer / this |")
-    print("|---|---:|---:|---:|")
-    for name, best, median in rows:
-        print(f"| {name} | {best * 1e3:.2f} | {median * 1e3:.2f} | {peer / best:.2f}x |")
+          f"{repeat} interleaved rounds\n")
+    print("| implementation | best (ms) | median (ms) | peer / this, best | peer / this, median |")
+    print("|---|---:|---:|---:|---:|")
+    for (name, _), (best, median) in zip(impls, rows):
+        print(f"| {name} | {best * 1e3:.2f} | {median * 1e3:.2f} | {peer_best / best:.2f}x "
+              f"| {peer_median / median:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -176,7 +176,7 @@ def maximum_path(value, mask=None, *, text_lengths=None, mel_lengths=None, layou
     score = np.empty(B)
     import numba
 
-    # one working copy per thread, reused item after item (kernels/mas.py)
+    # one score buffer per thread, reused item after item (kernels/mas.py)
     work = np.empty((min(B, numba.get_num_threads()), int((tl * ml).max())), V.dtype)
     maximum_path_batch(V, tl, ml, layout == "text_mel", path, score, work)
     for b in np.union1d(long, check_scores(score, errors)):

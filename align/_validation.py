@@ -62,7 +62,10 @@ def as_float_array(x, name, *, ndim=(1, 2), dtype=None):
         If ``x`` is not numeric or has the wrong number of dimensions.
     """
     if is_torch_tensor(x):
-        x = x.detach().cpu().numpy()
+        x = x.detach().cpu()
+        if str(x.dtype) == "torch.bfloat16":  # no numpy twin: widened (exactly) to float32
+            x = x.float()
+        x = x.numpy()
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like

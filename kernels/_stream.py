@@ -13,6 +13,9 @@ no such store, so these are LLVM intrinsics:
   alignment (which ``vmovntps`` needs) starts.
 
 Measured use: :mod:`align.kernels.mas` writes its 0/1 path with them.
+
+Numba's on-disk cache keys a function on its own module's source only: after
+editing this module, clear the callers' cached code (``__pycache__``) too.
 """
 
 import platform

@@ -265,8 +265,9 @@ def maximum_path_batch(value, text_lengths, mel_lengths, text_major, out_path, o
     text_major : bool
         The layout of ``value`` and ``out_path``.
     out_path : np.ndarray [same shape as value, C-contiguous]
-        Output: 1 on the path, 0 elsewhere (padding included), in any numeric
-        dtype of at most 32 bytes. Every element is written.
+        Output: 1 on the path, 0 elsewhere (padding included), in a numeric
+        dtype whose item size divides 32 (the streamed stores move 32 bytes).
+        Every element is written.
     out_score : np.ndarray [shape=(B,), float64]
         Output: the path's score (the sum of ``value`` along it); ``-inf`` when
         every path crosses a ``-inf`` cell; NaN when the item's text x mel

@@ -168,11 +168,12 @@ def maximum_path(value, mask=None, *, text_lengths=None, mel_lengths=None, layou
         for b in np.union1d(long, stuck):
             path[int(b)] = 0
         return path
-    out_dtype = _out_dtype(value)
     V = as_float_array(value, "value", ndim=3)
     from ..kernels.mas import maximum_path_batch
 
-    path = np.empty(V.shape, out_dtype if out_dtype.kind in "biuf" else V.dtype)
+    out_dtype = _out_dtype(value)
+    # the kernel writes the dtypes Numba compiles; float16, bfloat16 or long double are cast after
+    path = np.empty(V.shape, out_dtype if out_dtype in KERNEL_DTYPES else V.dtype)
     score = np.empty(B)
     import numba
 
@@ -184,11 +185,22 @@ def maximum_path(value, mask=None, *, text_lengths=None, mel_lengths=None, layou
     if is_torch_tensor(value):
         import torch
 
-        return torch.from_numpy(path).to(device=value.device)
-    return path
+        return torch.from_numpy(path).to(device=value.device, dtype=value.dtype)
+    want = np.asarray(value).dtype if not hasattr(value, "dtype") else np.dtype(value.dtype)
+    return path if path.dtype == want or want.kind not in "biuf" else path.astype(want)
+
+
+#: output dtypes the CPU kernel writes itself (each a divisor of its 32-byte stores)
+KERNEL_DTYPES = frozenset(np.dtype(t) for t in (
+    np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
+    np.float32, np.float64))
 
 
 def _out_dtype(value):
+    """The numpy dtype the kernel should write for ``value``'s (None-free: anything else gets value's float dtype)."""
     if is_torch_tensor(value):
-        return np.dtype(str(value.dtype).replace("torch.", ""))
+        try:  # torch.bfloat16 has no numpy twin
+            return np.dtype(str(value.dtype).replace("torch.", ""))
+        except TypeError:
+            return np.dtype(np.float32)
     return np.asarray(value).dtype if not hasattr(value, "dtype") else np.dtype(value.dtype)

@@ -128,6 +128,28 @@ def test_torch_in_torch_out(rng):
         got = align.maximum_path(t)
         assert isinstance(got, torch.Tensor) and got.dtype == dtype and got.device == t.device
         np.testing.assert_array_equal(got.numpy(), align.maximum_path(v))
+    # half precision, as mixed-precision training hands it over: bfloat16 has no numpy twin
+    for dtype in (torch.float16, torch.bfloat16):
+        t = torch.from_numpy(np.round(v, 1)).to(dtype)
+        got = align.maximum_path(t)
+        assert got.dtype == dtype
+        want = align.maximum_path(t.float().numpy())
+        np.testing.assert_array_equal(got.float().numpy(), want)
+
+
+def test_the_output_keeps_the_dtype_of_the_input(rng):
+    # float16 and long double are written as the float they widen to, then cast: Numba
+    # compiles neither; integers and bools are written as they are
+    v = rng.standard_normal((2, 4, 9))
+    want = align.maximum_path(v)
+    for dtype in (np.float16, np.longdouble, np.float32, np.int16, np.uint8, np.int64):
+        x = np.round(v * 3).astype(dtype) if np.dtype(dtype).kind in "iu" else v.astype(dtype)
+        got = align.maximum_path(x)
+        assert got.dtype == dtype
+        ref = align.maximum_path(x.astype(np.float64))
+        np.testing.assert_array_equal(got, ref.astype(dtype))
+    assert align.maximum_path(v > 0).dtype == np.bool_
+    assert set(np.unique(want)) == {0.0, 1.0}
 
 
 @settings(max_examples=60, deadline=None)

@@ -33,7 +33,8 @@ swept in strips of 8 tokens, 8 frames at a time in vector registers, the
 input's 8 x 8 blocks transposed there (:func:`sweep_text_major_strips`;
 float64 items are transposed into the buffer and swept like VITS,
 :func:`sweep_text_major`). Each row of the item's text x mel
-block is checked for NaN and +inf just before it is swept. The walk back
+block is checked for NaN and +inf as it is swept (VITS: in the sweep's own
+loop, which measured 0.92-1.08 against 1.01-1.09 ms for a separate pass over each row). The walk back
 reads the accumulated scores, as the Cython code does, and gives each frame
 its token; the item's whole output block (zeros and the path's ones, padding
 included) is then written once, in order, with non-temporal stores
@@ -105,26 +106,32 @@ def sweep_frame_major(v, Q, tx, ty):
     Q[0, 0] = v[0, 0]
     for y in range(1, ty):
         r = v[y]
-        bad += _count_bad(r, tx)  # the row is in L1 for the sweep below
         lo = max(0, tx + y - ty)
         hi = min(tx - 1, y)
+        # cells no path reaches are checked too (the whole text x mel block is the contract)
+        bad += _count_bad(r, lo) + _count_bad(r[hi + 1:], tx - hi - 1)
         q = Q[y]
         p = Q[y - 1]
         if lo == 0:
+            bad += 0 if r[0] < np.inf else 1
             q[0] = r[0] + p[0]
             lo = 1
         if hi == y:
+            bad += 0 if r[hi] < np.inf else 1
             q[hi] = r[hi] + p[hi - 1]
             hi -= 1
         # slices from the band's edge and a counter from 0: no negative-index
-        # wraparound test, which keeps the loop from vectorising (5x measured)
+        # wraparound test, which keeps the loop from vectorising (5x measured);
+        # the check rides in the same loop (a compare and an integer sum)
         n = hi + 1 - lo
         qq = q[lo:hi + 1]
         rr = r[lo:hi + 1]
         stay = p[lo:hi + 1]
         advance = p[lo - 1:hi]
         for i in range(n):
-            qq[i] = rr[i] + max(advance[i], stay[i])
+            a = rr[i]
+            bad += 0 if a < np.inf else 1
+            qq[i] = a + max(advance[i], stay[i])
     return bad > 0
 
 

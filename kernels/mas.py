@@ -59,14 +59,15 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import FASTMATH as _FASTMATH
-from ._stream import address_of, store_fence, stream_store32
 from ._mas_simd import strip_block8, strip_block8_diagonal
+from ._stream import address_of, store_fence, stream_store32
 from ._transpose import transpose_block
 
-__all__ = ["maximum_path_batch", "sweep_frame_major", "sweep_text_major"]
+__all__ = ["maximum_path_batch", "sweep_frame_major", "sweep_text_major", "sweep_text_major_strips"]
 
 # numba accepts a set, not the frozenset the config holds; no nnan/ninf: -inf is data
 FASTMATH = set(_FASTMATH)
+
 
 @njit(cache=True, fastmath=FASTMATH, boundscheck=False)
 def _count_bad(row, n):

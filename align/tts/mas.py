@@ -186,8 +186,7 @@ def maximum_path(value, mask=None, *, text_lengths=None, mel_lengths=None, layou
         import torch
 
         return torch.from_numpy(path).to(device=value.device, dtype=value.dtype)
-    want = np.asarray(value).dtype if not hasattr(value, "dtype") else np.dtype(value.dtype)
-    return path if path.dtype == want or want.kind not in "biuf" else path.astype(want)
+    return path if path.dtype == out_dtype or out_dtype.kind not in "biuf" else path.astype(out_dtype)
 
 
 #: output dtypes the CPU kernel writes itself (each a divisor of its 32-byte stores)
@@ -197,9 +196,9 @@ KERNEL_DTYPES = frozenset(np.dtype(t) for t in (
 
 
 def _out_dtype(value):
-    """The numpy dtype the kernel should write for ``value``'s (None-free: anything else gets value's float dtype)."""
+    """The numpy dtype of ``value`` (float32 for torch's bfloat16, which has no numpy twin)."""
     if is_torch_tensor(value):
-        try:  # torch.bfloat16 has no numpy twin
+        try:
             return np.dtype(str(value.dtype).replace("torch.", ""))
         except TypeError:
             return np.dtype(np.float32)

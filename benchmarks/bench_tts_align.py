@@ -6,14 +6,16 @@
    (x real time).
 2. sonnets: fragment (line) begins of :func:`align.speech.fragments.align_fragments`
    on ``p001.mp3`` against ``sonnet001.json`` (aeneas's sync map shipped with the data),
-   and, when ``aeneas`` imports, a live aeneas run on the same files, timed side by side.
+   and on sonnets 1-3 against a live aeneas run (``--aeneas-python``: the python of a
+   venv made by ``benchmarks/peers/install_aeneas.sh``), timed side by side.
 3. ``--long-minutes M``: a recording of about M minutes made by concatenating cathy
    utterances (and their transcripts), aligned in one call; peak RSS and the finest
    band's cells (its direction bytes) are printed.
 
 Run from the repository root::
 
-    python benchmarks/bench_tts_align.py --files 50 --long-minutes 10
+    python benchmarks/bench_tts_align.py --files 50 --long-minutes 10 \\
+        --aeneas-python /tmp/aeneas/venv/bin/python
 
 Timings depend on the machine's load: say what else was running.
 """
@@ -58,41 +60,75 @@ def cathy(n):
     print(f"  speed: tts {dur / t_tts:.1f}x real time, acoustic {dur / t_ac:.1f}x real time")
 
 
-def sonnets():
-    from align.speech.fragments import align_fragments
+def sonnet_lines(k):
+    """The title and the 14 lines of sonnet ``k`` (1-3), from its xhtml (one span a fragment)."""
+    import html
+    import re
 
-    ref = json.loads((SPEECH / "sonnets" / "sonnet001.json").read_text())["fragments"]
-    lines = [f["lines"][0] for f in ref]
-    audio = SPEECH / "sonnets" / "p001.mp3"
-    t = time.perf_counter()
-    fa = align_fragments(audio, lines, language="en")
-    dt = time.perf_counter() - t
-    ours = np.array([f.begin for f in fa.fragments[1:]])
-    theirs = np.array([float(f["begin"]) for f in ref[1:]])
-    d = np.abs(ours - theirs)
-    print(f"sonnet 1 ({fa.duration:.1f} s, {len(lines)} lines) against aeneas's sonnet001.json")
-    print(f"  line begins within 100 ms: {np.mean(d <= 0.1):.2f}, within 250 ms: {np.mean(d <= 0.25):.2f}, "
-          f"median |diff| {np.median(d) * 1000:.0f} ms, max {d.max():.2f} s")
-    print(f"  ours: {dt:.2f} s ({fa.duration / dt:.1f}x real time)")
-    try:
-        from aeneas.executetask import ExecuteTask
-        from aeneas.task import Task
-    except ImportError as exc:
-        print(f"  aeneas: not importable ({exc}); aeneas-ng 1.7.4.0 fails to build here "
-              "(its Festival extension needs libFestival)")
-        return
+    page = (SPEECH / "sonnets" / f"p{k:03d}.xhtml").read_text(encoding="utf-8")
+    return [html.unescape(re.sub(r"<[^>]+>", "", m)).strip()
+            for m in re.findall(r'<span id="f\d+">(.*?)</span>', page, flags=re.S)]
+
+
+def live_aeneas(python, audio, lines):
+    """One run of aeneas (``benchmarks/peers/run_aeneas.py`` under ``python``): begins, timings."""
+    import subprocess
     import tempfile
 
+    script = Path(__file__).resolve().parent / "peers" / "run_aeneas.py"
     with tempfile.TemporaryDirectory() as tmp:
-        txt = Path(tmp) / "lines.txt"
-        txt.write_text("\n".join(lines) + "\n")
-        task = Task(config_string="task_language=eng|is_text_type=plain|os_task_file_format=json")
-        task.audio_file_path_absolute = str(audio)
-        task.text_file_path_absolute = str(txt)
-        t = time.perf_counter()
-        ExecuteTask(task).execute()
-        ta = time.perf_counter() - t
-    print(f"  aeneas: {ta:.2f} s; ours is {ta / dt:.1f}x faster")
+        txt, out = Path(tmp) / "lines.txt", Path(tmp) / "map.json"
+        txt.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        done = subprocess.run([python, str(script), str(audio), str(txt), "eng", str(out)],
+                              capture_output=True, text=True, check=True)
+        info = json.loads(done.stdout.strip().splitlines()[-1])
+        frags = json.loads(out.read_text())["fragments"]
+    return np.array([float(f["begin"]) for f in frags]), info
+
+
+def sonnets(aeneas_python=None, repeat=3):
+    """Line begins of sonnets 1-3, ours against aeneas's (shipped map for 1; a live run when given)."""
+    from align.speech.fragments import align_fragments
+
+    shipped = json.loads((SPEECH / "sonnets" / "sonnet001.json").read_text())["fragments"]
+    align_fragments(SPEECH / "sonnets" / "p001.mp3", [f["lines"][0] for f in shipped], language="en")  # warm
+    if aeneas_python is None:
+        print("  aeneas: no live run (give --aeneas-python, a venv made by benchmarks/peers/install_aeneas.sh)")
+    diffs_live, t_ours, t_peer, t_peer_all, audio_s, rss = [], 0.0, 0.0, 0.0, 0.0, 0.0
+    for k in (1, 2, 3):
+        audio = SPEECH / "sonnets" / f"p{k:03d}.mp3"
+        lines = [f["lines"][0] for f in shipped] if k == 1 else sonnet_lines(k)
+        best = np.inf
+        for _ in range(repeat):
+            t = time.perf_counter()
+            fa = align_fragments(audio, lines, language="en")
+            best = min(best, time.perf_counter() - t)
+        ours = np.array([f.begin for f in fa.fragments])
+        t_ours += best
+        audio_s += fa.duration
+        row = f"sonnet {k} ({fa.duration:.1f} s, {len(lines)} fragments): ours {best:.2f} s"
+        if k == 1:
+            d = np.abs(ours[1:] - np.array([float(f["begin"]) for f in shipped[1:]]))
+            row += (f"; vs the shipped sonnet001.json: lines within 100 ms {np.mean(d <= 0.1):.2f}, "
+                    f"250 ms {np.mean(d <= 0.25):.2f}, max {d.max():.2f} s")
+        if aeneas_python is not None:
+            runs = [live_aeneas(aeneas_python, audio, lines) for _ in range(repeat)]
+            begins, _ = runs[0]
+            t_peer += min(r[1]["elapsed_s"] for r in runs)
+            t_peer_all += min(r[1]["total_s"] for r in runs)
+            rss = max(rss, max(r[1]["peak_rss_mb"] for r in runs))
+            d = np.abs(ours[1:] - begins[1:])  # the title's begin is 0 for both
+            diffs_live.append(d)
+            row += (f"; vs live aeneas: lines within 100 ms {np.mean(d <= 0.1):.2f}, max {d.max():.2f} s "
+                    f"(lines off: {[int(i) + 1 for i in np.flatnonzero(d > 0.1)]})")
+        print("  " + row)
+    print(f"  ours: {t_ours:.2f} s for {audio_s:.0f} s of audio ({audio_s / t_ours:.0f}x real time)")
+    if diffs_live:
+        d = np.concatenate(diffs_live)
+        print(f"  all {d.size} lines: within 100 ms of live aeneas {np.mean(d <= 0.1):.3f}, "
+              f"within 250 ms {np.mean(d <= 0.25):.3f}")
+        print(f"  aeneas: {t_peer:.2f} s aligning (after imports), {t_peer_all:.2f} s with imports, "
+              f"peak RSS {rss:.0f} MB; ours / aeneas speed: {t_peer / t_ours:.2f}x")
 
 
 def long_recording(minutes):
@@ -126,9 +162,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=50)
     ap.add_argument("--long-minutes", type=float, default=0.0)
+    ap.add_argument("--aeneas-python", default=None,
+                    help="python of a venv holding aeneas (benchmarks/peers/install_aeneas.sh), for a live run")
     args = ap.parse_args()
-    cathy(args.files)
-    sonnets()
+    if args.files > 0:
+        cathy(args.files)
+    sonnets(args.aeneas_python)
     if args.long_minutes > 0:
         long_recording(args.long_minutes)
 

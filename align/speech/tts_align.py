@@ -48,7 +48,8 @@
 
 Memory is bounded by the band, not by the product of the lengths (the log-mel block
 adds ``(N + M) x 80`` float64 to the features counted below, and the recording is
-decoded twice). For a recording
+decoded twice when it is longer than ``REPLAY_SECONDS``, 10 minutes; a shorter one is
+decoded once and its 16 kHz samples, 4 MB a minute, kept for the second pass). For a recording
 of ``M`` frames and a synthesis of ``N`` (100 per second each): the features,
 ``(N + M) x 24`` float64 plus a third more for the coarse levels (about 250 MB for
 60 minutes against 60 minutes), the top level's direction bytes (at most
@@ -293,14 +294,52 @@ def _synthesize(text, language, rate, chunk_chars, frame_rate=FRAME_RATE, mel_ba
     return ceps, mels, words
 
 
+#: recordings up to this long (s) are decoded once and their 16 kHz blocks kept for the
+#: second feature pass (the log-mel bands); longer ones are decoded again (4 MB a minute)
+REPLAY_SECONDS = 600
+
+
+class _ReplayedBlocks:
+    """A callable giving the blocks of ``decode()``; the first pass keeps them if they are short.
+
+    :func:`_analyse` reads the recording twice when the log-mel bands differ from the
+    cepstra's filterbank. Decoding and resampling are half of the recording's cost, so a
+    recording of at most ``max_samples`` samples is decoded once and its blocks are
+    replayed; a longer one is decoded again and nothing beyond ``max_samples`` is kept.
+    """
+
+    def __init__(self, decode, max_samples):
+        self._decode = decode
+        self._max = max_samples
+        self._kept = None
+
+    def __call__(self):
+        if self._kept is not None:
+            return iter(self._kept)
+        return self._first_pass()
+
+    def _first_pass(self):
+        kept, total = [], 0
+        for block in self._decode():
+            if kept is not None:
+                total += block.shape[-1]
+                if total <= self._max:
+                    kept.append(block)
+                else:
+                    kept = None  # too long to keep: the next pass decodes again
+            yield block
+        self._kept = kept
+
+
 def _recording(audio, frame_rate=FRAME_RATE, mel_bands=0):
     """Recording cepstra (T, 13), log-mel energies or None, number of samples, audio path or None."""
     from ..audio.load import iter_audio_blocks, load_audio
 
     if isinstance(audio, (str, os.PathLike)):
-        cep, mel, n = _analyse(
+        blocks = _ReplayedBlocks(
             lambda: iter_audio_blocks(audio, sample_rate=SAMPLE_RATE, block_duration=30.0),
-            frame_rate, mel_bands)
+            REPLAY_SECONDS * SAMPLE_RATE)
+        cep, mel, n = _analyse(blocks, frame_rate, mel_bands)
         return cep, mel, n, str(audio)
     samples, sr = load_audio(audio, sample_rate=SAMPLE_RATE)
     cep, mel, n = _analyse(lambda: [samples], frame_rate, mel_bands)

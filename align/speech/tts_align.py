@@ -336,9 +336,11 @@ def _recording(audio, frame_rate=FRAME_RATE, mel_bands=0):
     from ..audio.load import iter_audio_blocks, load_audio
 
     if isinstance(audio, (str, os.PathLike)):
-        blocks = _ReplayedBlocks(
-            lambda: iter_audio_blocks(audio, sample_rate=SAMPLE_RATE, block_duration=30.0),
-            REPLAY_SECONDS * SAMPLE_RATE)
+        def blocks():
+            return iter_audio_blocks(audio, sample_rate=SAMPLE_RATE, block_duration=30.0)
+
+        if mel_bands and mel_bands != _params(frame_rate).nfilt:  # _analyse reads the file twice
+            blocks = _ReplayedBlocks(blocks, REPLAY_SECONDS * SAMPLE_RATE)
         cep, mel, n = _analyse(blocks, frame_rate, mel_bands)
         return cep, mel, n, str(audio)
     samples, sr = load_audio(audio, sample_rate=SAMPLE_RATE)

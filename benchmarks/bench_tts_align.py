@@ -131,7 +131,32 @@ def sonnets(aeneas_python=None, repeat=3):
               f"peak RSS {rss:.0f} MB; ours / aeneas speed: {t_peer / t_ours:.2f}x")
 
 
+_CHILD = """
+import json, sys, time
+from align.speech.tts_align import align_tts
+
+def hwm():  # peak RSS of this program: VmHWM (ru_maxrss would carry the parent's peak over the fork)
+    line = [s for s in open("/proc/self/status") if s.startswith("VmHWM")][0]
+    return int(line.split()[1]) / 1024
+
+path, text, warm = sys.argv[1], open(sys.argv[2], encoding="utf-8").read(), sys.argv[3]
+align_tts(warm, open(warm[:-5] + ".txt", encoding="utf-8").read())  # imports and kernels in, before the count
+base = hwm()
+t = time.perf_counter()
+r = align_tts(path, text)
+print(json.dumps({"s": time.perf_counter() - t, "words": len(r.words), "base_mb": base,
+                  "peak_mb": hwm(), "cells": r.metadata["dtw_band_cells"]}))
+"""
+
+
 def long_recording(minutes):
+    """About ``minutes`` of cathy tiled into one recording, aligned from an array in this
+    process and from a FLAC file in a fresh one (its peak RSS over the process after a
+    warm-up: the memory the alignment itself needs)."""
+    import subprocess
+    import sys
+    import tempfile
+
     import soundfile as sf
 
     from align.speech.tts_align import align_tts
@@ -154,8 +179,19 @@ def long_recording(minutes):
     dt = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"long: {total / 60:.1f} min, {len(result.words)} words, {dt:.1f} s ({total / dt:.1f}x real time)")
-    print(f"  peak RSS {peak:.0f} MB (before the call {before:.0f} MB, the samples held in memory: "
+    print(f"  from an array: peak RSS {peak:.0f} MB (before the call {before:.0f} MB, the samples held in memory: "
           f"{audio[0].nbytes / 2**20:.0f} MB); finest band {result.metadata['dtw_band_cells']:,} cells")
+    with tempfile.TemporaryDirectory() as tmp:
+        flac, txt = Path(tmp) / "long.flac", Path(tmp) / "long.txt"
+        sf.write(str(flac), audio[0], sr)
+        txt.write_text(text, encoding="utf-8")
+        del audio
+        done = subprocess.run([sys.executable, "-c", _CHILD, str(flac), str(txt), str(files[0])], capture_output=True,
+                              text=True, check=True)
+    r = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"  from a FLAC file, fresh process: {r['s']:.1f} s, peak RSS {r['peak_mb']:.0f} MB, "
+          f"{r['peak_mb'] - r['base_mb']:.0f} MB over the process after its warm-up "
+          f"({(r['peak_mb'] - r['base_mb']) / (total / 3600):.0f} MB an hour of audio)")
 
 
 def main():

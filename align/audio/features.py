@@ -60,6 +60,7 @@ from ..exceptions import ParameterError
 
 __all__ = [
     "sphinx_features_stream",
+    "sphinx_cepstra_stream",
     "FeatureParams",
     "sphinx_features",
     "sphinx_cepstra",
@@ -830,8 +831,8 @@ def sphinx_features_stream(blocks, sample_rate, params=None, *, cmn=None):
     Only the samples of the frames not yet computed are kept (one frame's
     worth plus the block being read), so a recording of any length is
     processed without holding it: the memory is the output, about 16 KB per
-    second of audio, plus the (T, nfilt) mel energies while they are turned
-    into cepstra (batch CMN and the noise removal need every frame).
+    second of audio, plus the cepstra of :func:`sphinx_cepstra_stream` (batch
+    CMN needs every frame).
 
     Parameters
     ----------
@@ -856,8 +857,46 @@ def sphinx_features_stream(blocks, sample_rate, params=None, *, cmn=None):
     """
     params = _check_params(params)
     cmn = params.cmn if cmn is None else check_option("cmn", cmn, _CMN)
+    cep, n_samples = sphinx_cepstra_stream(blocks, sample_rate, params)
+    return sphinx_dynamic_features(_cmn(cep, params, cmn), params), n_samples
+
+
+def sphinx_cepstra_stream(blocks, sample_rate, params=None):
+    """:func:`sphinx_cepstra` of a signal that arrives in blocks (bounded memory).
+
+    Only the samples of the frames not yet computed are kept. Without noise removal
+    every frame's cepstra depend on that frame alone, so each block of frames is
+    turned into cepstra at once and the memory is the (T, ncep) float32 output;
+    with ``remove_noise`` (whose state runs over all frames) the (T, nfilt) mel
+    energies are held until the end, as in :func:`sphinx_cepstra`.
+
+    Parameters
+    ----------
+    blocks : iterable of np.ndarray [shape=(n_k,)]
+        As :func:`sphinx_features_stream`.
+    sample_rate : int
+    params : FeatureParams or None
+
+    Returns
+    -------
+    cepstra : np.ndarray [shape=(T, ncep), float32]
+        Exactly :func:`sphinx_cepstra` of the concatenated blocks.
+    n_samples : int
+        Samples read.
+
+    Raises
+    ------
+    ParameterError
+        As :func:`sphinx_cepstra`; also when no samples arrive.
+    """
+    params = _check_params(params)
     bank = _cached_products(params)[0]
     size, shift = params.frame_size, params.frame_shift
+    per_block = not params.remove_noise  # cepstra block by block: the same rows, less memory
+
+    def rows_of(mel):
+        return _cepstra_from_mel(mel, params) if per_block else mel
+
     pending = np.empty(0, dtype=np.float32)
     offset = 0          # global index of pending[0]; always the start of frame t_next
     before = None       # the sample at offset - 1 (pre-emphasis history)
@@ -874,7 +913,7 @@ def sphinx_features_stream(blocks, sample_rate, params=None, *, cmn=None):
         t_stop = (end - size) // shift + 1  # frames that lie wholly in the samples so far
         for t0 in range(t_next, t_stop, _SPECTRUM_BLOCK):
             t1 = min(t_stop, t0 + _SPECTRUM_BLOCK)
-            rows.append(_rows_product(_power_spectrum(pending, params, t0, t1, offset, before), bank))
+            rows.append(rows_of(_rows_product(_power_spectrum(pending, params, t0, t1, offset, before), bank)))
         if t_stop > t_next:
             cut = t_stop * shift - offset
             before = pending[cut - 1]
@@ -884,7 +923,6 @@ def sphinx_features_stream(blocks, sample_rate, params=None, *, cmn=None):
         raise ParameterError("samples is empty; need at least one sample of audio")
     T = params.n_frames(n_samples)
     if T > t_next:  # the frames that reach past the end, zero-padded
-        rows.append(_rows_product(_power_spectrum(pending, params, t_next, T, offset, before), bank))
-    mel = np.concatenate(rows) if len(rows) > 1 else rows[0]
-    cep = _cepstra_from_mel(mel, params)
-    return sphinx_dynamic_features(_cmn(cep, params, cmn), params), n_samples
+        rows.append(rows_of(_rows_product(_power_spectrum(pending, params, t_next, T, offset, before), bank)))
+    out = np.concatenate(rows) if len(rows) > 1 else rows[0]
+    return out if per_block else _cepstra_from_mel(out, params), n_samples

@@ -46,18 +46,23 @@
 6. a confidence per word from the mean DTW local cost on its span relative to
    the whole path's median.
 
-Memory is bounded by the band, not by the product of the lengths (the log-mel block
-adds ``(N + M) x 80`` float64 to the features counted below, and the recording is
-decoded twice when it is longer than ``REPLAY_SECONDS``, 10 minutes; a shorter one is
-decoded once and its 16 kHz samples, 4 MB a minute, kept for the second pass). For a recording
-of ``M`` frames and a synthesis of ``N`` (100 per second each): the features,
-``(N + M) x 24`` float64 plus a third more for the coarse levels (about 250 MB for
-60 minutes against 60 minutes), the top level's direction bytes (at most
-``top_cells``, 1 MB by default) and the finest band's (about 40 cells per row
-measured: 2.4 M cells for 10 minutes, so about 15 MB for 60 minutes; beyond
-``2**26`` cells the path kernel checkpoints rows, :mod:`align.kernels.dtw_path`).
-Audio files are decoded block by block; the synthetic audio exists one chunk at a
-time. Nothing grows with ``N * M``.
+Memory is bounded by the band, not by the product of the lengths, and grows with the
+durations by a stated amount. For a recording of ``M`` frames and a synthesis of ``N``
+(100 per second each; with its pauses cut the synthesis is about as long as the
+recording: 357 K and 360 K frames for 60 minutes of cathy), what is held is the DTW features of both signals, one float32 array
+each of 105 values a frame (``(N + M) x 420`` bytes), built in place block by block
+(:func:`_dtw_features`), plus a third more for the coarse levels, the top level's
+direction bytes (at most ``top_cells``, 1 MB by default) and the finest band's (about 36
+cells per row measured: 13 M cells, 13 MB, for 60 minutes; beyond ``2**26`` cells the
+path kernel checkpoints rows, :mod:`align.kernels.dtw_path`). The cepstra and log-mel
+energies the features are made from are dropped once they are built. Audio files are
+decoded block by block (a recording longer than ``REPLAY_SECONDS``, 10 minutes, is
+decoded twice; a shorter one is decoded once and its 16 kHz samples, 4 MB a minute, are
+kept for the log-mel pass); the synthetic audio exists one chunk at a time.
+Measured (``benchmarks/bench_tts_align.py --long-minutes 60``): a 60-minute FLAC file
+takes 0.6-0.7 GB over the warm process at its peak (about 0.4 GB of it the arrays
+above, the rest the allocator's free pages), against 1.8 GB before the features were
+built in place and aeneas's ~2 GB an hour. Nothing grows with ``N * M``.
 """
 
 import os
@@ -118,49 +123,108 @@ def _analyse(blocks, frame_rate, mel_bands):
     """Cepstra c0..c12 (the English model's, liftered) and optionally log-mel energies.
 
     ``blocks`` is a callable giving a fresh iterable of 16 kHz sample blocks.
-    Returns cep (T, 13) float64, logmel (T, mel_bands) or None, n_samples.
+    Returns cep (T, 13) float64, logmel (T, mel_bands) float32 or None, n_samples.
+    Only the float32 cepstra of each pass are held while it runs
+    (:func:`align.audio.features.sphinx_cepstra_stream`).
     """
-    from ..audio.features import sphinx_features_stream
+    from ..audio.features import sphinx_cepstra_stream
 
     params = _params(frame_rate)
-    full, n = sphinx_features_stream(blocks(), SAMPLE_RATE, params, cmn="none")
-    full = full[:, :params.nfilt].astype(np.float64)
-    cep = full[:, :13] * _lifter13()
+    full, n = sphinx_cepstra_stream(blocks(), SAMPLE_RATE, params)
+    cep = full[:, :13] * _lifter13()  # float64
     logmel = None
     if mel_bands:
         if mel_bands == params.nfilt:
             logmel = _inverse_dct(full, params)
         else:
+            del full
             p2 = _params(frame_rate, mel_bands)
-            f2, _ = sphinx_features_stream(blocks(), SAMPLE_RATE, p2, cmn="none")
-            logmel = _inverse_dct(f2[:, :mel_bands].astype(np.float64), p2)
+            logmel = _inverse_dct(sphinx_cepstra_stream(blocks(), SAMPLE_RATE, p2)[0], p2)
     return cep, logmel, n
 
 
+#: frames a block of the blockwise feature steps: their temporaries stay small
+_ROWS = 65536
+
+
 def _inverse_dct(cepstra, params):
-    """Log-mel energies (T, nfilt) from all ``nfilt`` cepstra: ``cepstra @ dct.T``, compiled.
+    """Log-mel energies (T, nfilt) float32 from all ``nfilt`` cepstra: ``cepstra @ dct.T``, compiled.
 
     Not ``@``: OpenBLAS's threads, woken for it, spin on after it returns (here
     they doubled the CPU time of the TTS aligner, 1.5 -> 3.0 s for 50 cathy
     files, at the same wall time; see :func:`align.audio.features._rows_product`).
+    Block by block, so that only the float32 result is held whole.
     """
     from ..audio.features import _cached_dct, _rows_product, row_runs
 
-    return _rows_product(cepstra, row_runs(_cached_dct(params)))
+    runs = row_runs(_cached_dct(params))
+    out = np.empty(cepstra.shape, dtype=np.float32)
+    for a in range(0, cepstra.shape[0], _ROWS):
+        out[a:a + _ROWS] = _rows_product(cepstra[a:a + _ROWS], runs)
+    return out
 
 
-def _features(cep, logmel, mode, step=1):
-    """DTW features of one signal (see :func:`tts_features`; ``mode`` "logmel" or "both"
-    uses the per-band mean-removed log-mel energies and their deltas)."""
-    parts = []
-    if mode in ("mfcc", "both"):
-        parts.append(tts_features(cep, step=step))
+def _delta_into(src, dst, k=1):
+    """:func:`_delta` of ``src`` (T, d) written into ``dst`` (T, d), a block of rows at a time."""
+    T = src.shape[0]
+    dst[:] = 0.0
+    if T <= 4 * k:
+        return
+    for a in range(2 * k, T - 2 * k, _ROWS):
+        b = min(T - 2 * k, a + _ROWS)
+        dst[a:b] = (src[a + 2 * k:b + 2 * k] - src[a - 2 * k:b - 2 * k]
+                    + 2 * (src[a + k:b + k] - src[a - k:b - k])) / 10
+
+
+def _unit_rows(block):
+    """Divide each row of ``block`` (a view) by its norm (at least 1e-12), in place, a block at a time."""
+    for a in range(0, block.shape[0], _ROWS):
+        rows = block[a:a + _ROWS]
+        rows /= np.maximum(np.sqrt(np.einsum("ij,ij->i", rows, rows)), 1e-12)[:, None]
+
+
+def _dtw_features(cep, logmel, mode, step, c0, frac):
+    """DTW features of one signal, with the silence symbol: (T, d + 1) float32, and the speech weight.
+
+    The blocks are those of :func:`tts_features` (``mode`` "mfcc" or "both") and the
+    per-band mean-removed log-mel energies with their deltas ("logmel" or "both"),
+    each unit-normalised per frame when both are used; then every frame is a unit
+    vector with 0 in the last column, or, if silent (see :func:`_silence_weight`), 0
+    everywhere but 1 there. Built in place in one float32 array: for hours of audio
+    the features are most of the memory.
+
+    Returns
+    -------
+    feats : np.ndarray [shape=(T, d + 1), float32]
+    w : np.ndarray [shape=(T,), float64]
+        1 on speech frames, 0 on silent ones.
+    """
+    T = cep.shape[0]
+    widths = [24] if mode in ("mfcc", "both") else []
     if mode in ("logmel", "both"):
-        lm = logmel - logmel.mean(axis=0)
-        parts.append(np.hstack([lm, _delta(lm, step)]))
-    if len(parts) == 1:
-        return parts[0]
-    return np.hstack([q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12) for q in parts])
+        widths.append(2 * logmel.shape[1])
+    out = np.empty((T, sum(widths) + 1), dtype=np.float32)
+    col = 0
+    if mode in ("mfcc", "both"):
+        c = out[:, 0:12]
+        c[:] = cep[:, 1:]
+        c -= c.mean(axis=0, dtype=np.float64)
+        _delta_into(c, out[:, 12:24], step)
+        col = 24
+    if mode in ("logmel", "both"):
+        d = logmel.shape[1]
+        lm = out[:, col:col + d]
+        lm[:] = logmel
+        lm -= lm.mean(axis=0, dtype=np.float64)
+        _delta_into(lm, out[:, col + d:col + 2 * d], step)
+    if len(widths) == 2:
+        _unit_rows(out[:, :24])
+        _unit_rows(out[:, 24:-1])
+    w = _silence_weight(c0, frac)
+    _unit_rows(out[:, :-1])
+    out[:, :-1] *= w[:, None].astype(np.float32)
+    out[:, -1] = 1.0 - w
+    return out, w
 
 
 def tts_features(cepstra, *, deltas=True, variance=False, step=1):
@@ -344,7 +408,12 @@ def _recording(audio, frame_rate=FRAME_RATE, mel_bands=0):
         cep, mel, n = _analyse(blocks, frame_rate, mel_bands)
         return cep, mel, n, str(audio)
     samples, sr = load_audio(audio, sample_rate=SAMPLE_RATE)
-    cep, mel, n = _analyse(lambda: [samples], frame_rate, mel_bands)
+    step = 30 * SAMPLE_RATE  # views of 30 s: the front end converts a block at a time, not the whole
+
+    def views():
+        return (samples[a:a + step] for a in range(0, samples.shape[-1], step))
+
+    cep, mel, n = _analyse(views, frame_rate, mel_bands)
     return cep, mel, n, None
 
 
@@ -352,13 +421,17 @@ def _recording(audio, frame_rate=FRAME_RATE, mel_bands=0):
 
 
 def _pool(a, f):
-    """Means of consecutive blocks of ``f`` rows (the last block may be shorter)."""
-    n = a.shape[0]
-    k = -(-n // f)
-    pad = k * f - n
-    if pad:
-        a = np.concatenate([a, np.repeat(a[-1:], pad, axis=0)])
-    return a.reshape(k, f, a.shape[1]).mean(axis=1)
+    """Means of consecutive blocks of ``f`` rows (the last block may be shorter), in ``a``'s dtype."""
+    n, d = a.shape
+    whole = n // f
+    out = np.empty((-(-n // f), d), dtype=a.dtype)
+    for b in range(0, whole, _ROWS):  # a block of output rows at a time: no copy of ``a``
+        e = min(whole, b + _ROWS)
+        out[b:e] = a[b * f:e * f].reshape(e - b, f, d).mean(axis=1, dtype=np.float64)
+    if whole < out.shape[0]:  # the short last block, as if its last row were repeated
+        tail = a[whole * f:]
+        out[whole] = (tail.sum(axis=0, dtype=np.float64) + (f - tail.shape[0]) * tail[-1]) / f
+    return out
 
 
 def _band_from_path(path, f, n, m, radius):
@@ -411,8 +484,10 @@ def banded_dtw(x, y, *, radius=8, factor=4, top_cells=4_000_000, metric="euclide
 
     Parameters
     ----------
-    x : np.ndarray [shape=(N, d), float64]
-    y : np.ndarray [shape=(M, d), float64]
+    x : np.ndarray [shape=(N, d), float32 or float64]
+    y : np.ndarray [shape=(M, d), float32 or float64]
+        Both float32 stay float32 (half the memory of the coarse levels); otherwise
+        both are taken as float64.
     radius : int
         Half-width (frames of each level) added around the projected coarse path.
     factor : int
@@ -437,7 +512,9 @@ def banded_dtw(x, y, *, radius=8, factor=4, top_cells=4_000_000, metric="euclide
     cells : int
         Band cells of the finest level (its direction bytes: the memory bound).
     """
-    xs, ys = [np.asarray(x, dtype=np.float64)], [np.asarray(y, dtype=np.float64)]
+    x, y = np.asarray(x), np.asarray(y)
+    dtype = np.float32 if x.dtype == np.float32 and y.dtype == np.float32 else np.float64
+    xs, ys = [x.astype(dtype, copy=False)], [y.astype(dtype, copy=False)]
     factors = []
     while True:
         f = factor if factors or first_factor is None else int(first_factor)
@@ -467,6 +544,17 @@ def banded_dtw(x, y, *, radius=8, factor=4, top_cells=4_000_000, metric="euclide
 
 
 # --------------------------------------------------------------------------- mapping
+
+
+def _path_costs(x, y, path):
+    """Euclidean distance of every pair on ``path`` (K,), a block of pairs at a time
+    (the pairs' features taken whole would be two (K, d) copies)."""
+    out = np.empty(path.shape[0])
+    for a in range(0, path.shape[0], _ROWS):
+        p = path[a:a + _ROWS]
+        diff = x[p[:, 0]] - y[p[:, 1]]
+        out[a:a + _ROWS] = np.sqrt(np.einsum("ij,ij->i", diff, diff, dtype=np.float64))
+    return out
 
 
 def _row_spans(path, n):
@@ -510,18 +598,17 @@ def _trim_span(c0, margin=10):
     return max(0, int(loud[0]) - margin), min(c0.size, int(loud[-1]) + 1 + margin)
 
 
-def _with_silence(feats, c0, frac):
-    """Speech frames keep their (unit-normalised) features; silent ones become one common vector.
+def _silence_weight(c0, frac):
+    """1 for a speech frame, 0 for a silent one: log-energy below ``frac`` of the way
+    from the signal's 5th to its 95th percentile.
 
-    An extra dimension holds the silence weight, so that under the cosine cost silence
-    matches silence at no cost and speech at cost 1, whatever the voice's or the
-    room's spectrum in the pauses.
+    Silent frames become one common vector in :func:`_dtw_features`, whose extra
+    dimension holds the silence weight, so that under the cosine cost silence matches
+    silence at no cost and speech at cost 1, whatever the voice's or the room's
+    spectrum in the pauses.
     """
     lo, hi = np.percentile(c0, 5), np.percentile(c0, 95)
-    w = (c0 > lo + frac * (hi - lo)).astype(np.float64)
-    norm = np.linalg.norm(feats, axis=1, keepdims=True)
-    out = np.hstack([feats / np.maximum(norm, 1e-12) * w[:, None], (1.0 - w)[:, None]])
-    return out, w
+    return (c0 > lo + frac * (hi - lo)).astype(np.float64)
 
 
 def _compress_pauses(synth, silent, syn_words, max_pause, pad):
@@ -536,9 +623,10 @@ def _compress_pauses(synth, silent, syn_words, max_pause, pad):
     kept = np.flatnonzero(keep)
     rows = np.arange(kept.size) + pad
     rows = rows[np.minimum(np.searchsorted(kept, np.arange(keep.size)), kept.size - 1)]
-    sil = np.zeros((pad, synth.shape[1]))
-    sil[:, -1] = 1.0
-    out = np.vstack([sil, synth[keep], sil])
+    out = np.zeros((pad + kept.size + pad, synth.shape[1]), dtype=synth.dtype)
+    out[:pad, -1] = 1.0
+    out[pad + kept.size:, -1] = 1.0
+    np.compress(keep, synth, axis=0, out=out[pad:pad + kept.size])
     n, last = out.shape[0], rows.size - 1
 
     def start(f):
@@ -699,8 +787,9 @@ def _align_tts(audio, transcript, *, language="en", rate=None, trim=False, radiu
     t0, t1 = _trim_span(c0, 10 * kf) if trim else (0, c0.size)
     syn_cep, syn_mel, syn_words = _synthesize(text, voice, int(opts["rate"]), int(opts["chunk_chars"]),
                                               fr, bands)
-    syn_c0 = syn_cep[:, 0]
-    synth = _features(syn_cep, syn_mel, mode, kf)
+    frac = float(opts["silence_frac"])
+    synth, silent = _dtw_features(syn_cep, syn_mel, mode, kf, syn_cep[:, 0], frac)
+    del syn_cep, syn_mel  # from here on the features are all that is held of either signal
     n, m = synth.shape[0], t1 - t0
     speech_frames = sum(w[3] - w[2] for w in syn_words)
     if m < 10 or m < 0.2 * speech_frames:
@@ -710,20 +799,17 @@ def _align_tts(audio, transcript, *, language="en", rate=None, trim=False, radiu
             f"{speech_frames / fr:.2f} s (more than 5 times as long); check that the "
             "transcript belongs to this audio"
         )
-    rec = _features(cep[t0:t1], None if mel is None else mel[t0:t1], mode, kf)
-    frac = float(opts["silence_frac"])
-    synth, silent = _with_silence(synth, syn_c0, frac)
-    rec, _ = _with_silence(rec, c0[t0:t1], frac)
     synth, syn_words = _compress_pauses(synth, silent < 0.5, syn_words, int(opts["max_pause"]) * kf,
                                         int(opts["pad"]) * kf)
+    rec, _ = _dtw_features(cep[t0:t1], None if mel is None else mel[t0:t1], mode, kf, c0[t0:t1], frac)
+    del cep, mel
     n = synth.shape[0]
     _, path, cells = banded_dtw(synth, rec, radius=int(opts["radius"]), factor=int(opts["factor"]),
                                 top_cells=int(opts["top_cells"]), metric=metric, step_pattern=step_pattern,
                                 first_factor=kf if kf > 1 else None,
                                 fine_radius=int(opts["fine_radius"]) if kf > 1 else None)
     first, last = _row_spans(path, n)
-    # local costs along the path, per synthetic row
-    local = np.sqrt(((synth[path[:, 0]] - rec[path[:, 1]]) ** 2).sum(axis=1))
+    local = _path_costs(synth, rec, path)
     row_cost = np.bincount(path[:, 0], weights=local, minlength=n) / np.maximum(
         np.bincount(path[:, 0], minlength=n), 1)
     speech_rows = np.zeros(n, dtype=bool)

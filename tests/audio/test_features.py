@@ -420,6 +420,24 @@ def test_streamed_features_equal_whole(block):
     np.testing.assert_array_equal(streamed, whole)
 
 
+@pytest.mark.parametrize("remove_noise", [False, True])
+@pytest.mark.parametrize("block", [159, 4000])
+def test_streamed_cepstra_equal_whole(monkeypatch, remove_noise, block):
+    # without noise removal the stream turns each block of frames into cepstra at once
+    # (only the float32 cepstra are held); that must not change a single value
+    from align.audio import features as F
+
+    x = (np.random.default_rng(5).standard_normal(16000 * 2 + 77) * 0.1).astype(np.float32)
+    params = F.FeatureParams(nfilt=40, ncep=40, transform="dct", lifter=0, remove_noise=remove_noise)
+    whole = F.sphinx_cepstra(x, 16000, params)
+    monkeypatch.setattr(F, "_SPECTRUM_BLOCK", 37)  # many spectrum blocks per audio block
+    streamed, n = F.sphinx_cepstra_stream([x[i:i + block] for i in range(0, x.size, block)], 16000, params)
+    assert n == x.size and streamed.dtype == np.float32 and streamed.shape == whole.shape
+    np.testing.assert_array_equal(streamed, whole)
+    with pytest.raises(ParameterError, match="samples is empty"):
+        F.sphinx_cepstra_stream([], 16000, params)
+
+
 def test_streamed_features_short_and_empty():
     from align.audio import features as F
 

@@ -211,3 +211,71 @@ def test_replayed_blocks_keep_nothing_past_the_limit():
     list(long())
     assert long._kept is None
     assert [b[0] for b in long()] == [0, 1, 2, 3, 4] and len(made) == 3
+
+
+def _reference_features(cep, logmel, mode, step, c0, frac):
+    # the plain float64 construction the in-place float32 one must equal: the blocks
+    # joined, each unit-normalised when both are used, then the silence symbol
+    from align.speech.tts_align import _delta, tts_features
+
+    parts = []
+    if mode in ("mfcc", "both"):
+        parts.append(tts_features(cep, step=step))
+    if mode in ("logmel", "both"):
+        lm = logmel.astype(np.float64) - logmel.astype(np.float64).mean(axis=0)
+        parts.append(np.hstack([lm, _delta(lm, step)]))
+    if len(parts) == 2:
+        parts = [q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12) for q in parts]
+    f = np.hstack(parts)
+    lo, hi = np.percentile(c0, 5), np.percentile(c0, 95)
+    w = (c0 > lo + frac * (hi - lo)).astype(np.float64)
+    f = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12) * w[:, None]
+    return np.hstack([f, (1.0 - w)[:, None]]), w
+
+
+@pytest.mark.parametrize("mode", ["mfcc", "logmel", "both"])
+@pytest.mark.parametrize("step", [1, 2])
+def test_dtw_features_equal_the_float64_construction(monkeypatch, mode, step):
+    from align.speech import tts_align
+
+    monkeypatch.setattr(tts_align, "_ROWS", 7)  # many blocks, and blocks that cut the delta window
+    rng = np.random.default_rng(4)
+    T = 50
+    cep = rng.normal(size=(T, 13)) * 3
+    cep[10:14] = 0.0  # frames whose blocks are all zero: the 1e-12 floor, no NaN
+    logmel = rng.normal(size=(T, 40)).astype(np.float32)
+    logmel[10:14] = logmel[10:14].mean(axis=0)
+    c0 = rng.normal(size=T)
+    got, w = tts_align._dtw_features(cep, logmel, mode, step, c0, 0.2)
+    want, w_ref = _reference_features(cep, logmel, mode, step, c0, 0.2)
+    assert got.dtype == np.float32 and got.shape == want.shape
+    np.testing.assert_array_equal(w, w_ref)
+    np.testing.assert_allclose(got, want, atol=2e-6)
+
+
+def test_pool_and_path_costs_blockwise(monkeypatch):
+    from align.speech import tts_align
+
+    monkeypatch.setattr(tts_align, "_ROWS", 3)
+    rng = np.random.default_rng(5)
+    for n, f in [(1, 4), (4, 4), (13, 4), (14, 2)]:
+        a = rng.normal(size=(n, 5)).astype(np.float32)
+        k = -(-n // f)
+        padded = np.concatenate([a, np.repeat(a[-1:], k * f - n, axis=0)]).astype(np.float64)
+        got = tts_align._pool(a, f)
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, padded.reshape(k, f, 5).mean(axis=1), atol=1e-6)
+    x, y = rng.normal(size=(9, 4)).astype(np.float32), rng.normal(size=(11, 4)).astype(np.float32)
+    path = np.array([(min(i, 8), min(i, 10)) for i in range(11)], dtype=np.int64)
+    np.testing.assert_allclose(tts_align._path_costs(x, y, path),
+                               np.linalg.norm(x[path[:, 0]].astype(np.float64) - y[path[:, 1]], axis=1),
+                               rtol=1e-6)
+
+
+def test_banded_dtw_keeps_float32_and_finds_the_float64_path(rng=np.random.default_rng(6)):
+    x = np.cumsum(rng.normal(size=(200, 3)), axis=0)
+    y = x[np.sort(rng.integers(0, 200, size=260))] + 0.01 * rng.normal(size=(260, 3))
+    d64, p64, _ = banded_dtw(x, y, top_cells=2000, metric="euclidean")
+    d32, p32, _ = banded_dtw(x.astype(np.float32), y.astype(np.float32), top_cells=2000, metric="euclidean")
+    np.testing.assert_array_equal(p32, p64)
+    assert d32 == pytest.approx(d64, rel=1e-5)

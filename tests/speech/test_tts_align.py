@@ -279,3 +279,35 @@ def test_banded_dtw_keeps_float32_and_finds_the_float64_path(rng=np.random.defau
     d32, p32, _ = banded_dtw(x.astype(np.float32), y.astype(np.float32), top_cells=2000, metric="euclidean")
     np.testing.assert_array_equal(p32, p64)
     assert d32 == pytest.approx(d64, rel=1e-5)
+
+
+def test_memory_grows_by_the_features_alone():
+    # what a long recording costs is the float32 features of both signals (105 values a
+    # frame, 100 frames a second each: about 5 MB a minute with the coarse levels); the
+    # old float64 construction with its full-length temporaries took 19 MB a
+    # minute. numpy's allocations are traced, so the count is exact, not a timing.
+    import tracemalloc
+
+    import soundfile as sf
+
+    files = sorted(shared_data("data/speech/cathy").glob("*.flac"))
+    samples, texts = [], []
+    for f in files:
+        samples.append(sf.read(str(f), dtype="float32")[0])
+        texts.append(f.with_suffix(".txt").read_text().strip())
+        if sum(x.size for x in samples) >= 16000 * 240:
+            break
+    x = np.concatenate(samples)
+    align_tts((x[:16000 * 5], 16000), texts[0])  # compiled and cached before the count
+    peaks, minutes = [], []
+    for n_files in (len(samples) // 4, len(samples)):
+        n = sum(s.size for s in samples[:n_files])
+        tracemalloc.start()
+        try:
+            align_tts((x[:n], 16000), "\n".join(texts[:n_files]))
+            peaks.append(tracemalloc.get_traced_memory()[1] / 2**20)
+        finally:
+            tracemalloc.stop()
+        minutes.append(n / 16000 / 60)
+    per_minute = (peaks[1] - peaks[0]) / (minutes[1] - minutes[0])
+    assert per_minute < 8.0, (peaks, minutes)  # measured: 5.2 here, 19.0 with the old construction

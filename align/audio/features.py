@@ -861,6 +861,11 @@ def sphinx_features_stream(blocks, sample_rate, params=None, *, cmn=None):
     return sphinx_dynamic_features(_cmn(cep, params, cmn), params), n_samples
 
 
+#: the settings the power spectra depend on; the rest (filter bank, DCT, lifter) may differ
+#: between the parameter sets of one :func:`sphinx_cepstra_stream` call
+_FRAMING = ("sample_rate", "frame_rate", "window_length", "nfft", "alpha", "remove_dc")
+
+
 def sphinx_cepstra_stream(blocks, sample_rate, params=None):
     """:func:`sphinx_cepstra` of a signal that arrives in blocks (bounded memory).
 
@@ -875,34 +880,53 @@ def sphinx_cepstra_stream(blocks, sample_rate, params=None):
     blocks : iterable of np.ndarray [shape=(n_k,)]
         As :func:`sphinx_features_stream`.
     sample_rate : int
-    params : FeatureParams or None
+    params : FeatureParams, sequence of FeatureParams, or None
+        A sequence gives the cepstra of every set from one read of ``blocks`` and one
+        power spectrum per frame (for example two filter banks); the sets must agree
+        on the framing (sample rate, frame rate, window, FFT size, pre-emphasis, DC
+        removal).
 
     Returns
     -------
-    cepstra : np.ndarray [shape=(T, ncep), float32]
-        Exactly :func:`sphinx_cepstra` of the concatenated blocks.
+    cepstra : np.ndarray [shape=(T, ncep), float32], or a list of them
+        Exactly :func:`sphinx_cepstra` of the concatenated blocks; a list, in the
+        order of ``params``, when ``params`` is a sequence.
     n_samples : int
         Samples read.
 
     Raises
     ------
     ParameterError
-        As :func:`sphinx_cepstra`; also when no samples arrive.
+        As :func:`sphinx_cepstra`; also when no samples arrive, or when the sets of
+        a sequence differ in their framing.
     """
-    params = _check_params(params)
-    bank = _cached_products(params)[0]
+    several = isinstance(params, (list, tuple))
+    sets = [_check_params(q) for q in params] if several else [_check_params(params)]
+    if not sets:
+        raise ParameterError("params is an empty sequence; give at least one FeatureParams")
+    for q in sets[1:]:
+        differ = [k for k in _FRAMING if getattr(q, k) != getattr(sets[0], k)]
+        if differ:
+            raise ParameterError(
+                f"the parameter sets share one power spectrum per frame, so they must agree on "
+                f"{', '.join(differ)}; align them or call sphinx_cepstra_stream once per set"
+            )
+    params = sets[0]
+    banks = [_cached_products(q)[0] for q in sets]
     size, shift = params.frame_size, params.frame_shift
-    per_block = not params.remove_noise  # cepstra block by block: the same rows, less memory
+    per_block = [not q.remove_noise for q in sets]  # cepstra block by block: the same rows, less memory
+    rows = [[] for _ in sets]
 
-    def rows_of(mel):
-        return _cepstra_from_mel(mel, params) if per_block else mel
+    def add(spectrum):
+        for k, q in enumerate(sets):
+            mel = _rows_product(spectrum, banks[k])
+            rows[k].append(_cepstra_from_mel(mel, q) if per_block[k] else mel)
 
     pending = np.empty(0, dtype=np.float32)
     offset = 0          # global index of pending[0]; always the start of frame t_next
     before = None       # the sample at offset - 1 (pre-emphasis history)
     t_next = 0
     n_samples = 0
-    rows = []
     for block in blocks:
         x = _coerce_samples(block, sample_rate, params)
         n_samples += x.size
@@ -912,8 +936,7 @@ def sphinx_cepstra_stream(blocks, sample_rate, params=None):
             continue
         t_stop = (end - size) // shift + 1  # frames that lie wholly in the samples so far
         for t0 in range(t_next, t_stop, _SPECTRUM_BLOCK):
-            t1 = min(t_stop, t0 + _SPECTRUM_BLOCK)
-            rows.append(rows_of(_rows_product(_power_spectrum(pending, params, t0, t1, offset, before), bank)))
+            add(_power_spectrum(pending, params, t0, min(t_stop, t0 + _SPECTRUM_BLOCK), offset, before))
         if t_stop > t_next:
             cut = t_stop * shift - offset
             before = pending[cut - 1]
@@ -923,6 +946,10 @@ def sphinx_cepstra_stream(blocks, sample_rate, params=None):
         raise ParameterError("samples is empty; need at least one sample of audio")
     T = params.n_frames(n_samples)
     if T > t_next:  # the frames that reach past the end, zero-padded
-        rows.append(rows_of(_rows_product(_power_spectrum(pending, params, t_next, T, offset, before), bank)))
-    out = np.concatenate(rows) if len(rows) > 1 else rows[0]
-    return out if per_block else _cepstra_from_mel(out, params), n_samples
+        add(_power_spectrum(pending, params, t_next, T, offset, before))
+    out = []
+    for k, q in enumerate(sets):
+        whole = np.concatenate(rows[k]) if len(rows[k]) > 1 else rows[k][0]
+        rows[k] = None
+        out.append(whole if per_block[k] else _cepstra_from_mel(whole, q))
+    return (out if several else out[0]), n_samples

@@ -56,9 +56,8 @@ direction bytes (at most ``top_cells``, 1 MB by default) and the finest band's (
 cells per row measured: 13 M cells, 13 MB, for 60 minutes; beyond ``2**26`` cells the
 path kernel checkpoints rows, :mod:`align.kernels.dtw_path`). The cepstra and log-mel
 energies the features are made from are dropped once they are built. Audio files are
-decoded block by block (a recording longer than ``REPLAY_SECONDS``, 10 minutes, is
-decoded twice; a shorter one is decoded once and its 16 kHz samples, 4 MB a minute, are
-kept for the log-mel pass); the synthetic audio exists one chunk at a time.
+decoded once, block by block, and both filter banks (the cepstra's 25 and the log-mel's
+40) are applied to the same power spectra; the synthetic audio exists one chunk at a time.
 Measured (``benchmarks/bench_tts_align.py --long-minutes 60``): a 60-minute FLAC file
 takes 0.6-0.7 GB over the warm process at its peak (about 0.4 GB of it the arrays
 above, the rest the allocator's free pages), against 1.8 GB before the features were
@@ -122,25 +121,23 @@ def _lifter13():
 def _analyse(blocks, frame_rate, mel_bands):
     """Cepstra c0..c12 (the English model's, liftered) and optionally log-mel energies.
 
-    ``blocks`` is a callable giving a fresh iterable of 16 kHz sample blocks.
+    ``blocks`` is an iterable of 16 kHz sample blocks, read once: both filter banks
+    come from the same power spectra
+    (:func:`align.audio.features.sphinx_cepstra_stream`), and only their float32
+    cepstra are held while it runs.
     Returns cep (T, 13) float64, logmel (T, mel_bands) float32 or None, n_samples.
-    Only the float32 cepstra of each pass are held while it runs
-    (:func:`align.audio.features.sphinx_cepstra_stream`).
     """
     from ..audio.features import sphinx_cepstra_stream
 
     params = _params(frame_rate)
-    full, n = sphinx_cepstra_stream(blocks(), SAMPLE_RATE, params)
+    if not mel_bands or mel_bands == params.nfilt:
+        full, n = sphinx_cepstra_stream(blocks, SAMPLE_RATE, params)
+        return full[:, :13] * _lifter13(), (_inverse_dct(full, params) if mel_bands else None), n
+    bands = _params(frame_rate, mel_bands)
+    (full, fine), n = sphinx_cepstra_stream(blocks, SAMPLE_RATE, [params, bands])
     cep = full[:, :13] * _lifter13()  # float64
-    logmel = None
-    if mel_bands:
-        if mel_bands == params.nfilt:
-            logmel = _inverse_dct(full, params)
-        else:
-            del full
-            p2 = _params(frame_rate, mel_bands)
-            logmel = _inverse_dct(sphinx_cepstra_stream(blocks(), SAMPLE_RATE, p2)[0], p2)
-    return cep, logmel, n
+    del full
+    return cep, _inverse_dct(fine, bands), n
 
 
 #: frames a block of the blockwise feature steps: their temporaries stay small
@@ -337,7 +334,7 @@ def _synthesize(text, language, rate, chunk_chars, frame_rate=FRAME_RATE, mel_ba
         if syn.samples.size < params.frame_size:
             continue
         x = resample(syn.samples, ESPEAK_SAMPLE_RATE, SAMPLE_RATE)
-        cep, mel, _ = _analyse(lambda: [x], frame_rate, mel_bands)
+        cep, mel, _ = _analyse([x], frame_rate, mel_bands)
         T = cep.shape[0]
 
         def frame(s):
@@ -358,61 +355,17 @@ def _synthesize(text, language, rate, chunk_chars, frame_rate=FRAME_RATE, mel_ba
     return ceps, mels, words
 
 
-#: recordings up to this long (s) are decoded once and their 16 kHz blocks kept for the
-#: second feature pass (the log-mel bands); longer ones are decoded again (4 MB a minute)
-REPLAY_SECONDS = 600
-
-
-class _ReplayedBlocks:
-    """A callable giving the blocks of ``decode()``; the first pass keeps them if they are short.
-
-    :func:`_analyse` reads the recording twice when the log-mel bands differ from the
-    cepstra's filterbank. Decoding and resampling are half of the recording's cost, so a
-    recording of at most ``max_samples`` samples is decoded once and its blocks are
-    replayed; a longer one is decoded again and nothing beyond ``max_samples`` is kept.
-    """
-
-    def __init__(self, decode, max_samples):
-        self._decode = decode
-        self._max = max_samples
-        self._kept = None
-
-    def __call__(self):
-        if self._kept is not None:
-            return iter(self._kept)
-        return self._first_pass()
-
-    def _first_pass(self):
-        kept, total = [], 0
-        for block in self._decode():
-            if kept is not None:
-                total += block.shape[-1]
-                if total <= self._max:
-                    kept.append(block)
-                else:
-                    kept = None  # too long to keep: the next pass decodes again
-            yield block
-        self._kept = kept
-
-
 def _recording(audio, frame_rate=FRAME_RATE, mel_bands=0):
     """Recording cepstra (T, 13), log-mel energies or None, number of samples, audio path or None."""
     from ..audio.load import iter_audio_blocks, load_audio
 
     if isinstance(audio, (str, os.PathLike)):
-        def blocks():
-            return iter_audio_blocks(audio, sample_rate=SAMPLE_RATE, block_duration=30.0)
-
-        if mel_bands and mel_bands != _params(frame_rate).nfilt:  # _analyse reads the file twice
-            blocks = _ReplayedBlocks(blocks, REPLAY_SECONDS * SAMPLE_RATE)
+        blocks = iter_audio_blocks(audio, sample_rate=SAMPLE_RATE, block_duration=30.0)
         cep, mel, n = _analyse(blocks, frame_rate, mel_bands)
         return cep, mel, n, str(audio)
     samples, sr = load_audio(audio, sample_rate=SAMPLE_RATE)
     step = 30 * SAMPLE_RATE  # views of 30 s: the front end converts a block at a time, not the whole
-
-    def views():
-        return (samples[a:a + step] for a in range(0, samples.shape[-1], step))
-
+    views = (samples[a:a + step] for a in range(0, samples.shape[-1], step))
     cep, mel, n = _analyse(views, frame_rate, mel_bands)
     return cep, mel, n, None
 

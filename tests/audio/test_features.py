@@ -436,6 +436,23 @@ def test_streamed_cepstra_equal_whole(monkeypatch, remove_noise, block):
     np.testing.assert_array_equal(streamed, whole)
     with pytest.raises(ParameterError, match="samples is empty"):
         F.sphinx_cepstra_stream([], 16000, params)
+    # two filter banks from one read and one power spectrum per frame: each exactly its own
+    other = F.FeatureParams(nfilt=25, ncep=13, lowerf=130.0, upperf=6800.0, transform="dct", lifter=22)
+    both, n2 = F.sphinx_cepstra_stream(iter([x[i:i + block] for i in range(0, x.size, block)]), 16000,
+                                       [params, other])
+    assert n2 == x.size and len(both) == 2
+    np.testing.assert_array_equal(both[0], whole)
+    np.testing.assert_array_equal(both[1], F.sphinx_cepstra(x, 16000, other))
+
+
+def test_streamed_cepstra_sets_must_share_the_framing():
+    from align.audio import features as F
+
+    x = np.zeros(4000, dtype=np.float32)
+    with pytest.raises(ParameterError, match="must agree on frame_rate, alpha"):
+        F.sphinx_cepstra_stream([x], 16000, [F.FeatureParams(), F.FeatureParams(frame_rate=200, alpha=0.9)])
+    with pytest.raises(ParameterError, match="params is an empty sequence"):
+        F.sphinx_cepstra_stream([x], 16000, [])
 
 
 def test_streamed_features_short_and_empty():

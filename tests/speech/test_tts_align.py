@@ -170,9 +170,11 @@ def test_cli_aligns_french_words_and_fragments(tmp_path, capsys):
     assert "'fr'" in capsys.readouterr().err
 
 
-def test_short_recording_is_decoded_once_and_gives_the_same_features(monkeypatch):
-    # the log-mel pass (40 bands, not the cepstra's 25) reads the recording a second time
+def test_recording_is_decoded_once_and_both_banks_equal_their_own_pass(monkeypatch):
+    # the cepstra's 25 filters and the log-mel's 40 come from one read of the file and
+    # one power spectrum per frame; each must equal its own separate pass
     import align.audio.load as load
+    from align.audio.features import sphinx_cepstra_stream
     from align.speech import tts_align
 
     path = _cathy_files(1)[0]
@@ -184,33 +186,15 @@ def test_short_recording_is_decoded_once_and_gives_the_same_features(monkeypatch
         return real(*args, **kwargs)
 
     monkeypatch.setattr(load, "iter_audio_blocks", counting)
-    once = tts_align._recording(path, mel_bands=40)
+    cep, mel, n, _ = tts_align._recording(path, mel_bands=40)
     assert len(calls) == 1
-    monkeypatch.setattr(tts_align, "REPLAY_SECONDS", 0.5)  # shorter than the file: decoded again
-    calls.clear()
-    twice = tts_align._recording(path, mel_bands=40)
-    assert len(calls) == 2
-    for a, b in zip(once[:3], twice[:3]):
-        np.testing.assert_array_equal(a, b)
-
-
-def test_replayed_blocks_keep_nothing_past_the_limit():
-    from align.speech.tts_align import _ReplayedBlocks
-
-    made = []
-
-    def decode():
-        made.append(1)
-        return (np.full(100, k, np.float32) for k in range(5))
-
-    short = _ReplayedBlocks(decode, 500)
-    first, second = list(short()), list(short())
-    assert len(made) == 1 and [b[0] for b in second] == [0, 1, 2, 3, 4]
-    assert all(a is b for a, b in zip(first, second))
-    long = _ReplayedBlocks(decode, 499)
-    list(long())
-    assert long._kept is None
-    assert [b[0] for b in long()] == [0, 1, 2, 3, 4] and len(made) == 3
+    samples, _ = load.load_audio(path, sample_rate=16000)
+    p25, p40 = tts_align._params(100), tts_align._params(100, 40)
+    alone25, n25 = sphinx_cepstra_stream([samples], 16000, p25)
+    alone40, _ = sphinx_cepstra_stream([samples], 16000, p40)
+    assert n == n25 == samples.size
+    np.testing.assert_array_equal(cep, alone25[:, :13] * tts_align._lifter13())
+    np.testing.assert_array_equal(mel, tts_align._inverse_dct(alone40, p40))
 
 
 def _reference_features(cep, logmel, mode, step, c0, frac):

@@ -49,12 +49,13 @@
 Memory is bounded by the band, not by the product of the lengths, and grows with the
 durations by a stated amount. For a recording of ``M`` frames and a synthesis of ``N``
 (100 per second each; with its pauses cut the synthesis is about as long as the
-recording: 357 K and 360 K frames for 60 minutes of cathy), what is held is the DTW features of both signals, one float32 array
-each of 105 values a frame (``(N + M) x 420`` bytes), built in place block by block
-(:func:`_dtw_features`), plus a third more for the coarse levels, the top level's
-direction bytes (at most ``top_cells``, 1 MB by default) and the finest band's (about 36
-cells per row measured: 13 M cells, 13 MB, for 60 minutes; beyond ``2**26`` cells the
-path kernel checkpoints rows, :mod:`align.kernels.dtw_path`). The cepstra and log-mel
+recording: 357 K and 360 K frames for 60 minutes of cathy), what is held is the DTW
+features of both signals, one float32 array each of 105 values a frame (``(N + M) x
+420`` bytes), built in place block by block (:func:`_dtw_features`), plus a third more
+for the coarse levels, the top level's direction bytes (at most ``top_cells``, 1 MB by
+default) and the finest band's (about 36 cells per row measured: 13 M cells, 13 MB, for
+60 minutes; beyond ``2**26`` cells the path kernel checkpoints rows,
+:mod:`align.kernels.dtw_path`). The cepstra and log-mel
 energies the features are made from are dropped once they are built. Audio files are
 decoded once, block by block, and both filter banks (the cepstra's 25 and the log-mel's
 40) are applied to the same power spectra; the synthetic audio exists one chunk at a time.

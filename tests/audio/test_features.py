@@ -494,3 +494,10 @@ def test_compiled_framing_equals_the_numpy_one(rng, alpha, where):
     got = F._power_spectrum(xs, params, t0, T, offset=offset, before=before)
     want = _power_spectrum_numpy(xs, params, t0, T, offset=offset, before=before)
     np.testing.assert_array_equal(got, want)  # the same products, bit for bit; the last frame padded
+
+
+def test_power_of_equals_the_plain_expression():
+    from align.audio import features as F
+
+    spec = np.fft.rfft(np.random.default_rng(9).standard_normal((33, 512)), axis=1)
+    np.testing.assert_array_equal(F._power_of(spec), spec.real**2 + spec.imag**2)

@@ -4,19 +4,21 @@ One generated video, about 60 s of 320x240 at 25 fps (H.264, written with PyAV
 to a temporary folder), with hard cuts at known frames. Timed in one run, each
 best of ``--repeat`` (the three take turns):
 
-- ``align.video.detect_shots(path)`` (ContentDetector, PyAV decoding, BGR
-  conversion and the downscale to 256 px done by FFmpeg's swscale);
+- ``align.video.detect_shots(path)`` (PyAV decoding in a thread; BGR
+  conversion and the downscale to 256 px in one swscale pass; PySceneDetect's
+  ContentDetector score summed by OpenCV, ``align.video.shots._ContentScore``);
 - ``scenedetect.detect(path, ContentDetector())``, its default (OpenCV backend);
 - the same with ``backend="pyav"``.
 
 Prints a markdown table of seconds and the ratio to PySceneDetect's default,
 and whether the cut frames agree (with the known cuts and between the tools).
-Memory: detect_shots holds one full-size BGR frame (``h * w * 3`` bytes:
-320x240x3 = 230 KB here), at most 4 + 2 downscaled frames (4 queued by the
-decoding thread, one being scored, the detector's previous one: 256x192x3 =
-147 KB each) and the decoder's reference frames, never the whole video.
+Memory: detect_shots holds at most 4 + 1 decoded frames at full size (4 queued
+by the decoding thread, one being converted; yuv420p: ``1.5 * h * w`` bytes,
+115 KB here), two BGR frames at the processing size (the one being scored and
+the detector's previous one: 256x192x3 = 147 KB each) and the decoder's
+reference frames, never the whole video.
 
-Run: ``python benchmarks/bench_shots.py [--seconds 60] [--repeat 3]``.
+Run: ``python benchmarks/bench_shots.py [--seconds 60] [--repeat 3] [--size 320x240]``.
 """
 
 import argparse
@@ -80,7 +82,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--size", default="320x240", help="WIDTHxHEIGHT of the generated clip")
     args = parser.parse_args(argv)
+    size = tuple(int(n) for n in args.size.lower().split("x"))
 
     import scenedetect
 
@@ -90,7 +94,7 @@ def main(argv=None):
     scenedetect.init_logger(log_level=40)  # errors only
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "clip.mp4"
-        truth = write_clip(path, args.seconds)
+        truth = write_clip(path, args.seconds, size=size)
         info = open_video(path)
 
         def ours():
@@ -117,12 +121,12 @@ def main(argv=None):
     for name, seconds, cuts in rows:
         print(f"| {name} | {seconds:.3f} | {seconds / base:.2f} | {cuts == truth} |")
     print(f"\ncuts agree between all three: {rows[0][2] == rows[1][2] == rows[2][2]}")
-    full = info.width * info.height * 3
+    decoded = info.width * info.height * 1.5
     w = 256 if info.width >= 256 else info.width
     h = round(info.height * w / info.width)
-    print(f"memory of detect_shots at any length: one {info.width}x{info.height}x3 BGR frame "
-          f"({full / 1e3:.0f} KB) + at most 6 {w}x{h}x3 frames ({w * h * 3 / 1e3:.0f} KB each) "
-          f"+ the decoder's reference frames")
+    print(f"memory of detect_shots at any length: at most 5 decoded {info.width}x{info.height} "
+          f"frames ({decoded / 1e3:.0f} KB each in yuv420p) + 2 {w}x{h}x3 BGR frames "
+          f"({w * h * 3 / 1e3:.0f} KB each) + the decoder's reference frames")
 
 
 if __name__ == "__main__":

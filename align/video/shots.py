@@ -1,8 +1,9 @@
 """Shot boundaries: PySceneDetect's detectors fed by our own PyAV decoding.
 
 :func:`detect_shots` decodes the video once, with PyAV, converts each frame
-to BGR and downscales it exactly as PySceneDetect's ``SceneManager`` does, and
-hands the frames to a PySceneDetect detector (``scenedetect``, the ``video``
+to BGR at the size PySceneDetect's ``SceneManager`` would process (one
+bilinear swscale pass, where PySceneDetect converts at full size and then
+calls ``cv2.resize``), and hands the frames to a PySceneDetect detector (``scenedetect``, the ``video``
 extra):
 
 - ``"content"``: :class:`scenedetect.ContentDetector`, hard cuts: the mean
@@ -97,7 +98,59 @@ def _make_detector(scenedetect, detector, threshold, min_shot_frames):
         threshold = default
     elif isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not threshold > 0:
         raise ParameterError(f"threshold must be a positive number, got {threshold!r}")
+    if detector == "content" and _ContentScore.available(scenedetect):
+        return _ContentScore(scenedetect, float(threshold), min_shot_frames)
     return getattr(scenedetect, cls_name)(**{arg: float(threshold), "min_scene_len": min_shot_frames})
+
+
+class _ContentScore:
+    """PySceneDetect's ``ContentDetector`` (default weights, no edges), its score summed by OpenCV.
+
+    The same frame score to the last bit: OpenCV's HSV planes, and for each
+    plane the mean absolute difference from the previous frame, as an exact
+    integer sum over the pixels (``cv2.norm(..., NORM_L1)`` instead of
+    ContentDetector's int32 copies of both planes), the three means averaged
+    in ContentDetector's order; the cut decision is PySceneDetect's own
+    ``FlashFilter`` (merge mode, ``min_scene_len``). Measured on the frames of
+    benchmarks/bench_shots.py: 0.09 against 0.19 ms a 256x192 frame.
+    ``tests/video/test_shots.py`` checks the scores equal ContentDetector's.
+    """
+
+    def __init__(self, scenedetect, threshold, min_scene_len):
+        import cv2
+
+        flash = scenedetect.detector.FlashFilter
+        self._cv2 = cv2
+        self._threshold = threshold
+        self._filter = flash(mode=flash.Mode.MERGE, length=min_scene_len)
+        self._previous = None
+
+    @staticmethod
+    def available(scenedetect):
+        """Whether this scenedetect has the FlashFilter and timecode interface (0.7 on)."""
+        detector = getattr(scenedetect, "detector", None)
+        return (hasattr(detector, "FlashFilter")
+                and "frame_num" not in inspect.signature(scenedetect.ContentDetector.process_frame).parameters)
+
+    def score(self, image):
+        """ContentDetector's ``content_val`` of ``image`` (BGR, uint8) against the previous one."""
+        cv2 = self._cv2
+        planes = cv2.split(cv2.cvtColor(image, cv2.COLOR_BGR2HSV))
+        previous, self._previous = self._previous, planes
+        if previous is None:
+            return 0.0
+        n = float(image.shape[0] * image.shape[1])
+        hue, sat, lum = (cv2.norm(a, b, cv2.NORM_L1) / n for a, b in zip(planes, previous))
+        # ContentDetector: sum(component * weight) / sum(|weight|), weights (1, 1, 1, 0)
+        return (0 + hue * 1.0 + sat * 1.0 + lum * 1.0 + 0.0 * 0.0) / 3.0
+
+    def process_frame(self, timecode, frame_img):
+        return self._filter.filter(timecode, self.score(frame_img) >= self._threshold)
+
+    def post_process(self, timecode):
+        return []
+
+
 
 
 def _processing_size(width, height, downscale):
@@ -124,32 +177,50 @@ def _frame_end(t, frame, previous):
     return t
 
 
-def _prepare(av, path, downscale, meta):
-    """Yield ``(time, end, bgr image at the processing size)`` for every frame."""
-    import cv2  # scenedetect depends on OpenCV
-
-    # As PySceneDetect's SceneManager: full-size BGR, then cv2.resize (linear).
-    # One reformatter for the whole video (frame.to_ndarray() would build a new
-    # swscale context per frame, several times slower).
-    convert = av.video.reformatter.VideoReformatter().reformat
-    size = previous = None
+def _timed_frames(av, path, meta):
+    """Yield ``(time, end, av.VideoFrame)`` for every frame."""
+    previous = None
     for t, frame in _decode(av, path, meta):
-        if size is None:
-            size = _processing_size(frame.width, frame.height, downscale)
-        image = convert(frame, format="bgr24").to_ndarray()
-        if (image.shape[1], image.shape[0]) != size:
-            image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
-        yield t, max(_frame_end(t, frame, previous), t), image
+        yield t, max(_frame_end(t, frame, previous), t), frame
         previous = t
 
 
-def _prepared_frames(av, path, downscale):
-    """:func:`_prepare` run in a background thread, at most QUEUE frames ahead.
+class _Converter:
+    """Decoded frames to BGR at the processing size, in one swscale pass.
 
-    Decoding, colour conversion and resizing (FFmpeg and OpenCV, which release
-    the GIL) overlap with the detector's work, as in PySceneDetect's
-    SceneManager. Yields ``(time, end, image, header fps)``; an error in the
-    thread is raised here; leaving the loop early stops the thread.
+    One pass from the decoder's pixels to BGR at the processing size
+    (bilinear, as PySceneDetect's ``cv2.resize``) where PySceneDetect converts
+    at full size and then resizes: on the 60 s 320x240 clip of
+    benchmarks/bench_shots.py, 0.26 s for decoding and converting every frame
+    against 0.52 s. One reformatter for the whole video (``frame.to_ndarray()``
+    builds a new swscale context for every frame, several times slower).
+    """
+
+    def __init__(self, av, downscale):
+        self._reformat = av.video.reformatter.VideoReformatter().reformat
+        self._downscale = downscale
+        self._size = None
+
+    def __call__(self, frame):
+        if self._size is None:
+            self._size = _processing_size(frame.width, frame.height, self._downscale)
+        if self._size == (frame.width, frame.height):
+            return self._reformat(frame, format="bgr24").to_ndarray()
+        width, height = self._size
+        return self._reformat(frame, format="bgr24", width=width, height=height,
+                              interpolation="BILINEAR").to_ndarray()
+
+
+def _decoded_frames(av, path):
+    """:func:`_timed_frames` run in a background thread, at most QUEUE frames ahead.
+
+    Decoding (FFmpeg, which releases the GIL and runs its own frame threads)
+    overlaps with the conversion and the detector's work, as in PySceneDetect's
+    SceneManager. The conversion is left to the consumer: with it in this
+    thread too, this thread was the slower of the two on two cores (0.49
+    against 0.37 s best of 7 on the bench clip). Yields ``(time, end,
+    av.VideoFrame, header fps)``; an error in the thread is raised here;
+    leaving the loop early stops the thread.
     """
     out = queue.Queue(maxsize=QUEUE)
     stop = threading.Event()
@@ -167,7 +238,7 @@ def _prepared_frames(av, path, downscale):
 
     def work():
         try:
-            for item in _prepare(av, path, downscale, meta):
+            for item in _timed_frames(av, path, meta):
                 if not put(item):
                     return
         except BaseException as exc:  # handed to the consumer
@@ -218,13 +289,14 @@ def detect_shots(video, *, detector="content", threshold=None, min_shot_frames=1
     """Split a video into shots at its cuts (or fades), frame-accurately.
 
     The video is decoded once, in a background thread that runs at most
-    ``QUEUE`` (4) frames ahead; each frame is converted to BGR (FFmpeg's
-    swscale), downscaled (``cv2.resize``, linear, as PySceneDetect does), handed
-    to the PySceneDetect detector and dropped. Memory stays at a few frames
-    whatever the length: one full-size BGR frame (``height * width * 3``
-    bytes), up to 4 + 2 frames at the processing size (queued, being scored,
-    and the detector's previous one; AdaptiveDetector keeps a few scores, not
-    frames) and the decoder's reference frames.
+    ``QUEUE`` (4) frames ahead; each frame is converted to BGR and scaled to
+    the processing size in one pass (FFmpeg's swscale, bilinear), handed to the
+    detector and dropped. Memory stays at a few frames whatever the length: up
+    to 4 + 1 decoded frames at full size (queued and being converted; a
+    ``yuv420p`` frame is ``1.5 * height * width`` bytes), two BGR frames at
+    the processing size (being scored and the detector's previous one;
+    AdaptiveDetector keeps a few scores, not frames) and the decoder's
+    reference frames.
 
     Parameters
     ----------
@@ -279,11 +351,12 @@ def detect_shots(video, *, detector="content", threshold=None, min_shot_frames=1
     times, cuts = [], []
     end = stamp = None
     fps = None
-    for index, (t, t_end, image, rate) in enumerate(_prepared_frames(av, path, downscale)):
+    to_bgr = _Converter(av, downscale)
+    for index, (t, t_end, frame, rate) in enumerate(_decoded_frames(av, path)):
         if fps is None:
             fps = rate or 25.0
         stamp = FrameTimecode(index, fps) if wants_timecode else index
-        cuts.extend(det.process_frame(stamp, image))
+        cuts.extend(det.process_frame(stamp, to_bgr(frame)))
         times.append(t)
         end = t_end
     cuts.extend(det.post_process(stamp))

@@ -111,6 +111,44 @@ def test_downscale_keeps_the_cuts(videos, downscale):
     assert starts(detect_shots(videos["cuts"], downscale=downscale)) == CUTS
 
 
+def _bgr_frames(path):
+    """Every frame of ``path`` as detect_shots hands it to the detector."""
+    import av
+
+    from align.video.reader import _decode
+    from align.video.shots import _Converter
+
+    convert = _Converter(av, None)
+    return [convert(frame) for _, frame in _decode(av, str(path))]
+
+
+@pytest.mark.parametrize("name", ["cuts", "bframes", "fade", "clip"])
+def test_content_scores_and_cuts_equal_content_detector(videos, name):
+    # the fast content scorer against PySceneDetect's own ContentDetector, frame by frame:
+    # the same score to the last bit and the same cut decisions, on generated cuts, a fade
+    # (scores that move a little every frame) and the real clip
+    from align.video.shots import _ContentScore
+
+    if not _ContentScore.available(scenedetect):
+        pytest.skip("this scenedetect has no FlashFilter; ContentDetector itself is used")
+    frames = _bgr_frames(CLIP if name == "clip" else videos[name])
+    for threshold, min_len in ((27.0, 15), (5.0, 3), (1.0, 0)):
+        scorer = _ContentScore(scenedetect, threshold, min_len)
+        ours = _ContentScore(scenedetect, threshold, min_len)
+        theirs = scenedetect.ContentDetector(threshold=threshold, min_scene_len=min_len)
+        our_cuts, their_cuts, scores = [], [], []
+        for i, image in enumerate(frames):
+            stamp = scenedetect.FrameTimecode(i, float(FPS))
+            our_cuts += ours.process_frame(stamp, image)
+            their_cuts += theirs.process_frame(stamp, image)
+            scores.append(scorer.score(image))
+            assert scores[-1] == theirs._frame_score, (name, i)
+        assert [c.frame_num for c in our_cuts] == [c.frame_num for c in their_cuts]
+        assert max(scores) > 0  # the frames did differ
+        if name == "cuts":
+            assert [c.frame_num for c in our_cuts] == CUTS or threshold < 27
+
+
 def test_detector_instance(videos):
     det = scenedetect.ContentDetector(threshold=20, min_scene_len=5)
     assert starts(detect_shots(videos["cuts"], detector=det)) == CUTS

@@ -8,7 +8,10 @@ extra):
 
 - ``"content"``: :class:`scenedetect.ContentDetector`, hard cuts: the mean
   change of hue, saturation and luma between consecutive frames (HSV) goes
-  over ``threshold`` (default 27, on a 0-255 scale).
+  over ``threshold`` (default 27, on a 0-255 scale). With scenedetect 0.7 on,
+  its score is computed by :class:`_ContentScore` (the same score to the last
+  bit, summed by OpenCV, twice as fast) and its cut rule is PySceneDetect's own
+  ``FlashFilter``.
 - ``"adaptive"``: :class:`scenedetect.AdaptiveDetector`, hard cuts where that
   change stands out from its rolling average (``threshold`` = ratio, default 3);
   steadier under fast camera motion.

@@ -132,6 +132,7 @@ _BALANCE = 3.0  # weight of the squared length difference of two lines (in units
 _TOP_HEAVY = 3.0  # extra weight when the upper line is the longer one
 _CPS_PENALTY = (20.0, 60.0)  # constant and slope of an estimated reading-speed violation
 _SHORT_PENALTY = (10.0, 20.0)  # constant and slope of an estimated too-short cue
+_SNAP_PENALTY = 20.0  # an in-time near a shot change that the previous cue keeps it from
 _LONG_PAUSE = 1.0  # seconds: pauses longer than this inside a cue cost 3 per second beyond
 _OVERSIZE = 50.0  # a single word that breaks the line or duration limit
 
@@ -678,6 +679,7 @@ def _segment(words, text, p):
     inf = math.inf
     best = [inf] * (n + 1)
     back = [None] * (n + 1)
+    in_est = [-inf] * (n + 1)  # the estimated in-time of the best path's last cue ending at word j
     best[0] = 0.0
     for i in range(n):
         if best[i] == inf:
@@ -719,6 +721,12 @@ def _segment(words, text, p):
                 cost += 0.5 * internal_sentences + (0.0 if ends_well else 3.0)
             # reading speed and duration, from the room up to the next word
             snap = _nearest_cut(p.cuts, a, p.snap, b)
+            if snap is not None and snap < a and snap <= in_est[i] + p.gap:
+                # the best previous cue already starts on (or just after) this shot
+                # change: this cue cannot go back onto it, and its in-time breaks
+                # rule 7 where it stays
+                snap = None
+                cost += _SNAP_PENALTY
             a_est = a if snap is None else snap
             room = [a_est + p.max_len]
             if j < n:
@@ -739,6 +747,7 @@ def _segment(words, text, p):
             if cost < best[j]:
                 best[j] = cost
                 back[j] = (i, lay[1])
+                in_est[j] = a_est
     spans = []
     j = n
     while j > 0:

@@ -197,6 +197,37 @@ def test_ten_minutes_every_rule_kept_or_reported(ten_minutes):
             assert not any(cue.start + TOL < c < cue.words[0].start for c in cuts)
 
 
+#: 14 s of cathy as align_transcript timed it (eval_subtitles.py's first 10 minutes, from 266.5 s
+#: in), with seed 3's shot changes there
+CATHY_274 = [
+    ("more,", 0.1, 0.56), ("closely.", 0.86, 1.43), ("He", 1.576, 1.726), ("looked", 1.726, 1.996),
+    ("at", 1.996, 2.086), ("the", 2.086, 2.166), ("handkerchief", 2.166, 2.926), ("more,", 2.926, 3.356),
+    ("closely.", 3.736, 4.316), ("Gregson", 4.401, 4.981), ("was", 4.981, 5.171), ("asleep", 5.171, 5.651),
+    ("when", 5.651, 5.741), ("he", 5.741, 6.061), ("re-entered", 6.061, 6.511), ("the", 6.511, 6.591),
+    ("cabin.", 6.591, 7.001), ("Gregson", 7.139, 7.659), ("was", 7.659, 7.829), ("asleep", 7.829, 8.349),
+    ("when", 8.349, 8.569), ("he", 8.569, 8.759), ("re-entered", 8.759, 9.159), ("the", 9.159, 9.249),
+    ("cabin.", 9.249, 9.659), ("In", 9.818, 9.958), ("spite", 9.958, 10.298), ("of", 10.298, 10.378),
+    ("their", 10.378, 10.548), ("absurdity", 10.548, 11.238), ("the", 11.238, 11.368),
+    ("words", 11.368, 11.688), ("affected", 11.688, 12.108), ("Philip", 12.108, 12.518),
+    ("curiously.", 12.518, 13.208), ("The", 13.219, 13.379),
+]
+
+
+def test_a_cue_does_not_count_on_a_shot_change_the_previous_cue_took():
+    # Before, the cue DP let "asleep" alone start on the shot change at 7.84 s and then
+    # priced the next cue as if it could start there too: "asleep" came out 0.40 s long
+    # (min_duration) and the next cue's in-time 8.32 s sat 12 frames after the change
+    # (snap), beside its 19.5 cps. Now the DP keeps the in-time of each best cue and
+    # does not let the next one snap onto it.
+    cuts = [7.84, 12.6]
+    cues = subtitles(CATHY_274, fps=25, shots=cuts)
+    broken = broken_rules(cues, fps=25, cuts=cuts)
+    assert_reported(cues, broken)
+    assert {key for _, key in broken} == {"cps"}  # 19.1 cps twice: the speech is that fast here
+    assert all(c.end - c.start >= 5 / 6 - TOL for c in cues)
+    assert sum(1 for c in cues if any(abs(c.start - x) < TOL for x in cuts)) == 2
+
+
 def test_ten_minutes_breaks_fall_at_natural_places(ten_minutes):
     words, cuts, cues = ten_minutes
     # a cue never ends on an article, and cues whose end is not forced by a shot change

@@ -18,7 +18,7 @@ by the decoding thread, one being converted; yuv420p: ``1.5 * h * w`` bytes,
 the detector's previous one: 256x192x3 = 147 KB each) and the decoder's
 reference frames, never the whole video.
 
-Run: ``python benchmarks/bench_shots.py [--seconds 60] [--repeat 3] [--size 320x240]``.
+Run: ``python benchmarks/bench_shots.py [--seconds 60] [--repeat 3] [--size 320x240] [--memory]``.
 """
 
 import argparse
@@ -78,11 +78,42 @@ def _best_interleaved(fns, repeat):
     return best, results
 
 
+#: run in a fresh process: RSS after the imports and a warm-up on a 1 s clip, then the peak
+#: (VmHWM) over the whole detect_shots call on the clip
+_CHILD = """
+import sys
+from align.video.shots import detect_shots
+def status(key):
+    return int([s for s in open("/proc/self/status") if s.startswith(key)][0].split()[1]) / 1024
+detect_shots(sys.argv[2])
+before = status("VmRSS")
+shots = detect_shots(sys.argv[1])
+print(before, status("VmHWM"), ",".join(str(s.start_frame) for s in shots[1:]))
+"""
+
+
+def peak_memory(path, truth):
+    """detect_shots's peak RSS over its warm start, measured in a fresh process."""
+    import subprocess
+    import sys
+
+    warm = Path(path).with_name("warm.mp4")
+    write_clip(warm, 1.0)
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(warm)], check=True,
+                         capture_output=True, text=True).stdout.split()
+    before, peak = float(out[0]), float(out[1])
+    cuts = [int(c) for c in out[2].split(",")] if len(out) > 2 else []
+    return (f"peak RSS of detect_shots in a fresh process: {peak:.0f} MiB, {peak - before:+.0f} MiB "
+            f"over the warm process before the call ({before:.0f} MiB); cuts == known: {cuts == truth}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--size", default="320x240", help="WIDTHxHEIGHT of the generated clip")
+    parser.add_argument("--memory", action="store_true",
+                        help="also run detect_shots in a fresh process and print its peak RSS")
     args = parser.parse_args(argv)
     size = tuple(int(n) for n in args.size.lower().split("x"))
 
@@ -112,6 +143,7 @@ def main(argv=None):
         seconds, cuts = _best_interleaved([ours, lambda: theirs("opencv"), lambda: theirs("pyav")],
                                           args.repeat)
         rows = list(zip(names, seconds, cuts))
+        memory_row = peak_memory(path, truth) if args.memory else None
 
     base = rows[1][1]
     print(f"{info.n_frames} frames, {info.width}x{info.height}, {info.fps:g} fps, "
@@ -121,6 +153,8 @@ def main(argv=None):
     for name, seconds, cuts in rows:
         print(f"| {name} | {seconds:.3f} | {seconds / base:.2f} | {cuts == truth} |")
     print(f"\ncuts agree between all three: {rows[0][2] == rows[1][2] == rows[2][2]}")
+    if args.memory:
+        print(memory_row)
     decoded = info.width * info.height * 1.5
     w = 256 if info.width >= 256 else info.width
     h = round(info.height * w / info.width)

@@ -3,8 +3,8 @@
 :func:`detect_shots` decodes the video once, with PyAV, converts each frame
 to BGR at the size PySceneDetect's ``SceneManager`` would process (one
 bilinear swscale pass, where PySceneDetect converts at full size and then
-calls ``cv2.resize``), and hands the frames to a PySceneDetect detector (``scenedetect``, the ``video``
-extra):
+calls ``cv2.resize``), and hands the frames to a PySceneDetect detector
+(``scenedetect``, the ``video`` extra):
 
 - ``"content"``: :class:`scenedetect.ContentDetector`, hard cuts: the mean
   change of hue, saturation and luma between consecutive frames (HSV) goes
@@ -144,16 +144,15 @@ class _ContentScore:
             return 0.0
         n = float(image.shape[0] * image.shape[1])
         hue, sat, lum = (cv2.norm(a, b, cv2.NORM_L1) / n for a, b in zip(planes, previous))
-        # ContentDetector: sum(component * weight) / sum(|weight|), weights (1, 1, 1, 0)
-        return (0 + hue * 1.0 + sat * 1.0 + lum * 1.0 + 0.0 * 0.0) / 3.0
+        # ContentDetector: sum(component * weight) / sum(|weight|) with weights (1, 1, 1, 0),
+        # which is this sum, in this order, to the last bit
+        return (hue + sat + lum) / 3.0
 
     def process_frame(self, timecode, frame_img):
         return self._filter.filter(timecode, self.score(frame_img) >= self._threshold)
 
     def post_process(self, timecode):
         return []
-
-
 
 
 def _processing_size(width, height, downscale):

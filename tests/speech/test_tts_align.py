@@ -72,9 +72,11 @@ def test_english_agrees_with_acoustic_aligner():
         assert [w.text for w in got.words] == [w.text.rstrip(".") for w in ref.words]
         for a, b in zip(got.words, ref.words):
             errs += [abs(a.start - b.start), abs(a.end - b.end)]
-    frac = float(np.mean(np.array(errs) <= 0.05))
-    # measured 0.82 on these 6 files (0.80 on the benchmark's 50; MFCC alone 0.68 and 0.76): below the bar of 0.90
-    assert frac >= 0.78, frac
+    frac = float(np.mean(np.round(errs, 6) <= 0.05))  # both on a 10 ms grid: 50.000001 ms is 50
+    # measured 0.87-0.91 on these 6 files (DTW alone, realign=0: 0.86); on the benchmark's 50: 0.85 (0.83).
+    # espeak-ng's output moves by a few samples from call to call (its state carries over:
+    # the same text differs after other calls), which moves a few boundaries here.
+    assert frac >= 0.84, frac
 
 
 def test_sonnet_line_begins_after_pauses():

@@ -18,6 +18,9 @@ state's score of frame ``t`` is ``-0.5 * sum_d (x[t, d] - means[key[s], d])**2 *
 ivar[d]`` (the shared normalising constant dropped). It is computed inside the
 sweep; no (frames, states) matrix is made.
 
+Each state entered adds its ``enter`` log-probability (a pause that costs something
+to insert, as a silence insertion penalty does in a recogniser).
+
 Ties: holding the state wins over advancing, advancing over skipping.
 """
 
@@ -55,7 +58,7 @@ def _emission(x, t, means, k, ivar):
 
 
 @njit(cache=True)
-def chain_viterbi(x, means, ivar, key, skippable, lo, hi, states_out):
+def chain_viterbi(x, means, ivar, key, skippable, enter, lo, hi, states_out):
     """The best state of every frame, written into ``states_out``; returns the path's score.
 
     Parameters
@@ -70,6 +73,10 @@ def chain_viterbi(x, means, ivar, key, skippable, lo, hi, states_out):
         The Gaussian of each state.
     skippable : (S,) bool
         States the path may pass over.
+    enter : (S,) float64
+        The log-probability of entering each state (from the one before it, by a
+        skip, or at the first frame); 0 everywhere makes the path's score the
+        emissions' alone.
     lo, hi : (S,) int64, non-decreasing
         Each state's window of frames, ``[lo[s], hi[s])``.
     states_out : (M,) int64
@@ -94,17 +101,17 @@ def chain_viterbi(x, means, ivar, key, skippable, lo, hi, states_out):
     score = np.full(S, NEG)
     for s in range(a[0], b[0]):
         if s == 0 or (s == 1 and skippable[0]):
-            score[s] = _emission(x, 0, means, key[s], ivar)
+            score[s] = enter[s] + _emission(x, 0, means, key[s], ivar)
     for t in range(1, M):
         # from the last state down, so that score[s - 1] and score[s - 2] are still frame t - 1's
         for s in range(b[t] - 1, a[t] - 1, -1):
             best = score[s]
             step = 0
-            if s >= 1 and score[s - 1] > best:
-                best = score[s - 1]
+            if s >= 1 and score[s - 1] + enter[s] > best:
+                best = score[s - 1] + enter[s]
                 step = 1
-            if s >= 2 and skippable[s - 1] and score[s - 2] > best:
-                best = score[s - 2]
+            if s >= 2 and skippable[s - 1] and score[s - 2] + enter[s] > best:
+                best = score[s - 2] + enter[s]
                 step = 2
             if best == NEG:
                 score[s] = NEG

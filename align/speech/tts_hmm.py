@@ -102,7 +102,7 @@ def _estimate(x, frame_key, n_keys, shrink, var_floor, rows=65536):
 
 
 def realign_words(words, features, frame_rate, *, iterations=3, states_per_phone=3, window=0.3, shrink=2.0,
-                  var_floor=0.1):
+                  var_floor=0.1, pause_cost=0.0):
     """Words and phones aligned again by an HMM trained on the recording (the module docstring).
 
     Parameters
@@ -125,6 +125,10 @@ def realign_words(words, features, frame_rate, *, iterations=3, states_per_phone
     shrink, var_floor : float
         The means' pull towards the file's mean, in frames; the variance's floor,
         as a fraction of the features' variance.
+    pause_cost : float
+        What a pause costs to insert, in log-likelihood (a pause state's ``enter``
+        log-probability is minus this). Measured on 100 cathy files, 5 to 100 gained
+        nothing within 50 ms of the acoustic aligner (86.4% at 0, 84.8-86.6%).
 
     Returns
     -------
@@ -151,11 +155,12 @@ def realign_words(words, features, frame_rate, *, iterations=3, states_per_phone
     # the first pass's segmentation: state s from its first frame on, until the next state's
     states = np.searchsorted(seg0, np.arange(M), side="right") - 1
     states = np.clip(states, 0, len(labels) - 1)
+    enter = np.where(skippable, -float(pause_cost), 0.0)
     found = None
     for _ in range(iterations):
         means, ivar = _estimate(x, key[states], len(names), shrink, var_floor)
         out = np.empty(M, np.int64)
-        if chain_viterbi(x, means, ivar, key, skippable, lo, hi, out) == -np.inf:
+        if chain_viterbi(x, means, ivar, key, skippable, enter, lo, hi, out) == -np.inf:
             break
         states = found = out
     if found is None:

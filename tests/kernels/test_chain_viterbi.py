@@ -27,12 +27,18 @@ def _valid(seq, skippable, lo, hi):
     return True
 
 
-def _brute_force(E, skippable, lo, hi):
+def _score(E, enter, seq):
+    """Emissions plus the entry log-probability of every state entered (the first included)."""
+    entered = [seq[0]] + [q for p, q in zip(seq, seq[1:]) if q != p]
+    return E[np.arange(len(seq)), list(seq)].sum() + enter[entered].sum()
+
+
+def _brute_force(E, enter, skippable, lo, hi):
     M, S = E.shape
     best, best_seq = -np.inf, None
     for seq in itertools.product(range(S), repeat=M):
         if _valid(seq, skippable, lo, hi):
-            total = E[np.arange(M), list(seq)].sum()
+            total = _score(E, enter, seq)
             if total > best:
                 best, best_seq = total, seq
     return best, best_seq
@@ -58,9 +64,10 @@ def test_every_tiny_chain_equals_the_best_of_all_sequences(seed):
         lo, hi = np.zeros(S, np.int64), np.full(S, M, np.int64)  # no windows
     else:
         lo, hi = _windows(rng, S, M, width=rng.uniform(0.5, 3.0))
+    enter = np.zeros(S) if seed % 4 < 2 else -rng.uniform(0, 3, S)
     out = np.full(M, -7, np.int64)
-    got = chain_viterbi(x, means, ivar, key, skippable, lo, hi, out)
-    want, seq = _brute_force(_emissions(x, means, ivar, key), skippable, lo, hi)
+    got = chain_viterbi(x, means, ivar, key, skippable, enter, lo, hi, out)
+    want, seq = _brute_force(_emissions(x, means, ivar, key), enter, skippable, lo, hi)
     if seq is None:
         assert got == -np.inf
         assert (out == -7).all()  # untouched
@@ -68,7 +75,7 @@ def test_every_tiny_chain_equals_the_best_of_all_sequences(seed):
         assert got == pytest.approx(want, rel=1e-12, abs=1e-12)
         E = _emissions(x, means, ivar, key)
         assert _valid(tuple(out), skippable, lo, hi)
-        assert E[np.arange(M), out].sum() == pytest.approx(want, rel=1e-12, abs=1e-12)
+        assert _score(E, enter, tuple(out)) == pytest.approx(want, rel=1e-12, abs=1e-12)
         if len(set(key)) == S:  # no ties: the one best sequence
             assert tuple(out) == seq
 
@@ -85,7 +92,7 @@ def test_a_long_chain_equals_a_dense_viterbi_and_its_windows_bind():
     skippable = np.zeros(S, bool)
     lo, hi = np.zeros(S, np.int64), np.full(S, M, np.int64)
     out = np.empty(M, np.int64)
-    total = chain_viterbi(x, means, ivar, key, skippable, lo, hi, out)
+    total = chain_viterbi(x, means, ivar, key, skippable, np.zeros(S), lo, hi, out)
     # dense reference: the same recurrence over the whole (frames, states) grid
     E = _emissions(x, means, ivar, key)
     score = np.full(S, -np.inf)
@@ -99,7 +106,7 @@ def test_a_long_chain_equals_a_dense_viterbi_and_its_windows_bind():
     lo2, hi2 = lo.copy(), hi.copy()
     lo2[S // 2:] = np.maximum(lo2[S // 2:], M // 2 + 40)
     out2 = np.empty(M, np.int64)
-    total2 = chain_viterbi(x, means, ivar, key, skippable, lo2, hi2, out2)
+    total2 = chain_viterbi(x, means, ivar, key, skippable, np.zeros(S), lo2, hi2, out2)
     assert total2 < total
     assert (out2[: M // 2 + 40] < S // 2).all()
 

@@ -47,7 +47,7 @@ def _chain(spans, n_frames, states_per_phone, margin):
 
     ``spans`` holds each spoken word's phones as (label, f0, f1) frames. Returns the
     state labels (S,), their skippable flags, windows lo, hi (S,), each state's first
-    frame in the DTW segmentation (S,) and each word's first state (n_words + 1,).
+    frame in the DTW segmentation (S,) and each word's first state (n_words,).
     """
     labels, skippable, lo, hi, seg0 = [], [], [], [], []  # seg0: each state's first frame in the first pass
 
@@ -72,7 +72,6 @@ def _chain(spans, n_frames, states_per_phone, margin):
                 seg0.append(cuts[j])
         after = spans[k + 1][0][1] if k + 1 < len(spans) else n_frames
         pause(phones[-1][2], after)
-    first.append(len(labels) - 1)  # the trailing pause
     lo = np.maximum.accumulate(np.clip(lo, 0, n_frames)).astype(np.int64)
     hi = np.maximum.accumulate(np.clip(hi, 1, n_frames)).astype(np.int64)
     hi[-1] = n_frames

@@ -58,6 +58,8 @@ _LAZY = {
     "PosteriorResult": "align.hmm",
     "align_transcript": "align.speech.transcript",
     "align_corpus": "align.speech.corpus",
+    "train_phone_model": "align.speech.tts_training",
+    "PhoneModel": "align.speech.tts_hmm",
     "Alignment": "align.speech.results",
     "Word": "align.speech.results",
     "Phone": "align.speech.results",

@@ -120,10 +120,15 @@ def _cmd_corpus(args):
             return 2
         durations = {"sample_rate": args.sample_rate, "hop_length": args.hop_length,
                      "silence": args.silence, "min_frames": args.min_frames}
+    options = {} if args.adaptation else {"speaker_adaptation": False}
+    if args.language != "en" or args.method != "auto":
+        options.update(language=args.language, method=args.method)
+    if args.phone_model:
+        options["phone_model"] = args.phone_model
     results = align_corpus(args.folder, args.out, formats=args.format or [".TextGrid"],
                            jobs=args.jobs, overwrite=args.overwrite, progress=not args.quiet,
                            durations=durations, client=args.scheduler,
-                           **({} if args.adaptation else {"speaker_adaptation": False}))
+                           train_phone_model=args.train_phone_model, **options)
     failed = [r for r in results if r.status == "failed"]
     counts = {s: sum(r.status == s for r in results) for s in ("aligned", "skipped", "failed")}
     for r in failed:
@@ -232,6 +237,14 @@ def _parser():
     p.add_argument("--min-frames", type=int, default=0, help="with --durations: at least this many frames a token")
     p.add_argument("--no-adaptation", dest="adaptation", action="store_false",
                    help="align once, without adapting the model to the speaker (about 1.3x faster)")
+    p.add_argument("--language", default="en",
+                   help="en (the acoustic model) or any espeak-ng code: fr, de, pt-br, ... (synthesis and DTW)")
+    p.add_argument("--method", choices=("auto", "acoustic", "tts"), default="auto",
+                   help="auto (default): acoustic for en, tts otherwise; tts: espeak-ng synthesis + DTW")
+    p.add_argument("--train-phone-model", action="store_true",
+                   help="tts method: first train the speaker's phone model over the corpus (saved as "
+                        "OUT/phone_model.npz, reused by a later run), then align with it; one speaker")
+    p.add_argument("--phone-model", metavar="NPZ", help="tts method: align with a phone model trained before")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_corpus)
 

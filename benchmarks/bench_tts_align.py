@@ -19,6 +19,10 @@ Run from the repository root::
         --aeneas-python /tmp/aeneas/venv/bin/python
 
 ``--realign 0`` gives the DTW's answer without the HMM pass (before and after).
+``--train N`` first trains a phone model of cathy's voice on N of its files (every
+``len // N``-th, which holds the ``--files`` set when N is a multiple of it) and aligns
+cathy with it (:func:`align.train_phone_model`, as ``align corpus --train-phone-model``
+does); MFA's three files (one speaker) get a model trained on the three.
 
 Timings depend on the machine's load: say what else was running.
 """
@@ -34,11 +38,27 @@ import numpy as np
 SPEECH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "speech"
 
 
-def cathy(n):
+def cathy_files(n):
+    files = sorted((SPEECH / "cathy").glob("*.flac"))
+    return files[:: max(1, len(files) // n)][:n]
+
+
+def train(files, jobs=2):
+    """A phone model trained on ``files`` (paths with a transcript of the same stem beside them)."""
     import align
 
-    files = sorted((SPEECH / "cathy").glob("*.flac"))
-    files = files[:: max(1, len(files) // n)][:n]
+    t = time.perf_counter()
+    model = align.train_phone_model([(f, f.with_suffix(".txt") if f.with_suffix(".txt").is_file()
+                                      else f.with_suffix(".lab")) for f in files], jobs=jobs)
+    print(f"  phone model: {model.info['files']} files, {model.info['seconds']:.0f} s of audio, "
+          f"{len(model.keys)} Gaussians, trained in {time.perf_counter() - t:.1f} s on {jobs} processes")
+    return model
+
+
+def cathy(n, model=None):
+    import align
+
+    files = cathy_files(n)
     errs, t_ac, t_tts, dur, mismatch = [], 0.0, 0.0, 0.0, 0
     align.align_transcript(files[0], files[0].with_suffix(".txt").read_text(), method="tts")  # warm-up
     for f in files:
@@ -47,7 +67,7 @@ def cathy(n):
         ref = align.align_transcript(f, text)
         t_ac += time.perf_counter() - t
         t = time.perf_counter()
-        got = align.align_transcript(f, text, method="tts")
+        got = align.align_transcript(f, text, method="tts", phone_model=model)
         t_tts += time.perf_counter() - t
         dur += got.duration
         if len(got.words) != len(ref.words):
@@ -58,14 +78,15 @@ def cathy(n):
     # both aligners give boundaries on a 10 ms grid: rounded to the microsecond, an error of
     # exactly 50 ms counts as within 50 ms (before 2026-12-08 float noise left most of them out)
     e = np.round(np.array(errs), 6)
-    print(f"cathy, {len(files)} files, {dur:.0f} s of audio, {e.size} boundaries ({mismatch} files skipped)")
+    print(f"cathy, {len(files)} files, {dur:.0f} s of audio, {e.size} boundaries ({mismatch} files skipped)"
+          + ("" if model is None else f", with a phone model trained on {model.info['files']} files"))
     for ms in (25, 50, 100):
         print(f"  within {ms:3d} ms of the acoustic aligner: {np.mean(e <= ms / 1000):.3f}")
     print(f"  median |diff| {np.median(e) * 1000:.0f} ms, p90 {np.percentile(e, 90) * 1000:.0f} ms")
     print(f"  speed: tts {dur / t_tts:.1f}x real time, acoustic {dur / t_ac:.1f}x real time")
 
 
-def mfa():
+def mfa(trained=False):
     """Word boundaries of ``method="tts"`` against MFA's TextGrids (the words MFA aligned)."""
     import sys
 
@@ -75,9 +96,15 @@ def mfa():
     from eval_transcript import MFA, MFA_FILES, boundary_pairs, mfa_reference
 
     every = []
+    texts = {name: " ".join(w for w, *_ in mfa_reference(MFA / grid)) for name, _, grid in MFA_FILES}
+    model = None
+    if trained:
+        t = time.perf_counter()
+        model = align.train_phone_model([(MFA / audio, texts[name]) for name, audio, _ in MFA_FILES], jobs=1)
+        print(f"  MFA: phone model trained on the 3 files in {time.perf_counter() - t:.1f} s")
     for name, audio, grid in MFA_FILES:
         reference = mfa_reference(MFA / grid)
-        got = align.align_transcript(MFA / audio, " ".join(w for w, *_ in reference), method="tts")
+        got = align.align_transcript(MFA / audio, texts[name], method="tts", phone_model=model)
         pairs = boundary_pairs([(w.text.lower(), w.start, w.end) for w in got.words], reference)
         d = np.round(np.abs([a - b for *_, a, b in pairs]), 6)
         every.append(d)
@@ -233,6 +260,8 @@ def main():
     ap.add_argument("--mfa", action="store_true", help="also against MFA's TextGrids (../shared/data/speech/mfa)")
     ap.add_argument("--realign", type=int, default=None,
                     help="HMM passes after the DTW (align.speech.tts_align.DEFAULTS['realign']; 0: DTW alone)")
+    ap.add_argument("--train", type=int, default=0,
+                    help="train a phone model on this many cathy files first and align with it (0: off)")
     ap.add_argument("--aeneas-python", default=None,
                     help="python of a venv holding aeneas (benchmarks/peers/install_aeneas.sh), for a live run")
     args = ap.parse_args()
@@ -241,9 +270,9 @@ def main():
 
         DEFAULTS["realign"] = args.realign
     if args.files > 0:
-        cathy(args.files)
+        cathy(args.files, train(cathy_files(args.train)) if args.train else None)
     if args.mfa:
-        mfa()
+        mfa(trained=bool(args.train))
     sonnets(args.aeneas_python)
     if args.long_minutes > 0:
         long_recording(args.long_minutes)

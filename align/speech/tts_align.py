@@ -675,7 +675,7 @@ def _confidence(ratio):
 
 def align_tts(audio, transcript, *, language="en", rate=None, trim=False, radius=None, factor=None,
               top_cells=None, snap=None, chunk_chars=None, metric="cosine",
-              step_pattern="symmetric1"):
+              step_pattern="symmetric1", phone_model=None):
     """Word and phone timestamps in any espeak-ng language, by synthesis and DTW.
 
     Parameters
@@ -701,6 +701,11 @@ def align_tts(audio, transcript, *, language="en", rate=None, trim=False, radius
         Characters of text per synthesis call (whole sentences; default 400).
     metric, step_pattern : str
         DTW local cost and steps (see :func:`align.dtw`).
+    phone_model : PhoneModel or path, optional
+        Gaussians of the speaker's phones trained over a corpus
+        (:func:`align.train_phone_model`; a saved ``.npz``): the HMM pass aligns with
+        them instead of training on this recording alone, which is much closer to the
+        acoustic aligner on short files (benchmarks/README.md).
 
     Returns
     -------
@@ -723,7 +728,7 @@ def align_tts(audio, transcript, *, language="en", rate=None, trim=False, radius
     """
     return _align_tts(audio, transcript, language=language, rate=rate, trim=trim, radius=radius,
                       factor=factor, top_cells=top_cells, snap=snap, chunk_chars=chunk_chars,
-                      metric=metric, step_pattern=step_pattern)[0]
+                      metric=metric, step_pattern=step_pattern, phone_model=phone_model)[0]
 
 
 def _read_text(transcript):
@@ -744,8 +749,14 @@ def _read_text(transcript):
 
 
 def _align_tts(audio, transcript, *, language="en", rate=None, trim=False, radius=None, factor=None,
-               top_cells=None, snap=None, chunk_chars=None, metric="cosine", step_pattern="symmetric1"):
-    """:func:`align_tts`, also returning the recording's frame log-energy c0 [shape=(M,)]."""
+               top_cells=None, snap=None, chunk_chars=None, metric="cosine", step_pattern="symmetric1",
+               phone_model=None, realign=None, with_features=False):
+    """:func:`align_tts`, also returning the recording's frame log-energy c0 [shape=(M,)].
+
+    ``realign`` overrides ``DEFAULTS["realign"]``; ``with_features`` adds the recording's
+    :func:`hmm_features` (M, 39) to what is returned (the training rounds of
+    :mod:`align.speech.tts_training` count them).
+    """
     from ..text.espeak_synth import check_language
 
     code = check_language(language)
@@ -831,19 +842,55 @@ def _align_tts(audio, transcript, *, language="en", rate=None, trim=False, radiu
             starts[k] = min(mid, ends[k])
 
     words = _build_words(user, units, starts, ends, first, last, row_cost, median, t0, fr)
-    passes = int(opts["realign"])
-    if passes > 0:
+    passes = int(opts["realign"]) if realign is None else int(realign)
+    model = load_phone_model(phone_model) if phone_model is not None else None
+    features = None
+    if passes > 0 or with_features:
         del synth, rec, first, last, local, row_cost
-        words = realign_words(words, hmm_features(cep), fr, iterations=passes,
-                              window=float(opts["realign_window"]))
+        features = hmm_features(cep)
+        del cep
+    if passes > 0:
+        words = realign_words(words, features, fr, iterations=passes, window=float(opts["realign_window"]),
+                              model=model)
     duration = n_samples / SAMPLE_RATE
     alignment = Alignment(words=words, duration=duration, sample_rate=SAMPLE_RATE, unknown_words=[],
                           audio_path=audio_path,
                           metadata={"method": "tts", "language": code, "voice": f"espeak-ng {voice}",
                                     "rate": int(opts["rate"]), "frame_rate": fr,
                                     "dtw_band_cells": int(cells), "trim": [t0 / fr, t1 / fr],
-                                    "hmm_passes": passes})
+                                    "hmm_passes": passes if model is None else 1,
+                                    "phone_model": None if model is None else model.info.get("name", "given")})
+    if with_features:
+        return alignment, c0[::kf], features
     return alignment, c0[::kf]
+
+
+def recording_features(audio, frame_rate=None):
+    """:func:`hmm_features` of a recording [shape=(M, 39), float32], at ``DEFAULTS["frame_rate"]``."""
+    fr = int(DEFAULTS["frame_rate"] if frame_rate is None else frame_rate)
+    cep, _, _, _ = _recording(audio, fr, 0)
+    return hmm_features(cep)
+
+
+_MODELS = {}
+
+
+def load_phone_model(model):
+    """A :class:`~align.speech.tts_hmm.PhoneModel`, or one read from a path (kept per path and mtime)."""
+    from .tts_hmm import PhoneModel
+
+    if isinstance(model, PhoneModel):
+        return model
+    if not isinstance(model, (str, os.PathLike)):
+        raise ParameterError(f"phone_model must be a PhoneModel or the path of one, got {type(model).__name__}")
+    path = os.fspath(model)
+    try:
+        stamp = os.stat(path).st_mtime_ns
+    except OSError as exc:
+        raise ParameterError(f"cannot read the phone model {path!r}: {exc.strerror or exc}") from exc
+    if _MODELS.get(path, (None,))[0] != stamp:
+        _MODELS[path] = (stamp, PhoneModel.load(path))
+    return _MODELS[path][1]
 
 
 def _units(user, syn_words):

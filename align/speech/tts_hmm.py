@@ -26,18 +26,27 @@ frames, so time and memory grow with the recording's length (one back-pointer
 byte per frame and state in the window), and no word moves further than that
 from where DTW put it.
 
+A file of a few seconds holds a few frames of each phone, too few for a good model.
+A corpus of one speaker holds many: :class:`PhoneStats` are the sufficient
+statistics of one file's segmentation (frame counts, sums and sums of squares of
+each Gaussian), they add up over files, and :meth:`PhoneStats.model` makes the
+:class:`PhoneModel` that ``realign_words(..., model=...)`` aligns with, as MFA trains
+its model on the corpus it aligns (:func:`align.speech.tts_training.train_phone_model`
+runs the rounds over a corpus).
+
 Measured on cathy and MFA's files (``benchmarks/README.md``, issue 14): on cathy's
 50 files, word boundaries within 25 ms of the acoustic-model aligner 50.7 -> 59.6%,
 within 50 ms 82.8 -> 85.3%; closer to MFA's TextGrids on each of its three files.
 """
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..exceptions import ParameterError
 from ..kernels.chain_viterbi import chain_viterbi
 
-__all__ = ["realign_words"]
+__all__ = ["PhoneModel", "PhoneStats", "phone_stats", "realign_words"]
 
 _PAUSE = ("<pause>", 0)
 
@@ -100,8 +109,238 @@ def _estimate(x, frame_key, n_keys, shrink, var_floor, rows=65536):
     return means, 1.0 / np.maximum(var, 1e-12)
 
 
+@dataclass(frozen=True)
+class PhoneModel:
+    """Gaussians of espeak-ng phone states, learnt over one or many recordings.
+
+    Parameters
+    ----------
+    keys : tuple of (str, int)
+        Each Gaussian's phone label and state index (``("<pause>", 0)`` the pause).
+    means : np.ndarray [shape=(K, D), float64]
+        Each Gaussian's mean, in the features of :func:`align.speech.tts_align.hmm_features`.
+    ivar : np.ndarray [shape=(D,), float64]
+        The inverse of the variance every Gaussian shares.
+    counts : np.ndarray [shape=(K,), float64]
+        The frames each mean was estimated from.
+    frame_rate : int
+        Frames a second of the features it was trained on.
+    states_per_phone : int
+        States in a row per phone.
+    info : dict
+        What it was trained on (files, seconds, rounds), saved with it.
+    """
+
+    keys: tuple
+    means: np.ndarray
+    ivar: np.ndarray
+    counts: np.ndarray
+    frame_rate: int
+    states_per_phone: int = 3
+    info: dict = field(default_factory=dict)
+
+    def save(self, path):
+        """Write the model to ``path`` (``.npz``), atomically."""
+        import json
+
+        from ..io._atomic import atomic_path
+
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, labels=np.array([k[0] for k in self.keys], dtype=str),
+                     state=np.array([k[1] for k in self.keys], dtype=np.int64), means=self.means,
+                     ivar=self.ivar, counts=self.counts,
+                     header=np.array(json.dumps({"format": "fusealign-phone-model", "version": 1,
+                                                 "frame_rate": self.frame_rate,
+                                                 "states_per_phone": self.states_per_phone,
+                                                 "info": self.info})))
+
+    @classmethod
+    def load(cls, path):
+        """A model written by :meth:`save`; a ParameterError for anything else."""
+        import json
+        import zipfile
+
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                header = json.loads(str(z["header"]))
+                if header.get("format") != "fusealign-phone-model":
+                    raise ValueError("not a phone model")
+                keys = tuple(zip((str(x) for x in z["labels"]), (int(j) for j in z["state"])))
+                model = cls(keys, z["means"].astype(np.float64), z["ivar"].astype(np.float64),
+                            z["counts"].astype(np.float64), int(header["frame_rate"]),
+                            int(header["states_per_phone"]), header.get("info", {}))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+            raise ParameterError(f"cannot read the phone model {str(path)!r}: {exc}; give a file written "
+                                 "by PhoneModel.save or align.train_phone_model") from exc
+        if model.means.shape != (len(keys), model.ivar.size) or model.counts.shape != (len(keys),):
+            raise ParameterError(f"the phone model {str(path)!r} is damaged: its arrays disagree in size")
+        return model
+
+
+@dataclass
+class PhoneStats:
+    """Sufficient statistics of a segmentation into phone states; they add up over files.
+
+    ``counts`` (K,), ``sums`` and ``squares`` (K, D): frames, sums and sums of squares of the
+    features each Gaussian of ``keys`` was given. ``sum(stats_of_each_file)`` works.
+    """
+
+    keys: tuple
+    counts: np.ndarray
+    sums: np.ndarray
+    squares: np.ndarray
+
+    def __add__(self, other):
+        if other == 0:  # sum() starts from 0
+            return self
+        keys = tuple(sorted(set(self.keys) | set(other.keys)))
+        at = {k: i for i, k in enumerate(keys)}
+        D = self.sums.shape[1] if self.keys else other.sums.shape[1]
+        counts, sums, squares = np.zeros(len(keys)), np.zeros((len(keys), D)), np.zeros((len(keys), D))
+        for part in (self, other):
+            idx = np.array([at[k] for k in part.keys], dtype=np.int64)
+            if idx.size:
+                counts[idx] += part.counts
+                sums[idx] += part.sums
+                squares[idx] += part.squares
+        return PhoneStats(keys, counts, sums, squares)
+
+    __radd__ = __add__
+
+    def model(self, frame_rate, *, states_per_phone=3, shrink=2.0, var_floor=0.1, info=None):
+        """The Gaussians these statistics give: means shrunk towards the overall mean by ``shrink``
+        frames, one shared variance of the frames about their means, floored at ``var_floor``
+        times the features' variance (as :func:`realign_words` estimates them on one file)."""
+        M = self.counts.sum()
+        if M < 2:
+            raise ParameterError("the phone model needs at least two frames of speech to learn from")
+        total = self.sums.sum(axis=0) / M
+        means = (self.sums + shrink * total) / (self.counts[:, None] + shrink)
+        # sum over frames of (x - mean_k) and of (x - mean_k)**2, from the per-Gaussian sums
+        r1 = (self.sums - self.counts[:, None] * means).sum(axis=0)
+        r2 = (self.squares - 2 * means * self.sums + self.counts[:, None] * means ** 2).sum(axis=0)
+        spread = self.squares.sum(axis=0) - M * total ** 2
+        var = np.maximum(r2 / M - (r1 / M) ** 2, var_floor * spread / M)
+        return PhoneModel(self.keys, means, 1.0 / np.maximum(var, 1e-12), self.counts.copy(), int(frame_rate),
+                          int(states_per_phone), dict(info or {}))
+
+
+def _stats(x, frame_key, names):
+    """PhoneStats of the frames ``x`` (M, D) given to the Gaussians ``names[frame_key]``."""
+    K, D = len(names), x.shape[1]
+    counts = np.bincount(frame_key, minlength=K).astype(np.float64)
+    sums, squares = np.empty((K, D)), np.empty((K, D))
+    for d in range(D):
+        col = x[:, d].astype(np.float64)
+        sums[:, d] = np.bincount(frame_key, weights=col, minlength=K)
+        squares[:, d] = np.bincount(frame_key, weights=col * col, minlength=K)
+    used = counts > 0
+    return PhoneStats(tuple(n for n, u in zip(names, used) if u), counts[used], sums[used], squares[used])
+
+
+@dataclass
+class _Chain:
+    """One recording's chain of states (:func:`_chain`) and its first-pass segmentation."""
+
+    spoken: list
+    labels: list
+    skippable: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    first: np.ndarray
+    names: list
+    key: np.ndarray
+    states: np.ndarray
+
+
+def _prepare(words, M, frame_rate, states_per_phone, window):
+    """The chain of ``words``' phones over ``M`` frames, or None when no word has phones."""
+    spoken = [k for k, w in enumerate(words) if w.phones]
+    if not spoken:
+        return None
+    spans = []
+    for k in spoken:
+        phones = []
+        for p in words[k].phones:
+            f0 = min(max(int(round(p.start * frame_rate)), 0), M)
+            phones.append((p.label, f0, min(max(int(round(p.end * frame_rate)), f0), M)))
+        spans.append(phones)
+    labels, skippable, lo, hi, seg0, first = _chain(spans, M, states_per_phone, int(round(window * frame_rate)))
+    names = sorted(set(labels))
+    index = {name: i for i, name in enumerate(names)}
+    key = np.array([index[label] for label in labels], dtype=np.int64)
+    # the first pass's segmentation: state s from its first frame on, until the next state's
+    states = np.clip(np.searchsorted(seg0, np.arange(M), side="right") - 1, 0, len(labels) - 1)
+    return _Chain(spoken, labels, skippable, lo, hi, first, names, key, states)
+
+
+def _model_means(chain, x, model, shrink, var_floor):
+    """Means (K, D) and inverse variance (D,) for ``chain``'s Gaussians from ``model``; a phone
+    the model never saw gets this file's estimate from the first pass."""
+    means, ivar = _estimate(x, chain.key[chain.states], len(chain.names), shrink, var_floor)
+    at = {k: i for i, k in enumerate(model.keys)}
+    for i, name in enumerate(chain.names):
+        j = at.get(name)
+        if j is not None and model.counts[j] > 0:
+            means[i] = model.means[j]
+    return means, model.ivar
+
+
+def _check_model(model, features, frame_rate, states_per_phone):
+    if model.means.shape[1] != features.shape[1]:
+        raise ParameterError(f"the phone model has {model.means.shape[1]} features a frame, the recording "
+                             f"{features.shape[1]}")
+    if model.frame_rate != frame_rate or model.states_per_phone != states_per_phone:
+        raise ParameterError(
+            f"the phone model was trained at {model.frame_rate} frames a second with "
+            f"{model.states_per_phone} states a phone; this alignment uses {frame_rate} and {states_per_phone}")
+
+
+def phone_stats(words, features, frame_rate, *, model=None, states_per_phone=3, window=0.3, shrink=2.0,
+                var_floor=0.1):
+    """One recording's share of a phone model's training, and its words aligned again.
+
+    Parameters
+    ----------
+    words : list of Word
+        The first pass's words (their phones' times give the windows, and without
+        ``model`` the segmentation counted).
+    features : (M, D) float32 ndarray
+        :func:`align.speech.tts_align.hmm_features` of the recording.
+    frame_rate : int
+        Frames a second of ``features``.
+    model : PhoneModel, optional
+        Align with it first (Viterbi) and count that path's frames; without it the
+        first pass's segmentation is counted.
+    states_per_phone, window, shrink, var_floor
+        As in :func:`realign_words`.
+
+    Returns
+    -------
+    stats : PhoneStats
+        Empty when no word has phones.
+    words : list of Word
+        ``words`` realigned with ``model`` (``words`` itself without one, or when no
+        path fits the frames).
+    """
+    x = features
+    chain = _prepare(words, x.shape[0], frame_rate, states_per_phone, window)
+    if chain is None:
+        return PhoneStats((), np.zeros(0), np.zeros((0, x.shape[1])), np.zeros((0, x.shape[1]))), words
+    states, out_words = chain.states, words
+    if model is not None:
+        _check_model(model, x, frame_rate, states_per_phone)
+        means, ivar = _model_means(chain, x, model, shrink, var_floor)
+        found = np.empty(x.shape[0], np.int64)
+        if chain_viterbi(x, means, ivar, chain.key, chain.skippable, np.zeros(len(chain.labels)), chain.lo,
+                         chain.hi, found) > -np.inf:
+            states = found
+            out_words = _words_from_states(words, chain.spoken, found, chain.first, states_per_phone, frame_rate)
+    return _stats(x, chain.key[states], chain.names), out_words
+
+
 def realign_words(words, features, frame_rate, *, iterations=3, states_per_phone=3, window=0.3, shrink=2.0,
-                  var_floor=0.1, pause_cost=0.0):
+                  var_floor=0.1, pause_cost=0.0, model=None):
     """Words and phones aligned again by an HMM trained on the recording (the module docstring).
 
     Parameters
@@ -128,6 +367,11 @@ def realign_words(words, features, frame_rate, *, iterations=3, states_per_phone
         What a pause costs to insert, in log-likelihood (a pause state's ``enter``
         log-probability is minus this). Measured on 100 cathy files, 5 to 100 gained
         nothing within 50 ms of the acoustic aligner (86.4% at 0, 84.8-86.6%).
+    model : PhoneModel, optional
+        Gaussians trained beforehand (over a corpus of the speaker:
+        :func:`align.speech.tts_training.train_phone_model`): one Viterbi pass with
+        them (``iterations`` is then only checked to be > 0); a phone the model never
+        saw gets the file's own estimate.
 
     Returns
     -------
@@ -137,34 +381,26 @@ def realign_words(words, features, frame_rate, *, iterations=3, states_per_phone
     """
     x = features
     M = x.shape[0]
-    spoken = [k for k, w in enumerate(words) if w.phones]
-    if not spoken or iterations <= 0 or M < 2:
+    chain = _prepare(words, M, frame_rate, states_per_phone, window) if iterations > 0 and M >= 2 else None
+    if chain is None:
         return words
-    spans = []
-    for k in spoken:
-        phones = []
-        for p in words[k].phones:
-            f0 = min(max(int(round(p.start * frame_rate)), 0), M)
-            phones.append((p.label, f0, min(max(int(round(p.end * frame_rate)), f0), M)))
-        spans.append(phones)
-    labels, skippable, lo, hi, seg0, first = _chain(spans, M, states_per_phone, int(round(window * frame_rate)))
-    names = sorted(set(labels))
-    index = {name: i for i, name in enumerate(names)}
-    key = np.array([index[label] for label in labels], dtype=np.int64)
-    # the first pass's segmentation: state s from its first frame on, until the next state's
-    states = np.searchsorted(seg0, np.arange(M), side="right") - 1
-    states = np.clip(states, 0, len(labels) - 1)
-    enter = np.where(skippable, -float(pause_cost), 0.0)
+    if model is not None:
+        _check_model(model, x, frame_rate, states_per_phone)
+    states = chain.states
+    enter = np.where(chain.skippable, -float(pause_cost), 0.0)
     found = None
-    for _ in range(iterations):
-        means, ivar = _estimate(x, key[states], len(names), shrink, var_floor)
+    for _ in range(1 if model is not None else iterations):
+        if model is not None:
+            means, ivar = _model_means(chain, x, model, shrink, var_floor)
+        else:
+            means, ivar = _estimate(x, chain.key[states], len(chain.names), shrink, var_floor)
         out = np.empty(M, np.int64)
-        if chain_viterbi(x, means, ivar, key, skippable, enter, lo, hi, out) == -np.inf:
+        if chain_viterbi(x, means, ivar, chain.key, chain.skippable, enter, chain.lo, chain.hi, out) == -np.inf:
             break
         states = found = out
     if found is None:
         return words
-    return _words_from_states(words, spoken, found, first, states_per_phone, frame_rate)
+    return _words_from_states(words, chain.spoken, found, chain.first, states_per_phone, frame_rate)
 
 
 def _words_from_states(words, spoken, states, first, states_per_phone, frame_rate):

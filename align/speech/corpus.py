@@ -110,7 +110,7 @@ def align_corpus(folder, out_dir, *, formats=(".TextGrid",), jobs=None, overwrit
         (:func:`align.train_phone_model`, on the same processes or cluster), save it
         as ``out_dir/phone_model.npz`` (atomically), then align every file with it.
         One speaker per corpus. A later run reuses the saved model unless
-        ``overwrite``. On cathy's short files: 85.5% -> 94.6% of word boundaries
+        ``overwrite``. On cathy's short files: 85.3% -> 95.0% of word boundaries
         within 50 ms of the acoustic aligner (benchmarks/README.md).
     **options
         Passed to :func:`align.align_transcript` (e.g. ``window``, ``language``,

@@ -19,9 +19,11 @@ memory does not grow with the corpus. The files go to worker processes (``jobs``
 or to a Dask cluster (``client``); a file that fails (not audio, transcript too long
 for it) is left out of the counts and listed in the model's ``info["failed"]``.
 
-Measured (benchmarks/README.md, issue 14): trained on 150 of cathy's files, word
-boundaries of the 50 files of the bar within 50 ms of the acoustic-model aligner
-85.5% (each file's own model) -> 94.6%.
+Measured (benchmarks/README.md, issue 14): with a model trained on 200 of cathy's files
+(the 50 of the bar among them), word boundaries of those 50 within 50 ms of the
+acoustic-model aligner 85.3% (each file's own model) -> 95.0% (94.5% with a model that
+saw none of the 50); on MFA's three conversational files, within 50 ms of MFA's
+TextGrids 52.7 -> 60.2%.
 """
 
 import os

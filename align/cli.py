@@ -56,7 +56,8 @@ def _cmd_transcript(args):
     if args.fragments:
         from .speech.fragments import align_fragments
 
-        fragments = align_fragments(args.audio, args.transcript, language=args.language, level=args.fragments)
+        fragments = align_fragments(args.audio, args.transcript, language=args.language, level=args.fragments,
+                                    **({"phone_model": args.phone_model} if args.phone_model else {}))
         for out in args.output:
             fragments.save(out)
         if not args.quiet:
@@ -64,6 +65,8 @@ def _cmd_transcript(args):
                 print(f"{f.begin:9.3f}{f.end:9.3f}  {' / '.join(f.lines)}")
         return 0
     extra = {} if args.adaptation else {"speaker_adaptation": False}
+    if args.phone_model:
+        extra["phone_model"] = args.phone_model
     alignment = align_transcript(args.audio, args.transcript, progress=not args.quiet, language=args.language,
                                  method=args.method, **extra)
     for out in args.output:
@@ -208,6 +211,9 @@ def _parser():
                    help="auto (default): acoustic for en, tts otherwise; tts: espeak-ng synthesis + DTW")
     p.add_argument("--fragments", choices=("line", "sentence", "paragraph"),
                    help="time text fragments instead of words, as aeneas does (.json is aeneas's sync-map layout)")
+    p.add_argument("--phone-model", metavar="NPZ",
+                   help="tts method: align with a phone model of the speaker trained before "
+                        "(align corpus --train-phone-model writes one)")
     p.add_argument("--strict", action="store_true",
                    help="exit with code 3 when the audio seems to hold no speech (the outputs are still written)")
     p.add_argument("--min-confidence", type=float, default=0.5,

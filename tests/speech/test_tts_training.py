@@ -176,3 +176,7 @@ def test_the_corpus_command_trains_a_model(voice, tmp_path):
     assert main(["corpus", str(corpus), "-o", str(out), "-j", "1", "-q", "--method", "tts",
                  "--train-phone-model"]) == 0
     assert (out / "phone_model.npz").is_file() and (out / "u1.TextGrid").is_file()
+    got = tmp_path / "u0.json"
+    assert main(["transcript", str(corpus / "u0.wav"), str(corpus / "u0.txt"), "-o", str(got), "-q",
+                 "--method", "tts", "--phone-model", str(out / "phone_model.npz")]) == 0
+    assert json.loads(got.read_text())["metadata"]["hmm_passes"] == 1

@@ -859,7 +859,7 @@ def _align_tts(audio, transcript, *, language="en", rate=None, trim=False, radiu
                                     "rate": int(opts["rate"]), "frame_rate": fr,
                                     "dtw_band_cells": int(cells), "trim": [t0 / fr, t1 / fr],
                                     "hmm_passes": passes if model is None else 1,
-                                    "phone_model": None if model is None else model.info.get("name", "given")})
+                                    "phone_model": _model_label(phone_model, model)})
     if with_features:
         return alignment, c0[::kf], features
     return alignment, c0[::kf]
@@ -873,6 +873,15 @@ def recording_features(audio, frame_rate=None):
 
 
 _MODELS = {}
+
+
+def _model_label(given, model):
+    """What the metadata says of the phone model: its path, or what it was trained on."""
+    if model is None:
+        return None
+    if isinstance(given, (str, os.PathLike)):
+        return os.fspath(given)
+    return {k: model.info[k] for k in ("files", "seconds", "rounds", "language") if k in model.info}
 
 
 def load_phone_model(model):

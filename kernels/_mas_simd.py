@@ -1,5 +1,4 @@
-"""The MAS sweeps' vector steps (float32): a block of the text-major sweep (8 tokens x 8
-frames), and 8 cells of a frame in the frame-major sweep with their decision bits.
+"""One block of the text-major MAS sweep in vector registers (float32, 8 tokens x 8 frames).
 
 The Glow-TTS layout stores a token's frames contiguously, but the recurrence's
 independent cells are the tokens of one frame. This intrinsic takes a strip of
@@ -27,7 +26,7 @@ from numba.extending import intrinsic
 
 from ._transpose import _transpose8
 
-__all__ = ["frame_step8", "strip_block8", "strip_block8_diagonal"]
+__all__ = ["strip_block8", "strip_block8_diagonal"]
 
 _F = ir.FloatType()
 _V = ir.VectorType(_F, 8)
@@ -104,43 +103,3 @@ strip_block8 = _make(False)
 #: The same for a strip's first block (y0 == x0): cells with ``k > j`` (frame before token) are
 #: set to -inf, so that a diagonal cell reads only its advance.
 strip_block8_diagonal = _make(True)
-
-
-@intrinsic
-def frame_step8(typingctx, r, r_offset, p, p_offset, q, q_offset):
-    """8 cells of one frame of the frame-major (VITS) sweep, and their decisions.
-
-    For ``k`` in 0..7: ``stay = p[p_offset + k]``, ``advance = p[p_offset + k - 1]``;
-    ``q[q_offset + k] = r[r_offset + k] + (advance if advance > stay else stay)``.
-    ``r`` is the frame's values, ``p`` the frame before's scores and ``q`` this
-    frame's (1-D float32 each). Returns an int32: bits 0-7 hold ``advance > stay``
-    for each k (the walk back's decision: leave the token only when the token before
-    was strictly better), bits 8 and up how many of the 8 values are NaN or +inf.
-    Typed for every float; anything but float32 does nothing and returns 0.
-    """
-    sig = types.int32(r, types.intp, p, types.intp, q, types.intp)
-    if r.dtype != types.float32 or p.dtype != types.float32 or q.dtype != types.float32:
-        return sig, lambda context, builder, signature, args: ir.Constant(_I32, 0)
-
-    def codegen(context, builder, signature, args):
-        ra = context.make_array(signature.args[0])(context, builder, args[0])
-        pa = context.make_array(signature.args[2])(context, builder, args[2])
-        qa = context.make_array(signature.args[4])(context, builder, args[4])
-
-        def load8(arr, at):
-            return builder.load(builder.bitcast(builder.gep(arr.data, [at]), _V.as_pointer()), align=4)
-
-        values = load8(ra, args[1])
-        advance = load8(pa, builder.sub(args[3], ir.Constant(args[3].type, 1)))
-        stay = load8(pa, args[3])
-        better = builder.fcmp_ordered(">", advance, stay)
-        new = builder.fadd(values, builder.select(better, advance, stay))
-        builder.store(new, builder.bitcast(builder.gep(qa.data, [args[5]]), _V.as_pointer()), align=4)
-        bits = builder.zext(builder.bitcast(better, ir.IntType(8)), _I32)
-        # NaN or +inf: unordered or >= +inf
-        bad_lanes = builder.fcmp_unordered(">=", values, ir.Constant(_V, [float("inf")] * 8))
-        popcount = builder.module.declare_intrinsic("llvm.ctpop", [ir.IntType(8)])
-        bad = builder.zext(builder.call(popcount, [builder.bitcast(bad_lanes, ir.IntType(8))]), _I32)
-        return builder.or_(bits, builder.shl(bad, ir.Constant(_I32, 8)))
-
-    return sig, codegen

@@ -59,12 +59,11 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import FASTMATH as _FASTMATH
-from ._mas_simd import frame_step8, strip_block8, strip_block8_diagonal
+from ._mas_simd import strip_block8, strip_block8_diagonal
 from ._stream import address_of, store_fence, stream_store32
 from ._transpose import transpose_block
 
-__all__ = ["maximum_path_batch", "sweep_frame_major", "sweep_frame_major_bits", "sweep_text_major",
-           "sweep_text_major_strips"]
+__all__ = ["maximum_path_batch", "sweep_frame_major", "sweep_text_major", "sweep_text_major_strips"]
 
 # numba accepts a set, not the frozenset the config holds; no nnan/ninf: -inf is data
 FASTMATH = set(_FASTMATH)
@@ -135,95 +134,6 @@ def sweep_frame_major(v, Q, tx, ty):
             bad += 0 if a < np.inf else 1
             qq[i] = a + max(advance[i], stay[i])
     return bad > 0
-
-
-#: where cell 0 of a score row sits in :func:`sweep_frame_major_bits`' rows (cell -1 is read, as junk)
-ROW_PAD = 8
-
-
-@njit(cache=True, boundscheck=False)
-def sweep_frame_major_bits(v, R, D, tx, ty):
-    """:func:`sweep_frame_major` for float32 keeping two rows of scores and one decision bit a cell.
-
-    The walk back needs, at each cell of the path, only whether the token before
-    was strictly better at the frame before; that is one bit, so the scores need
-    not be kept. Two rows of scores stay in L1, and the item's ``T_y x T_x / 8``
-    bytes of decisions in L2, where :func:`sweep_frame_major` writes a
-    ``T_y x T_x`` float32 score buffer that spills to L3 (measured, B = 32, 200 x
-    1,000 float32, two cores, interleaved with the peer: the kernel 1.06 / 1.29 ms
-    best / median before, 0.99 / 1.15 after). Cells go 8 at a time
-    (:func:`align.kernels._mas_simd.frame_step8`), each chunk from a multiple of 8,
-    so the chunk at the band's lower edge also computes a few cells no path reaches
-    (their scores and bits are never read); the edges (token 0, the diagonal) are
-    done after the chunks, over them.
-
-    Parameters
-    ----------
-    v : np.ndarray [shape=(>= T_y, >= T_x), float32]
-        The item's values.
-    R : np.ndarray [shape=(2, ROW_PAD + >= T_x + 8), float32]
-        Scratch: the scores of frames ``y - 1`` and ``y``; cell ``x`` at ``ROW_PAD + x``.
-    D : np.ndarray [shape=(>= T_y, >= ceil(T_x / 8)), uint8]
-        Output: bit ``x % 8`` of ``D[y, x // 8]`` is whether, at cell ``(x, y)``, the
-        token before was strictly better (``Q[x - 1, y - 1] > Q[x, y - 1]``), for the
-        cells with ``1 <= x < y`` in the band.
-    tx, ty : int
-
-    Returns
-    -------
-    bad : bool
-        Whether ``v[:ty, :tx]`` holds a NaN or ``+inf``.
-    score : float
-        The path's score (the last cell's), junk when ``bad``.
-    """
-    bad = _count_bad(v[0], tx)
-    R[0, ROW_PAD] = v[0, 0]
-    for y in range(1, ty):
-        r = v[y]
-        q = R[y & 1]
-        p = R[(y - 1) & 1]
-        lo = max(0, tx + y - ty)
-        hi = min(tx - 1, y)
-        first = max(lo, 1)  # the cells with both a stay and an advance: [first, last]
-        last = hi - 1 if hi == y else hi
-        d = D[y]
-        x0 = first - first % 8
-        bad += _count_bad(r, x0)
-        while x0 + 8 <= last + 1:
-            got = frame_step8(r, x0, p, ROW_PAD + x0, q, ROW_PAD + x0)
-            d[x0 >> 3] = np.uint8(got & 255)
-            bad += got >> 8
-            x0 += 8
-        if x0 <= last:  # the tail, cell by cell
-            byte = 0
-            for x in range(x0, last + 1):
-                a = r[x]
-                bad += 0 if a < np.inf else 1
-                advance = p[ROW_PAD + x - 1]
-                stay = p[ROW_PAD + x]
-                if advance > stay:
-                    q[ROW_PAD + x] = a + advance
-                    byte |= 1 << (x - x0)
-                else:
-                    q[ROW_PAD + x] = a + stay
-            d[x0 >> 3] = np.uint8(byte)
-            x0 = last + 1
-        bad += _count_bad(r[x0:], tx - x0)
-        if lo == 0:
-            q[ROW_PAD] = r[0] + p[ROW_PAD]
-        if hi == y:
-            q[ROW_PAD + y] = r[y] + p[ROW_PAD + y - 1]
-    return bad > 0, R[(ty - 1) & 1, ROW_PAD + tx - 1]
-
-
-@njit(cache=True, boundscheck=False)
-def _walk_back_bits(D, tx, ty, token):
-    """:func:`_walk_back` from the decision bits of :func:`sweep_frame_major_bits`."""
-    x = tx - 1
-    for y in range(ty - 1, -1, -1):
-        token[y] = x
-        if x != 0 and (x == y or (D[y, x >> 3] >> (x & 7)) & 1):
-            x -= 1
 
 
 @njit(cache=True, fastmath=FASTMATH, boundscheck=False)
@@ -460,51 +370,37 @@ def maximum_path_batch(value, text_lengths, mel_lengths, text_major, out_path, o
         Scratch: one score buffer per chunk of items (``C`` chunks run in
         parallel; a thread count or a few times it). A buffer reused item after
         item, instead of a fresh one per item, saves the page faults of new
-        memory, which cost more than the sweep. Not read for float32 items laid
-        out (T_y, T_x), which keep two rows of scores and decision bits
-        (:func:`sweep_frame_major_bits`): (C, 0) will do there.
+        memory, which cost more than the sweep.
     """
     B = value.shape[0]
     n_chunks = min(B, work.shape[0])
     n_out = out_path.shape[1] * out_path.shape[2]
     row_length = out_path.shape[2]
-    bits = not text_major and value.itemsize == 4  # VITS float32: two score rows and decision bits
-    T_x = value.shape[1] if text_major else value.shape[2]
-    T_y = value.shape[2] if text_major else value.shape[1]
     for c in prange(n_chunks):
         buf = work[c]
-        cell = np.empty(T_y, np.int64)
+        cell = np.empty(out_path.shape[2] if text_major else out_path.shape[1], np.int64)
         zeros = np.zeros(32 // out_path.itemsize, out_path.dtype)
         piece = np.empty_like(zeros)
         prev = np.empty((GROUP, 8), np.float32)
         cur = np.empty(GROUP, np.int64)
-        rows = np.empty((2, ROW_PAD + T_x + 8) if bits else (0, 0), np.float32)
-        decisions = np.empty((T_y, (T_x + 7) // 8) if bits else (0, 0), np.uint8)
         for b in range(c, B, n_chunks):
             tx = text_lengths[b]
             ty = mel_lengths[b]
             out = out_path[b].reshape(n_out)
-            if bits:
-                bad, score = sweep_frame_major_bits(value[b], rows, decisions, tx, ty)
-                if not bad:
-                    out_score[b] = score
-                    _walk_back_bits(decisions, tx, ty, cell)
+            # scores in a private buffer in the input's layout: the caller's array is never written
+            Q = buf[:ty * tx].reshape((ty, tx))
+            if text_major and value.itemsize == 4:
+                bad = sweep_text_major_strips(value[b], Q, tx, ty, prev, cur)
+            elif text_major:
+                bad = sweep_text_major(value[b], Q, tx, ty)
             else:
-                # scores in a private buffer in the input's layout: the caller's array is never written
-                Q = buf[:ty * tx].reshape((ty, tx))
-                if text_major and value.itemsize == 4:
-                    bad = sweep_text_major_strips(value[b], Q, tx, ty, prev, cur)
-                elif text_major:
-                    bad = sweep_text_major(value[b], Q, tx, ty)
-                else:
-                    bad = sweep_frame_major(value[b], Q, tx, ty)
-                if not bad:
-                    out_score[b] = Q[ty - 1, tx - 1]
-                    _walk_back(Q, tx, ty, cell)
+                bad = sweep_frame_major(value[b], Q, tx, ty)
             if bad:
                 out_score[b] = np.nan
                 out[:] = 0
                 continue
+            out_score[b] = Q[ty - 1, tx - 1]
+            _walk_back(Q, tx, ty, cell)
             for y in range(ty):  # frame y's path cell, as a flat index of the item's block
                 cell[y] = cell[y] * row_length + y if text_major else y * row_length + cell[y]
             _write_path(out, cell, ty, zeros, piece)

@@ -177,9 +177,8 @@ def maximum_path(value, mask=None, *, text_lengths=None, mel_lengths=None, layou
     score = np.empty(B)
     import numba
 
-    # one score buffer per thread, reused item after item (kernels/mas.py); VITS float32 needs none
-    cells = 0 if layout == "mel_text" and V.dtype == np.float32 else int((tl * ml).max())
-    work = np.empty((min(B, numba.get_num_threads()), cells), V.dtype)
+    # one score buffer per thread, reused item after item (kernels/mas.py)
+    work = np.empty((min(B, numba.get_num_threads()), int((tl * ml).max())), V.dtype)
     maximum_path_batch(V, tl, ml, layout == "text_mel", path, score, work)
     for b in np.union1d(long, check_scores(score, errors)):
         path[int(b)] = 0

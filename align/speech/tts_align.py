@@ -858,8 +858,8 @@ def _align_tts(audio, transcript, *, language="en", rate=None, trim=False, radiu
                           metadata={"method": "tts", "language": code, "voice": f"espeak-ng {voice}",
                                     "rate": int(opts["rate"]), "frame_rate": fr,
                                     "dtw_band_cells": int(cells), "trim": [t0 / fr, t1 / fr],
-                                    "hmm_passes": passes if model is None else 1,
-                                    "phone_model": _model_label(phone_model, model)})
+                                    "hmm_passes": 0 if passes <= 0 else passes if model is None else 1,
+                                    "phone_model": _model_label(phone_model, model) if passes > 0 else None})
     if with_features:
         return alignment, c0[::kf], features
     return alignment, c0[::kf]

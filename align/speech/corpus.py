@@ -180,7 +180,7 @@ def align_corpus(folder, out_dir, *, formats=(".TextGrid",), jobs=None, overwrit
         else:
             todo.append((item, outputs))
     if train_phone_model:
-        options = _with_trained_model(items, Path(out_dir), options, jobs, client, overwrite, bool(todo))
+        options = _with_trained_model(items, Path(out_dir), options, jobs, client, overwrite, bool(todo), progress)
 
     bar = None
     if progress:
@@ -222,7 +222,7 @@ _TRANSCRIPT_ONLY = ("language", "method", "sample_rate", "window", "progress", "
                     "speaker_adaptation")
 
 
-def _with_trained_model(items, out_dir, options, jobs, client, overwrite, needed):
+def _with_trained_model(items, out_dir, options, jobs, client, overwrite, needed, progress):
     """``options`` with ``phone_model`` set to the corpus's trained model (trained and saved here
     unless ``out_dir/phone_model.npz`` exists and ``overwrite`` is off)."""
     from .tts_training import corpus_model_path, train_phone_model
@@ -236,7 +236,8 @@ def _with_trained_model(items, out_dir, options, jobs, client, overwrite, needed
     path = corpus_model_path(out_dir)
     if needed and (overwrite or not path.is_file()):
         tts_options = {k: v for k, v in options.items() if k not in _TRANSCRIPT_ONLY}
-        model = train_phone_model(items, language=language, jobs=jobs, client=client, **tts_options)
+        model = train_phone_model(items, language=language, jobs=jobs, client=client, progress=progress,
+                                  **tts_options)
         out_dir.mkdir(parents=True, exist_ok=True)
         model.save(path)
     return {**options, "phone_model": str(path)}

@@ -86,27 +86,50 @@ def _pairs(corpus):
     return pairs
 
 
-def _runner(jobs, client):
-    """A function ``run(fn, calls)`` -> results in call order, on processes or a Dask cluster."""
+def _bar(progress, total, desc):
+    if not progress:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="file", desc=desc)
+
+
+def _runner(jobs, client, progress):
+    """A function ``run(fn, calls, desc)`` -> results in call order, on processes or a Dask cluster."""
     if client is None:
-        def run(fn, calls):
+        def run(fn, calls, desc):
             results = [None] * len(calls)
+            bar = _bar(progress, len(calls), desc)
             for i, result in map_unordered(fn, calls, jobs):
                 results[i] = result
+                if bar is not None:
+                    bar.update(1)
+            if bar is not None:
+                bar.close()
             return results
 
         return run, []
+    from .._dask import import_distributed
     from .distributed import resolve_client
 
     connected, owned = resolve_client(client)
 
-    def run_on_cluster(fn, calls):
-        return connected.gather(connected.map(fn, *zip(*calls), pure=False))
+    def run_on_cluster(fn, calls, desc):
+        futures = connected.map(fn, *zip(*calls), pure=False)
+        bar = _bar(progress, len(calls), desc)
+        if bar is not None:
+            for _ in import_distributed().as_completed(futures, loop=connected.loop):
+                bar.update(1)
+            bar.close()
+        return connected.gather(futures)
 
     return run_on_cluster, owned
 
 
-def train_phone_model(corpus, *, language="en", rounds=DEFAULT_ROUNDS, jobs=None, client=None, **options):
+def train_phone_model(corpus, *, language="en", rounds=DEFAULT_ROUNDS, jobs=None, client=None, progress=False,
+                      **options):
     """Train the Gaussians of a speaker's phones over a corpus (the module docstring).
 
     Parameters
@@ -124,6 +147,8 @@ def train_phone_model(corpus, *, language="en", rounds=DEFAULT_ROUNDS, jobs=None
         Worker processes (default: the CPUs this process may use; 1: this process).
     client : dask.distributed.Client or str, optional
         Count on a Dask cluster instead (as :func:`align.align_corpus`).
+    progress : bool
+        A progress bar (tqdm) over the files of each round.
     **options
         Passed to :func:`align.speech.tts_align.align_tts` for the first pass (``rate``, ``trim``, ...).
 
@@ -150,9 +175,10 @@ def train_phone_model(corpus, *, language="en", rounds=DEFAULT_ROUNDS, jobs=None
     if "phone_model" in options or "realign" in options:
         raise ParameterError("train_phone_model makes the phone model; phone_model and realign are not options here")
     pairs = _pairs(corpus)
-    run, owned = _runner(jobs, client)
+    run, owned = _runner(jobs, client, progress)
     try:
-        first = run(_first_round, [(audio, text, language, options) for audio, text in pairs])
+        first = run(_first_round, [(audio, text, language, options) for audio, text in pairs],
+                    f"phone model, round 1/{rounds}")
         failed = [(str(pairs[i][0]), r[1]) for i, r in enumerate(first) if r[0] is None]
         kept = [(pairs[i][0], r[0]) for i, r in enumerate(first) if r[0] is not None]
         if not kept:
@@ -168,7 +194,8 @@ def train_phone_model(corpus, *, language="en", rounds=DEFAULT_ROUNDS, jobs=None
 
         model = model_of([r[1] for r in first if r[0] is not None], 1)
         for done in range(2, rounds + 1):
-            model = model_of(run(_later_round, [(audio, words, model) for audio, words in kept]), done)
+            model = model_of(run(_later_round, [(audio, words, model) for audio, words in kept],
+                                 f"phone model, round {done}/{rounds}"), done)
     finally:
         for thing in reversed(owned):
             thing.close()

@@ -190,7 +190,11 @@ def train_phone_model(corpus, *, language="en", rounds=DEFAULT_ROUNDS, jobs=None
         def model_of(stats, done):
             info = {"files": len(kept), "seconds": round(seconds, 2), "rounds": done, "language": language,
                     "failed": failed}
-            return sum(s for s in stats if s is not None).model(frame_rate, info=info)
+            total = sum(s for s in stats if s is not None)
+            if isinstance(total, int):  # every file failed in this round (they were read in round 1)
+                raise ParameterError("no file of the corpus could be read again for the phone model's "
+                                     f"round {done}; check that the files did not change during the run")
+            return total.model(frame_rate, info=info)
 
         model = model_of([r[1] for r in first if r[0] is not None], 1)
         for done in range(2, rounds + 1):

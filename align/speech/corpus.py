@@ -181,6 +181,10 @@ def align_corpus(folder, out_dir, *, formats=(".TextGrid",), jobs=None, overwrit
             todo.append((item, outputs))
     if train_phone_model:
         options = _with_trained_model(items, Path(out_dir), options, jobs, client, overwrite, bool(todo), progress)
+    elif options.get("phone_model") is not None:
+        from .tts_align import load_phone_model
+
+        load_phone_model(options["phone_model"])  # a bad path fails here, once, not in every file
 
     bar = None
     if progress:
@@ -236,6 +240,8 @@ def _with_trained_model(items, out_dir, options, jobs, client, overwrite, needed
     path = corpus_model_path(out_dir)
     if needed and (overwrite or not path.is_file()):
         tts_options = {k: v for k, v in options.items() if k not in _TRANSCRIPT_ONLY}
+        if out_dir.exists() and not out_dir.is_dir():
+            raise ParameterError(f"the output folder {str(out_dir)!r} is a file; give a folder")
         model = train_phone_model(items, language=language, jobs=jobs, client=client, progress=progress,
                                   **tts_options)
         out_dir.mkdir(parents=True, exist_ok=True)

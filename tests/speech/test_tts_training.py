@@ -162,6 +162,12 @@ def test_align_corpus_trains_saves_and_reuses_the_model(voice, tmp_path):
         align.align_corpus(corpus, tmp_path / "en", jobs=1, train_phone_model=True)
     with pytest.raises(ParameterError, match="not both"):
         align.align_corpus(corpus, out, jobs=1, method="tts", train_phone_model=True, phone_model=str(saved))
+    with pytest.raises(ParameterError, match="cannot read the phone model"):  # once, before any file
+        align.align_corpus(corpus, tmp_path / "other", jobs=1, method="tts", phone_model=str(tmp_path / "no.npz"))
+    assert not (tmp_path / "other").exists()
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(ParameterError, match="is a file"):
+        align.align_corpus(corpus, tmp_path / "a_file", jobs=1, method="tts", train_phone_model=True)
 
 
 def test_the_corpus_command_trains_a_model(voice, tmp_path):

@@ -131,7 +131,9 @@ def _cmd_corpus(args):
     results = align_corpus(args.folder, args.out, formats=args.format or [".TextGrid"],
                            jobs=args.jobs, overwrite=args.overwrite, progress=not args.quiet,
                            durations=durations, client=args.scheduler,
-                           train_phone_model=args.train_phone_model, **options)
+                           train_phone_model={None: False, "corpus": True}.get(args.train_phone_model,
+                                                                              args.train_phone_model),
+                           **options)
     failed = [r for r in results if r.status == "failed"]
     counts = {s: sum(r.status == s for r in results) for s in ("aligned", "skipped", "failed")}
     for r in failed:
@@ -247,9 +249,10 @@ def _parser():
                    help="en (the acoustic model) or any espeak-ng code: fr, de, pt-br, ... (synthesis and DTW)")
     p.add_argument("--method", choices=("auto", "acoustic", "tts"), default="auto",
                    help="auto (default): acoustic for en, tts otherwise; tts: espeak-ng synthesis + DTW")
-    p.add_argument("--train-phone-model", action="store_true",
+    p.add_argument("--train-phone-model", nargs="?", const="corpus", choices=("corpus", "folder"), default=None,
                    help="tts method: first train the speaker's phone model over the corpus (saved as "
-                        "OUT/phone_model.npz, reused by a later run), then align with it; one speaker")
+                        "OUT/phone_model.npz, reused by a later run), then align with it; 'folder': one "
+                        "speaker, and one model, per first-level sub-folder")
     p.add_argument("--phone-model", metavar="NPZ", help="tts method: align with a phone model trained before")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_corpus)

@@ -39,6 +39,8 @@ def _align_one(item, outputs, options, durations=None, audio_label=None):
     from .transcript import align_transcript
 
     start = time.perf_counter()
+    if isinstance(options.get("phone_model"), dict):  # one model per speaker's folder
+        options = {**options, "phone_model": options["phone_model"].get(str(Path(item.audio).resolve().parent))}
     try:
         alignment = align_transcript(item.audio, item.transcript, **options)
         if audio_label is not None:
@@ -104,13 +106,17 @@ def align_corpus(folder, out_dir, *, formats=(".TextGrid",), jobs=None, overwrit
         :data:`align.speech.distributed.DEFAULT_BATCH_SECONDS` (120 s of
         audio, a few seconds of compute), lowered where needed so that each
         worker gets at least eight tasks; a value given here is used as it is.
-    train_phone_model : bool
+    train_phone_model : bool or {"corpus", "folder"}
         For the TTS+DTW method (``method="tts"``, or a ``language`` other than
         ``"en"``): first train the speaker's phone model over the whole corpus
         (:func:`align.train_phone_model`, on the same processes or cluster), save it
         as ``out_dir/phone_model.npz`` (atomically), then align every file with it.
-        One speaker per corpus. A later run reuses the saved model unless
-        ``overwrite``. On cathy's short files: 85.3% -> 95.0% of word boundaries
+        True (or ``"corpus"``): one speaker, one model. ``"folder"``: a speaker per
+        first-level sub-folder (MFA's layout; the files at the top are one more
+        speaker), each with its own model in ``out_dir/<folder>/phone_model.npz``:
+        one model for several voices is worse than each file's own (cathy with 200
+        files of another voice: 95.3 -> 84.7% within 50 ms). A later run reuses the
+        saved models unless ``overwrite``. On cathy's short files: 85.3% -> 95.0% of word boundaries
         within 50 ms of the acoustic aligner (benchmarks/README.md).
     **options
         Passed to :func:`align.align_transcript` (e.g. ``window``, ``language``,
@@ -180,7 +186,8 @@ def align_corpus(folder, out_dir, *, formats=(".TextGrid",), jobs=None, overwrit
         else:
             todo.append((item, outputs))
     if train_phone_model:
-        options = _with_trained_model(items, Path(out_dir), options, jobs, client, overwrite, bool(todo), progress)
+        options = _with_trained_model(items, root, Path(out_dir), options, jobs, client, overwrite, todo, progress,
+                                      train_phone_model)
     elif options.get("phone_model") is not None:
         from .tts_align import load_phone_model
 
@@ -226,27 +233,48 @@ _TRANSCRIPT_ONLY = ("language", "method", "sample_rate", "window", "progress", "
                     "speaker_adaptation")
 
 
-def _with_trained_model(items, out_dir, options, jobs, client, overwrite, needed, progress):
-    """``options`` with ``phone_model`` set to the corpus's trained model (trained and saved here
-    unless ``out_dir/phone_model.npz`` exists and ``overwrite`` is off)."""
+def _speaker_groups(items, root, per_folder):
+    """Items by speaker: one group ("") for the corpus, or one per first-level sub-folder of
+    ``root`` (MFA's rule: a speaker's files under one folder; files at the top are one more group)."""
+    groups = {}
+    for item in items:
+        parts = item.audio.relative_to(root).parts
+        groups.setdefault(parts[0] if per_folder and len(parts) > 1 else "", []).append(item)
+    return groups
+
+
+def _with_trained_model(items, root, out_dir, options, jobs, client, overwrite, todo, progress, mode):
+    """``options`` with ``phone_model`` set to the trained model of each file's speaker (trained and
+    saved here unless its ``phone_model.npz`` exists and ``overwrite`` is off): one path, or for
+    ``mode == "folder"`` a mapping of each audio folder to its speaker's model."""
     from .tts_training import corpus_model_path, train_phone_model
 
+    if mode not in (True, "corpus", "folder"):
+        raise ParameterError(f"train_phone_model must be True (or 'corpus': one model) or 'folder' (one model "
+                             f"per first-level sub-folder, a speaker each), got {mode!r}")
     method, language = options.get("method", "auto"), options.get("language", "en")
     if not (method == "tts" or (method == "auto" and language != "en")):
         raise ParameterError("train_phone_model is for the TTS+DTW method: give method='tts' or a language "
                              "other than 'en' (the English acoustic model has its own speaker adaptation)")
     if "phone_model" in options:
         raise ParameterError("give train_phone_model=True or phone_model=, not both")
-    path = corpus_model_path(out_dir)
-    if needed and (overwrite or not path.is_file()):
-        tts_options = {k: v for k, v in options.items() if k not in _TRANSCRIPT_ONLY}
-        if out_dir.exists() and not out_dir.is_dir():
-            raise ParameterError(f"the output folder {str(out_dir)!r} is a file; give a folder")
-        model = train_phone_model(items, language=language, jobs=jobs, client=client, progress=progress,
-                                  **tts_options)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        model.save(path)
-    return {**options, "phone_model": str(path)}
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ParameterError(f"the output folder {str(out_dir)!r} is a file; give a folder")
+    pending = {item for item, _ in todo}
+    tts_options = {k: v for k, v in options.items() if k not in _TRANSCRIPT_ONLY}
+    models = {}
+    for group, members in _speaker_groups(items, root, mode == "folder").items():
+        path = corpus_model_path(out_dir / group)
+        if pending.intersection(members) and (overwrite or not path.is_file()):
+            model = train_phone_model(members, language=language, jobs=jobs, client=client, progress=progress,
+                                      **tts_options)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            model.save(path)
+        for item in members:
+            models[str(item.audio.resolve().parent)] = str(path)
+    if mode != "folder":
+        return {**options, "phone_model": next(iter(models.values()))}
+    return {**options, "phone_model": models}
 
 
 def _write_manifest(results, out_dir):

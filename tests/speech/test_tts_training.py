@@ -186,3 +186,25 @@ def test_the_corpus_command_trains_a_model(voice, tmp_path):
     assert main(["transcript", str(corpus / "u0.wav"), str(corpus / "u0.txt"), "-o", str(got), "-q",
                  "--method", "tts", "--phone-model", str(out / "phone_model.npz")]) == 0
     assert json.loads(got.read_text())["metadata"]["hmm_passes"] == 1
+
+
+def test_one_model_per_speaker_folder(voice, tmp_path):
+    # two voices in two folders (MFA's layout: a speaker per first-level sub-folder)
+    corpus = tmp_path / "corpus"
+    for speaker, variant in (("anna", "f2"), ("bert", "m3")):
+        (corpus / speaker / "chapter1").mkdir(parents=True)
+        for i, text in enumerate(TEXTS[:3]):
+            rec = synthesize(text, language="en-us", rate=140, variant=variant)
+            sf.write(corpus / speaker / "chapter1" / f"u{i}.wav", rec.samples, rec.sample_rate)
+            (corpus / speaker / "chapter1" / f"u{i}.txt").write_text(text)
+    out = tmp_path / "out"
+    results = align.align_corpus(corpus, out, formats=[".json"], jobs=1, method="tts", train_phone_model="folder")
+    assert [r.status for r in results] == ["aligned"] * 6
+    a, b = PhoneModel.load(out / "anna" / "phone_model.npz"), PhoneModel.load(out / "bert" / "phone_model.npz")
+    assert a.info["files"] == b.info["files"] == 3 and not (out / "phone_model.npz").exists()
+    assert not np.allclose(a.means[:5], b.means[:5])  # two voices, two models
+    for speaker in ("anna", "bert"):
+        meta = json.loads((out / speaker / "chapter1" / "u0.json").read_text())["metadata"]
+        assert meta["phone_model"] == str(out / speaker / "phone_model.npz")
+    with pytest.raises(ParameterError, match="'folder'"):
+        align.align_corpus(corpus, out, jobs=1, method="tts", train_phone_model="speaker")

@@ -8,7 +8,10 @@ outputs of each file as soon as it is done, atomically: a crash or an interrupt
 loses no finished file, and a second run skips the files whose outputs exist.
 A file that fails (not audio, transcript too long for it) is reported and the
 others go on. With ``client=`` the files go to the workers of a Dask cluster
-instead (:mod:`align.speech.distributed`), under the same rules.
+instead (:mod:`align.speech.distributed`), under the same rules. For the TTS+DTW
+method, ``train_phone_model=`` first trains the speaker's phone model over the
+corpus (or one per speaker folder) and aligns every file with it
+(:mod:`align.speech.tts_training`).
 """
 
 import dataclasses

@@ -137,7 +137,9 @@ def train_phone_model(corpus, *, language="en", rounds=DEFAULT_ROUNDS, jobs=None
     corpus : str, os.PathLike or iterable
         A corpus folder (:func:`align.find_corpus`), or ``(audio, transcript)`` pairs
         (files or ``(samples, sample_rate)`` audio; text or transcript paths), or
-        :class:`CorpusItem` s. One speaker: the model is one voice's phones.
+        :class:`CorpusItem` s. One speaker: the model is one voice's phones (one model
+        for several voices is worse than each file's own; ``align_corpus(...,
+        train_phone_model="folder")`` trains one per speaker folder).
     language : str
         The espeak-ng language of every transcript.
     rounds : int

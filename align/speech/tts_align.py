@@ -84,7 +84,7 @@ import numpy as np
 
 from ..exceptions import InfeasibleAlignmentError, ParameterError
 from .results import Alignment, Phone, Word
-from .tts_hmm import realign_words
+from .tts_hmm import PhoneModel, realign_words
 
 __all__ = ["align_tts", "banded_dtw", "tts_features", "DEFAULTS"]
 
@@ -886,8 +886,6 @@ def _model_label(given, model):
 
 def load_phone_model(model):
     """A :class:`~align.speech.tts_hmm.PhoneModel`, or one read from a path (kept per path and mtime)."""
-    from .tts_hmm import PhoneModel
-
     if isinstance(model, PhoneModel):
         return model
     if not isinstance(model, (str, os.PathLike)):

@@ -89,25 +89,36 @@ def _chain(spans, n_frames, states_per_phone, margin):
             np.array(first, np.int64))
 
 
-def _estimate(x, frame_key, n_keys, shrink, var_floor, rows=65536):
-    """Means (K, D) of each Gaussian's frames, shrunk towards the file's mean, and the shared
-    inverse variance (D,) of the frames about their means; in blocks of ``rows`` frames, so
-    that no float64 copy of ``x`` (M, D) is made."""
-    M, D = x.shape
+def _sums(x, frame_key, n_keys):
+    """Frames, sums and sums of squares (K,), (K, D), (K, D) of each Gaussian's frames of ``x``
+    (M, D), one float64 column of ``x`` at a time (no float64 copy of ``x`` is made)."""
     counts = np.bincount(frame_key, minlength=n_keys).astype(np.float64)
-    sums = np.stack([np.bincount(frame_key, weights=x[:, d], minlength=n_keys) for d in range(D)], axis=1)
+    sums, squares = np.empty((n_keys, x.shape[1])), np.empty((n_keys, x.shape[1]))
+    for d in range(x.shape[1]):
+        col = x[:, d].astype(np.float64)
+        sums[:, d] = np.bincount(frame_key, weights=col, minlength=n_keys)
+        squares[:, d] = np.bincount(frame_key, weights=col * col, minlength=n_keys)
+    return counts, sums, squares
+
+
+def _gaussians(counts, sums, squares, shrink, var_floor):
+    """Means (K, D), shrunk towards the overall mean by ``shrink`` frames, and the shared inverse
+    variance (D,) of the frames about their means, floored at ``var_floor`` times the
+    features' variance, from the sums of :func:`_sums` (of one file or added over many)."""
+    M = counts.sum()
     total = sums.sum(axis=0) / M
     means = (sums + shrink * total) / (counts[:, None] + shrink)
-    r1, r2, spread = np.zeros(D), np.zeros(D), np.zeros(D)
-    for a in range(0, M, rows):
-        block = x[a:a + rows].astype(np.float64)
-        r = block - means[frame_key[a:a + rows]]
-        r1 += r.sum(axis=0)
-        r2 += np.einsum("ij,ij->j", r, r)
-        block -= total
-        spread += np.einsum("ij,ij->j", block, block)
+    # sum over frames of (x - mean_k) and of (x - mean_k)**2, from the per-Gaussian sums
+    r1 = (sums - counts[:, None] * means).sum(axis=0)
+    r2 = (squares - 2 * means * sums + counts[:, None] * means ** 2).sum(axis=0)
+    spread = squares.sum(axis=0) - M * total ** 2
     var = np.maximum(r2 / M - (r1 / M) ** 2, var_floor * spread / M)
     return means, 1.0 / np.maximum(var, 1e-12)
+
+
+def _estimate(x, frame_key, n_keys, shrink, var_floor):
+    """Means (K, D) and the shared inverse variance (D,) of one file's segmentation (:func:`_gaussians`)."""
+    return _gaussians(*_sums(x, frame_key, n_keys), shrink, var_floor)
 
 
 @dataclass(frozen=True)
@@ -209,32 +220,18 @@ class PhoneStats:
     __radd__ = __add__
 
     def model(self, frame_rate, *, states_per_phone=3, shrink=2.0, var_floor=0.1, info=None):
-        """The Gaussians these statistics give: means shrunk towards the overall mean by ``shrink``
-        frames, one shared variance of the frames about their means, floored at ``var_floor``
-        times the features' variance (as :func:`realign_words` estimates them on one file)."""
-        M = self.counts.sum()
-        if M < 2:
+        """The Gaussians these statistics give (:func:`_gaussians`, as :func:`realign_words`
+        estimates them on one file)."""
+        if self.counts.sum() < 2:
             raise ParameterError("the phone model needs at least two frames of speech to learn from")
-        total = self.sums.sum(axis=0) / M
-        means = (self.sums + shrink * total) / (self.counts[:, None] + shrink)
-        # sum over frames of (x - mean_k) and of (x - mean_k)**2, from the per-Gaussian sums
-        r1 = (self.sums - self.counts[:, None] * means).sum(axis=0)
-        r2 = (self.squares - 2 * means * self.sums + self.counts[:, None] * means ** 2).sum(axis=0)
-        spread = self.squares.sum(axis=0) - M * total ** 2
-        var = np.maximum(r2 / M - (r1 / M) ** 2, var_floor * spread / M)
-        return PhoneModel(self.keys, means, 1.0 / np.maximum(var, 1e-12), self.counts.copy(), int(frame_rate),
-                          int(states_per_phone), dict(info or {}))
+        means, ivar = _gaussians(self.counts, self.sums, self.squares, shrink, var_floor)
+        return PhoneModel(self.keys, means, ivar, self.counts.copy(), int(frame_rate), int(states_per_phone),
+                          dict(info or {}))
 
 
 def _stats(x, frame_key, names):
     """PhoneStats of the frames ``x`` (M, D) given to the Gaussians ``names[frame_key]``."""
-    K, D = len(names), x.shape[1]
-    counts = np.bincount(frame_key, minlength=K).astype(np.float64)
-    sums, squares = np.empty((K, D)), np.empty((K, D))
-    for d in range(D):
-        col = x[:, d].astype(np.float64)
-        sums[:, d] = np.bincount(frame_key, weights=col, minlength=K)
-        squares[:, d] = np.bincount(frame_key, weights=col * col, minlength=K)
+    counts, sums, squares = _sums(x, frame_key, len(names))
     used = counts > 0
     return PhoneStats(tuple(n for n, u in zip(names, used) if u), counts[used], sums[used], squares[used])
 
@@ -331,13 +328,18 @@ def phone_stats(words, features, frame_rate, *, model=None, states_per_phone=3, 
     states, out_words = chain.states, words
     if model is not None:
         _check_model(model, x, frame_rate, states_per_phone)
-        means, ivar = _model_means(chain, x, model, shrink, var_floor)
-        found = np.empty(x.shape[0], np.int64)
-        if chain_viterbi(x, means, ivar, chain.key, chain.skippable, np.zeros(len(chain.labels)), chain.lo,
-                         chain.hi, found) > -np.inf:
+        found = _viterbi(chain, x, *_model_means(chain, x, model, shrink, var_floor), np.zeros(len(chain.labels)))
+        if found is not None:
             states = found
             out_words = _words_from_states(words, chain.spoken, found, chain.first, states_per_phone, frame_rate)
     return _stats(x, chain.key[states], chain.names), out_words
+
+
+def _viterbi(chain, x, means, ivar, enter):
+    """Each frame's state on the chain's best path (M,), or None when no path fits the windows."""
+    found = np.empty(x.shape[0], np.int64)
+    score = chain_viterbi(x, means, ivar, chain.key, chain.skippable, enter, chain.lo, chain.hi, found)
+    return None if score == -np.inf else found
 
 
 def realign_words(words, features, frame_rate, *, iterations=3, states_per_phone=3, window=0.3, shrink=2.0,
@@ -395,8 +397,8 @@ def realign_words(words, features, frame_rate, *, iterations=3, states_per_phone
             means, ivar = _model_means(chain, x, model, shrink, var_floor)
         else:
             means, ivar = _estimate(x, chain.key[states], len(chain.names), shrink, var_floor)
-        out = np.empty(M, np.int64)
-        if chain_viterbi(x, means, ivar, chain.key, chain.skippable, enter, chain.lo, chain.hi, out) == -np.inf:
+        out = _viterbi(chain, x, means, ivar, enter)
+        if out is None:
             break
         states = found = out
     if found is None:

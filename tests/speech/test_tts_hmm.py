@@ -99,7 +99,7 @@ def test_features_and_estimates_equal_their_plain_construction():
     np.testing.assert_allclose(hmm_features(cep), plain - plain.mean(axis=0), atol=1e-5)
     x = hmm_features(cep)
     key = rng.integers(0, 5, x.shape[0])
-    means, ivar = _estimate(x, key, 6, shrink=2.0, var_floor=0.1, rows=17)  # blocks of 17 frames; Gaussian 5 has none
+    means, ivar = _estimate(x, key, 6, shrink=2.0, var_floor=0.1)  # Gaussian 5 has no frame
     x64 = x.astype(np.float64)
     for k in range(6):
         n = np.sum(key == k)

@@ -174,7 +174,7 @@ def _positions(n):
 
 
 def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=True, open_end=False,
-                          hesitations=None, pause_context=True):
+                          hesitations=None, pause_context=True, pauses=None):
     """Build the left-to-right graph of a transcript's spoken words.
 
     Parameters
@@ -200,6 +200,13 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
         Give a word's edge phone a second copy with ``SIL`` as its cross-word
         context, taken when the gap beside it holds a pause; False: the
         neighbour's phone always, as if no pause came between.
+    pauses : sequence of {None, True, False}, optional
+        One entry per gap between two words (``len(pronunciations) - 1``):
+        True makes the gap hold a pause (a filler, usually ``SIL``), False
+        forbids one, None leaves it optional (the default for every gap).
+        For pause positions known beforehand, and for measuring how much of
+        an aligner's error is its pause decisions
+        (``benchmarks/oracle_pauses.py``).
 
     Returns
     -------
@@ -277,6 +284,10 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
     hesitant = list(hesitations) if hesitations is not None else [False] * n_words
     if len(hesitant) != n_words:
         raise ParameterError(f"hesitations has {len(hesitant)} entries for {n_words} words")
+    pause_at = list(pauses) if pauses is not None else [None] * (n_words - 1)
+    if len(pause_at) != n_words - 1 or any(p not in (None, True, False) for p in pause_at):
+        raise ParameterError(f"pauses must hold None, True or False for each of the {n_words - 1} gaps "
+                             f"between words, got {len(pause_at)} entries")
 
     def gap_after(w):
         """Whether an optional gap follows word w (the last word's is the trailing edge)."""
@@ -344,8 +355,14 @@ def build_utterance_graph(model, pronunciations, *, gaps=GapPolicy(), fillers=Tr
                           "pause": word_exits["direct"] + word_exits["pause"]}
         beside = hesitant[w] or (not is_last and hesitant[w + 1])
         g = gap(is_last, beside) if gap_after(w) else []
+        if not is_last and pause_at[w] is False:
+            g = []
         skip = np.log1p(-sum(np.exp(lp) for _, lp, _ in g)) if g else 0.0
-        pending = {"direct": [(word_exits["direct"], skip)], "pause": []}
+        if not is_last and pause_at[w]:
+            # the gap must be taken: fillers even beside markup, and no edge around them
+            g = g or gap(False, beside)
+            skip = -np.inf
+        pending = {"direct": [(word_exits["direct"], skip)] if skip > -np.inf else [], "pause": []}
         for entry, lp, exits in g:
             b.link(word_exits["pause"], entry, lp)
             pending["pause"].append((exits, 0.0))

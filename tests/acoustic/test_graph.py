@@ -97,3 +97,55 @@ def test_a_graph_is_the_same_whatever_was_built_before(model):
     np.testing.assert_array_equal(cold.hmm.emission_index, warm.hmm.emission_index)
     np.testing.assert_array_equal(cold.state_unit, warm.state_unit)
     assert cold.units == warm.units
+
+
+def test_a_pause_can_be_required_or_forbidden_between_two_words(model):
+    plain = build_utterance_graph(model, WORDS)
+    for pauses in ([True], [False], [None]):
+        graph = build_utterance_graph(model, WORDS, pauses=pauses)
+        w0 = set(np.flatnonzero(graph.state_word == 0).tolist())
+        w1 = set(np.flatnonzero(graph.state_word == 1).tolist())
+        assert len(w0) == np.sum(plain.state_word == 0)  # the words themselves are the same
+        into_w1 = _predecessors(graph, w1) - w1
+        from_gap = into_w1 & set(np.flatnonzero(graph.state_word == -1).tolist())
+        direct = into_w1 & w0
+        if pauses == [True]:      # only through the gap's fillers
+            assert from_gap and not direct
+        elif pauses == [False]:   # straight on: no gap between the words at all
+            assert direct and not from_gap
+            assert not (_successors(graph, w0) - w0 - w1)
+        else:
+            assert from_gap and direct
+
+
+def test_a_forced_pause_is_taken_and_a_forbidden_one_is_not():
+    """On real speech (a bundled sample), every gap forced, then every gap forbidden."""
+    import functools
+    from importlib import resources
+
+    import align
+    import align.acoustic.graph as graph
+
+    audio = resources.files("align") / "data" / "sample" / "arctic_a0005_1592748459.flac"
+    text = audio.with_suffix(".txt").read_text()
+    build = graph.build_utterance_graph
+    n = len(align.align_transcript(audio, text).words)
+    words = {}
+    for name, pauses in (("forced", [True] * (n - 1)), ("forbidden", [False] * (n - 1))):
+        # align_transcript imports the builder when it aligns a window
+        graph.build_utterance_graph = functools.partial(build, pauses=pauses)
+        try:
+            words[name] = align.align_transcript(audio, text).words
+        finally:
+            graph.build_utterance_graph = build
+    forced, forbidden = words["forced"], words["forbidden"]
+    assert all(b.start - a.end >= 0.03 - 1e-9 for a, b in zip(forced, forced[1:]))  # a filler: 3 frames at least
+    assert all(abs(b.start - a.end) < 1e-9 for a, b in zip(forbidden, forbidden[1:]))
+
+
+@pytest.mark.parametrize("pauses", [[True, False], [], ["yes"], [1.5]])
+def test_pauses_of_the_wrong_length_or_kind_are_refused(model, pauses):
+    from align import ParameterError
+
+    with pytest.raises(ParameterError, match="pauses must hold None, True or False"):
+        build_utterance_graph(model, WORDS, pauses=pauses)

@@ -29,10 +29,10 @@ is never written. Laid out ``(T_y, T_x)`` (VITS), an item is swept straight
 from the input into the buffer: the tokens of a frame form one contiguous,
 branch-free loop with no dependency inside it, so it vectorises
 (:func:`sweep_frame_major`). Laid out ``(T_x, T_y)`` (Glow-TTS), the item is
-swept in strips of 8 tokens, 8 frames at a time in vector registers, the
-input's 8 x 8 blocks transposed there (:func:`sweep_text_major_strips`;
-float64 items are transposed into the buffer and swept like VITS,
-:func:`sweep_text_major`). Each row of the item's text x mel
+swept in groups of four strips of 8 tokens, 8 frames at a time in vector
+registers, the input's 8 x 8 blocks transposed there and the strips of a
+group side by side (:func:`sweep_text_major_strips`; float64 items are
+transposed into the buffer and swept like VITS, :func:`sweep_text_major`). Each row of the item's text x mel
 block is checked for NaN and +inf as it is swept (VITS: in the sweep's own
 loop, which measured 0.92-1.08 against 1.01-1.09 ms for a separate pass over each row). The walk back
 reads the accumulated scores, as the Cython code does, and gives each frame
@@ -43,8 +43,10 @@ memory before writing them. For B = 32, 200 x 1,000 float32 on two cores
 (benchmarks/README.md), against the kernel before (each item copied into the
 buffer, swept in place, the output zeroed, then the path marked on it):
 VITS 1.27-1.31 ms before, 0.97-1.05 after; Glow-TTS (scalar strips of 16
-tokens in its own layout before) 2.6-2.9 ms before, 1.55-1.66 after (1.73-1.75
-transposed into the buffer and swept like VITS).
+tokens in its own layout before) 2.6-2.9 ms before, 1.55-1.66 with strips of
+8 swept one at a time (1.73-1.75 transposed into the buffer and swept like
+VITS), and 1.25-1.6 against 1.6-1.95 for those in the same process with the
+strips of a group side by side (:mod:`align.kernels._mas_simd`).
 
 Memory: per chunk of items, one score buffer (the largest item's
 ``T_x * T_y`` values, ``work``) and one int64 per frame for the path.
@@ -59,7 +61,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import FASTMATH as _FASTMATH
-from ._mas_simd import strip_block8, strip_block8_diagonal
+from ._mas_simd import GROUP_BLOCKS, STRIPS
 from ._stream import address_of, store_fence, stream_store32
 from ._transpose import transpose_block
 
@@ -208,65 +210,74 @@ def _cell(v, Q, x, y):
         Q[y, x] = v[x, y] + np.float32(max(advance, stay))
 
 
-#: strips of 8 tokens swept together in the Glow-TTS layout, each a block behind the one below
-#: it: one strip is a chain of dependent frames (latency-bound), several keep the core busy
-GROUP = 4
+_G1, _G1_EDGE = GROUP_BLOCKS[1]
+_G2, _G2_EDGE = GROUP_BLOCKS[2]
+_G3, _G3_EDGE = GROUP_BLOCKS[3]
+_G4, _G4_EDGE = GROUP_BLOCKS[4]
 
 
 @njit(cache=True, fastmath=FASTMATH, boundscheck=False)
-def sweep_text_major_strips(v, Q, tx, ty, prev, cur):
-    """:func:`sweep_text_major` for float32 in strips of 8 tokens swept in registers.
+def _group_block(strips, edge, v, v_offset, stride, Q, q_offset, tx, prev, has_left, d):
+    """:data:`align.kernels._mas_simd.GROUP_BLOCKS` for ``strips`` strips (1-4), with the diagonal's mask or not."""
+    if strips == 4:
+        if edge:
+            _G4_EDGE(v, v_offset, stride, Q, q_offset, tx, prev, has_left, d)
+        else:
+            _G4(v, v_offset, stride, Q, q_offset, tx, prev, has_left, d)
+    elif strips == 3:
+        if edge:
+            _G3_EDGE(v, v_offset, stride, Q, q_offset, tx, prev, has_left, d)
+        else:
+            _G3(v, v_offset, stride, Q, q_offset, tx, prev, has_left, d)
+    elif strips == 2:
+        if edge:
+            _G2_EDGE(v, v_offset, stride, Q, q_offset, tx, prev, has_left, d)
+        else:
+            _G2(v, v_offset, stride, Q, q_offset, tx, prev, has_left, d)
+    elif edge:
+        _G1_EDGE(v, v_offset, stride, Q, q_offset, tx, prev, has_left, d)
+    else:
+        _G1(v, v_offset, stride, Q, q_offset, tx, prev, has_left, d)
 
-    Each strip of 8 tokens goes through its frames 8 at a time
-    (:func:`align.kernels._mas_simd.strip_block8`: an 8 x 8 block of the
-    input transposed in registers, then 8 frames of the recurrence on the
-    strip's 8 cells at once), from its diagonal block on. Within one strip
-    the frames form a chain (each needs the one before), so :data:`GROUP`
-    strips go together as a wavefront: a strip's block needs the block of
-    the strip below it at the same frames, done in an earlier round, so the
-    blocks of one round are independent. The frames after the last whole
-    block, and the tokens after the last whole strip, go cell by cell. No
-    transposed copy: the input is read once, in runs along the strips' rows,
-    which are checked for NaN and +inf just before (they are then in the
-    cache). ``prev`` (GROUP, 8) float32 and ``cur`` (GROUP,) int64 are scratch.
+
+@njit(cache=True, fastmath=FASTMATH, boundscheck=False)
+def sweep_text_major_strips(v, Q, tx, ty, prev):
+    """:func:`sweep_text_major` for float32, in groups of strips of 8 tokens swept in registers.
+
+    The tokens go in groups of :data:`align.kernels._mas_simd.STRIPS` strips
+    of 8 (32 tokens), group after group. A group goes through its frames 8 at
+    a time from its diagonal block on (:data:`align.kernels._mas_simd.GROUP_BLOCKS`:
+    each strip's 8 x 8 block of the input transposed in registers, then 8
+    frames of the recurrence on the group's cells, the strips side by side).
+    The frames after the last whole block, and the tokens after the last
+    whole strip, go cell by cell. No transposed copy: the input is read once
+    more, in runs along the group's rows, as they are checked for NaN and
+    +inf just before the group is swept; that pass also brings them into the
+    cache, where the blocks' short runs 4 KB apart find them (without it the
+    sweep took 2-4x as long). ``prev`` (>= STRIPS x 8 float32) is scratch.
     """
     stride = v.shape[1]
     flat_v = v.reshape(v.shape[0] * stride)
     flat_q = Q.reshape(ty * tx)
+    flat_p = prev.reshape(prev.size)
     bad = 0
     xb = tx - tx % 8
     blocks = ty // 8  # block b: frames [8 b, 8 b + 8)
-    for g0 in range(0, xb, 8 * GROUP):
-        strips = min(GROUP, (xb - g0) // 8)
-        for k in range(strips):
-            x0 = g0 + 8 * k
-            for x in range(x0, x0 + 8):
-                bad += _count_bad(v[x], ty)
-            prev[k, :] = -np.inf
-            cur[k] = x0 // 8  # frames before the strip's first token are dead
-        prev[0, 0] = 0.0 if g0 == 0 else -np.inf  # so that the first cell is v[0, 0] itself
-        busy = True
-        while busy:
-            busy = False
-            # downwards, so that the strip below has done block b in an earlier round
-            for k in range(strips - 1, -1, -1):
-                b = cur[k]
-                if b < blocks and (k == 0 or cur[k - 1] > b):
-                    x0 = g0 + 8 * k
-                    y0 = 8 * b
-                    if y0 == x0:
-                        strip_block8_diagonal(flat_v, x0 * stride + y0, stride, flat_q, y0 * tx + x0, tx,
-                                              prev[k], x0 > 0)
-                    else:
-                        strip_block8(flat_v, x0 * stride + y0, stride, flat_q, y0 * tx + x0, tx, prev[k],
-                                     x0 > 0)
-                    cur[k] = b + 1
-                    busy = True
-        for k in range(strips):
-            x0 = g0 + 8 * k
-            for y in range(max(8 * blocks, x0), ty):
-                for x in range(x0, x0 + 8):
-                    _cell(v, Q, x, y)
+    for g0 in range(0, xb, 8 * STRIPS):
+        strips = min(STRIPS, (xb - g0) // 8)
+        for x in range(g0, g0 + 8 * strips):
+            bad += _count_bad(v[x], ty)
+        flat_p[:] = -np.inf
+        if g0 == 0:
+            flat_p[0] = 0.0  # so that the first cell is v[0, 0] itself
+        for b in range(g0 // 8, blocks):  # frames before the group's first token are dead
+            y0 = 8 * b
+            d = y0 - g0
+            _group_block(strips, d < 8 * strips, flat_v, g0 * stride + y0, stride, flat_q, y0 * tx + g0, tx,
+                         flat_p, g0 > 0, d)
+        for y in range(max(8 * blocks, g0), ty):
+            for x in range(g0, g0 + 8 * strips):
+                _cell(v, Q, x, y)
     for x in range(xb, tx):
         bad += _count_bad(v[x], ty)
     for y in range(xb, ty):
@@ -381,8 +392,7 @@ def maximum_path_batch(value, text_lengths, mel_lengths, text_major, out_path, o
         cell = np.empty(out_path.shape[2] if text_major else out_path.shape[1], np.int64)
         zeros = np.zeros(32 // out_path.itemsize, out_path.dtype)
         piece = np.empty_like(zeros)
-        prev = np.empty((GROUP, 8), np.float32)
-        cur = np.empty(GROUP, np.int64)
+        prev = np.empty((STRIPS, 8), np.float32)
         for b in range(c, B, n_chunks):
             tx = text_lengths[b]
             ty = mel_lengths[b]
@@ -390,7 +400,7 @@ def maximum_path_batch(value, text_lengths, mel_lengths, text_major, out_path, o
             # scores in a private buffer in the input's layout: the caller's array is never written
             Q = buf[:ty * tx].reshape((ty, tx))
             if text_major and value.itemsize == 4:
-                bad = sweep_text_major_strips(value[b], Q, tx, ty, prev, cur)
+                bad = sweep_text_major_strips(value[b], Q, tx, ty, prev)
             elif text_major:
                 bad = sweep_text_major(value[b], Q, tx, ty)
             else:

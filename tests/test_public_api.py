@@ -45,7 +45,6 @@ def test_functions_without_a_cuda_kernel_say_so_for_backend_cuda():
     calls = [
         ("subsequence_search", lambda b: align.subsequence_search(series[10:30], series, backend=b)),
         ("forward_backward", lambda b: align.forward_backward(np.zeros((4, 2)), graph, backend=b)),
-        ("ForwardSumLoss", lambda b: align.ForwardSumLoss(backend=b)),
     ]
     for name, call in calls:
         call("cpu")

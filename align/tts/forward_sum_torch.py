@@ -9,18 +9,30 @@ __all__ = ["ForwardSumLoss"]
 
 
 class _ForwardSum(torch.autograd.Function):
-    """``-log Z`` per item from :func:`align.tts.losses.forward_sum_nll`, its gradient saved."""
+    """``-log Z`` per item from the CPU or the CUDA kernel, its gradient saved."""
 
     @staticmethod
-    def forward(ctx, log_probs, text_lengths, mel_lengths):
-        nll, grad = forward_sum_nll(log_probs.detach().cpu().numpy(), text_lengths, mel_lengths)
-        ctx.save_for_backward(torch.from_numpy(grad).to(log_probs.device, log_probs.dtype))
-        return torch.from_numpy(nll).to(log_probs.device, log_probs.dtype)
+    def forward(ctx, log_probs, text_lengths, mel_lengths, use_cuda):
+        if use_cuda:
+            from .forward_sum_cuda import forward_sum_nll_cuda
+
+            # a CUDA tensor is read where it lies; a CPU one (the simulator, or backend="cuda"
+            # asked for with CPU tensors) goes to the device and back as numpy
+            on_device = log_probs.is_cuda
+            nll, grad = forward_sum_nll_cuda(log_probs.detach() if on_device else log_probs.detach().numpy(),
+                                             text_lengths, mel_lengths)
+            if not on_device:
+                nll, grad = torch.from_numpy(nll), torch.from_numpy(grad)
+        else:
+            nll, grad = forward_sum_nll(log_probs.detach().cpu().numpy(), text_lengths, mel_lengths)
+            nll, grad = torch.from_numpy(nll), torch.from_numpy(grad)
+        ctx.save_for_backward(grad.to(log_probs.device, log_probs.dtype))
+        return nll.to(log_probs.device, log_probs.dtype)
 
     @staticmethod
     def backward(ctx, grad_nll):
         (grad,) = ctx.saved_tensors
-        return grad * grad_nll[:, None, None], None, None
+        return grad * grad_nll[:, None, None], None, None, None
 
 
 class ForwardSumLoss(torch.nn.Module):
@@ -32,9 +44,12 @@ class ForwardSumLoss(torch.nn.Module):
         The score of the padded blank column before the softmax (RAD-TTS and
         NeMo: -1).
     backend : {"auto", "cpu", "cuda"}
-        Where the kernel runs: the CPU today (``"auto"`` copies CUDA tensors to
-        the host and the gradient back); ``"cuda"`` raises
-        :class:`align.BackendUnavailableError` (no CUDA kernel yet).
+        Where the kernel runs. ``"auto"``: on the GPU for CUDA tensors
+        (:mod:`align.kernels.forward_sum_cuda`), or on a host copy when
+        numba-cuda sees no GPU; on the CPU for CPU tensors. ``"cuda"``: on the
+        GPU always (CPU tensors are copied there and back), and
+        :class:`align.BackendUnavailableError` without one. ``"cpu"``: on the
+        CPU always (CUDA tensors go to the host and the gradient back).
 
     Notes
     -----
@@ -47,16 +62,16 @@ class ForwardSumLoss(torch.nn.Module):
     Columns past each item's text and frames past its mel are ignored (the
     softmax runs over the item's own tokens and the blank). An item whose text
     is longer than its mel raises ``ParameterError`` (``torch.nn.CTCLoss`` with
-    ``zero_infinity=True`` would quietly give it zero loss). The kernel runs on
-    the CPU in float64; CUDA tensors are copied to the host and the gradient
-    back (no CUDA kernel yet).
+    ``zero_infinity=True`` would quietly give it zero loss). Both kernels
+    accumulate in float64; they agree to rounding (about 1e-15 relative).
     """
 
     def __init__(self, blank_logprob=-1.0, *, backend="auto"):
-        from .._backend import require_cpu
+        from .._backend import BACKENDS
+        from .._validation import check_option
 
         super().__init__()
-        require_cpu("ForwardSumLoss", backend)
+        check_option("backend", backend, BACKENDS)
         self.blank_logprob = float(blank_logprob)
         self.backend = backend
 
@@ -74,5 +89,13 @@ class ForwardSumLoss(torch.nn.Module):
         outside = torch.arange(T_text + 1)[None, :] > tl[:, None]  # (B, T_text + 1)
         x = x.masked_fill(outside[:, None, :].to(x.device), float("-inf"))
         logp = torch.log_softmax(x, dim=-1)
-        nll = _ForwardSum.apply(logp, tl.numpy(), ml.numpy())
+        nll = _ForwardSum.apply(logp, tl.numpy(), ml.numpy(), self._on_cuda(attn_logprob))
         return (nll / tl.to(nll.device, nll.dtype)).mean()
+
+    def _on_cuda(self, attn_logprob):
+        """Whether this call runs the CUDA kernel (see ``backend``)."""
+        from .._backend import cuda_available, resolve_backend
+
+        if self.backend == "cuda":
+            return resolve_backend("cuda") == "cuda"  # raises without a GPU
+        return self.backend == "auto" and attn_logprob.is_cuda and cuda_available()

@@ -61,6 +61,46 @@ def _lengths(name, x, B, upper):
     return arr
 
 
+def check_lengths(shape, text_lengths, mel_lengths):
+    """The lengths of a (B, T_mel, K_max + 1) batch as int64 arrays, each item with an alignment.
+
+    Raises
+    ------
+    ParameterError
+        A length of the wrong shape or out of range, or an item whose text is
+        longer than its mel (no alignment exists).
+    """
+    B, T, C = shape
+    tl = _lengths("text_lengths", text_lengths, B, C - 1)
+    ml = _lengths("mel_lengths", mel_lengths, B, T)
+    long = np.flatnonzero(tl > ml)
+    if long.size:
+        b = int(long[0])
+        raise ParameterError(
+            f"item {b} has {int(tl[b])} text tokens but only {int(ml[b])} mel frames: every token "
+            "needs a frame of its own, so no alignment exists"
+        )
+    return tl, ml
+
+
+def not_finite_message(b):
+    """The error of an item whose live block holds NaN or +inf."""
+    return f"log_probs[{b}] holds NaN or +inf inside its mel x (text + 1) block"
+
+
+def checked_inputs(log_probs, text_lengths, mel_lengths):
+    """``(log_probs, text_lengths, mel_lengths)`` as numpy arrays, validated (see :func:`forward_sum_nll`)."""
+    from .._validation import as_float_array
+
+    y = as_float_array(log_probs, "log_probs", ndim=3)
+    tl, ml = check_lengths(y.shape, text_lengths, mel_lengths)
+    for b in range(y.shape[0]):
+        blk = y[b, :ml[b], :tl[b] + 1]
+        if np.isnan(blk).any() or np.isposinf(blk).any():
+            raise ParameterError(not_finite_message(b))
+    return y, tl, ml
+
+
 def forward_sum_nll(log_probs, text_lengths, mel_lengths):
     """``-log`` of the sum over every monotone alignment, per item, and its gradient (numpy).
 
@@ -81,24 +121,10 @@ def forward_sum_nll(log_probs, text_lengths, mel_lengths):
         Bad shapes or lengths, NaN in the live block, or an item whose text is
         longer than its mel (no alignment exists).
     """
-    from .._validation import as_float_array
     from ..kernels.forward_sum import forward_sum_batch
 
-    y = as_float_array(log_probs, "log_probs", ndim=3)
+    y, tl, ml = checked_inputs(log_probs, text_lengths, mel_lengths)
     B, T, C = y.shape
-    tl = _lengths("text_lengths", text_lengths, B, C - 1)
-    ml = _lengths("mel_lengths", mel_lengths, B, T)
-    long = np.flatnonzero(tl > ml)
-    if long.size:
-        b = int(long[0])
-        raise ParameterError(
-            f"item {b} has {int(tl[b])} text tokens but only {int(ml[b])} mel frames: every token "
-            "needs a frame of its own, so no alignment exists"
-        )
-    for b in range(B):
-        blk = y[b, :ml[b], :tl[b] + 1]
-        if np.isnan(blk).any() or np.isposinf(blk).any():
-            raise ParameterError(f"log_probs[{b}] holds NaN or +inf inside its mel x (text + 1) block")
     nll = np.empty(B)
     grad = np.empty((B, T, C))
     forward_sum_batch(y, tl, ml, nll, grad)

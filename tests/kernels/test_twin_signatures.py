@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from align.kernels import ctc as kctc
+from align.kernels import forward_sum as kfs
 from align.kernels import drop_dtw as kdrop
 from align.kernels import dtw as kdtw
 from align.kernels import hmm as khmm
@@ -26,7 +27,7 @@ def params(fn):
 
 
 def twins():
-    from align.kernels import ctc_cuda, drop_dtw_cuda, dtw_cuda, hmm_cuda, mas_cuda
+    from align.kernels import ctc_cuda, drop_dtw_cuda, dtw_cuda, forward_sum_cuda, hmm_cuda, mas_cuda
 
     # (name, cpu, cuda, CPU name -> CUDA name, CPU-only trailing, CUDA-only trailing)
     return [
@@ -47,6 +48,8 @@ def twins():
         ("mas", kmas.maximum_path_batch, mas_cuda.maximum_path_kernel(np.float32), {}, ("work",),
          ("dirs", "scratch", "use_shared")),
         ("drop-dtw", kdrop.drop_dtw_batch, drop_dtw_cuda.drop_dtw_batch, {}, (), ("bp", "rows")),
+        ("forward-sum", kfs.forward_sum_batch, forward_sum_cuda.forward_sum_batch, {}, (),
+         ("alpha", "scratch", "use_shared")),
     ]
 
 
@@ -57,7 +60,7 @@ def _split(names, extras):
     return names
 
 
-@pytest.mark.parametrize("case", range(11))
+@pytest.mark.parametrize("case", range(12))
 def test_cpu_and_cuda_twins_share_inputs_and_outputs(case):
     name, cpu, gpu, renames, cpu_only, gpu_only = twins()[case]
     shared_cpu = [renames.get(p, p) for p in _split(params(cpu), cpu_only)]

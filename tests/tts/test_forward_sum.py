@@ -128,3 +128,15 @@ def test_beta_binomial_prior_equals_scipy():
         align.beta_binomial_prior(0, 5)
     with pytest.raises(ParameterError, match="scaling"):
         align.beta_binomial_prior(3, 5, scaling=0.0)
+
+
+def test_backend_cuda_without_a_gpu_says_so(rng, monkeypatch):
+    import align._backend
+
+    attn = torch.from_numpy(rng.standard_normal((1, 1, 4, 2)))
+    with pytest.raises(ParameterError, match="backend"):
+        align.ForwardSumLoss(backend="gpu")
+    monkeypatch.setattr(align._backend, "cuda_available", lambda: False)
+    with pytest.raises(align.BackendUnavailableError, match="no usable GPU"):
+        align.ForwardSumLoss(backend="cuda")(attn, [2], [4])
+    align.ForwardSumLoss(backend="auto")(attn, [2], [4])  # CPU tensors: the CPU kernel, no GPU needed

@@ -13,7 +13,8 @@ section 4.1): extended states ``s = 0 .. 2K``, even ``s`` the blank, odd
 with ``b[t, s]`` the backward sum of the successors (``beta`` without the
 emission at ``t``). Everything accumulates in float64 whatever the input's
 dtype. The two sides use different libms, so the results agree with the CPU
-kernel to rounding (about 1e-15 relative), not bit for bit; the blank's
+kernel to rounding (about 1e-15 relative; the same log-sum-exp forms, each
+with one exp fewer than it has terms), not bit for bit; the blank's
 gradient is a sum over the block's threads (a shared-memory atomic add),
 whose order varies from run to run.
 
@@ -68,11 +69,25 @@ def rows_in_shared(S_max):
 
 
 @cuda.jit(device=True)
-def _lse3(a, b, c):
-    m = max(a, max(b, c))
-    if m == -math.inf:
+def _lse2(a, b):
+    """log(e^a + e^b): one exp and one log1p, as on the CPU."""
+    if a < b:
+        a, b = b, a
+    if a == -math.inf:
         return -math.inf
-    return m + math.log(math.exp(a - m) + math.exp(b - m) + math.exp(c - m))
+    return a + math.log1p(math.exp(b - a))
+
+
+@cuda.jit(device=True)
+def _lse3(a, b, c):
+    """log(e^a + e^b + e^c): two exps and one log1p."""
+    if a < b:
+        a, b = b, a
+    if a < c:
+        a, c = c, a
+    if a == -math.inf:
+        return -math.inf
+    return a + math.log1p(math.exp(b - a) + math.exp(c - a))
 
 
 @cuda.jit(device=True)
@@ -99,9 +114,10 @@ def _item(buf, log_probs, b, T, K, out_nll, out_grad, alpha):
         cur = (t & 1) * W
         prv = W - cur
         for s in range(tid, S, nt):
-            c = 0 if s % 2 == 0 else (s + 1) // 2
-            skip = buf[prv + s] if s % 2 == 1 else neg  # from s - 2 (a pad for s = 1)
-            a = float64(log_probs[b, t, c]) + _lse3(buf[prv + s + 2], buf[prv + s + 1], skip)
+            if s % 2 == 0:  # a blank: from itself or the token before
+                a = float64(log_probs[b, t, 0]) + _lse2(buf[prv + s + 2], buf[prv + s + 1])
+            else:  # a token: from itself, the blank before, or the token before (a pad for s = 1)
+                a = float64(log_probs[b, t, (s + 1) // 2]) + _lse3(buf[prv + s + 2], buf[prv + s + 1], buf[prv + s])
             buf[cur + s + 2] = a
             alpha[b, t, s] = a
         cuda.syncthreads()
@@ -130,9 +146,10 @@ def _item(buf, log_probs, b, T, K, out_nll, out_grad, alpha):
             c = 0 if s % 2 == 0 else (s + 1) // 2
             if t == T - 1:
                 after = 0.0 if s >= S - 2 else neg
-            else:
-                skip = buf[nxt + s + 2] if s % 2 == 1 else neg  # into token state s + 2
-                after = _lse3(buf[nxt + s], buf[nxt + s + 1], skip)
+            elif c == 0:  # a blank goes on to itself or the next token
+                after = _lse2(buf[nxt + s], buf[nxt + s + 1])
+            else:  # a token to itself, the blank after it, or (a skip) the next token
+                after = _lse3(buf[nxt + s], buf[nxt + s + 1], buf[nxt + s + 2])
             buf[cur + s] = float64(log_probs[b, t, c]) + after
             occupancy = math.exp(alpha[b, t, s] + after - logz)  # alpha holds y[t, c] once
             if c == 0:

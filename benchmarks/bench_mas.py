@@ -17,7 +17,7 @@ def interleaved(fns, repeat):
     """Time every function once per round, in a new random order each round, so that all see
     the machine's fast and slow spells alike (this shared VM moves between them within
     seconds) and none always follows the same one (a call after the peer's finds the
-    allocator in another state). Returns each function's (best, median) seconds."""
+    allocator in another state). Returns each function's seconds, one per round."""
     for fn in fns:
         fn()  # warm-up (compilation, caches)
     times = [[] for _ in fns]
@@ -27,7 +27,7 @@ def interleaved(fns, repeat):
             t = time.perf_counter()
             fns[i]()
             times[i].append(time.perf_counter() - t)
-    return [(min(ts), float(np.median(ts))) for ts in times]
+    return [np.asarray(ts) for ts in times]
 
 
 def main(B=32, T_text=200, T_mel=1000, repeat=25):
@@ -66,14 +66,17 @@ def main(B=32, T_text=200, T_mel=1000, repeat=25):
         got = fn()
         assert np.array_equal(np.asarray(got), want), name
     rows = interleaved([fn for _, fn in impls], repeat)
-    peer_best, peer_median = rows[0]
+    peer = rows[0]
     print(f"\nB = {B}, T_text = {T_text}, T_mel = {T_mel}, float32, {numba.get_num_threads()} threads, "
           f"{repeat} interleaved rounds\n")
-    print("| implementation | best (ms) | median (ms) | peer / this, best | peer / this, median |")
-    print("|---|---:|---:|---:|---:|")
-    for (name, _), (best, median) in zip(impls, rows):
-        print(f"| {name} | {best * 1e3:.2f} | {median * 1e3:.2f} | {peer_best / best:.2f}x "
-              f"| {peer_median / median:.2f}x |")
+    # the last column pairs each call with the peer's of the same round: the machine's speed
+    # drifts from round to round, and a ratio within a round cancels most of that drift
+    print("| implementation | best (ms) | median (ms) | peer / this, best | peer / this, median | "
+          "peer / this, median of the rounds' ratios |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for (name, _), ts in zip(impls, rows):
+        print(f"| {name} | {ts.min() * 1e3:.2f} | {np.median(ts) * 1e3:.2f} | {peer.min() / ts.min():.2f}x "
+              f"| {np.median(peer) / np.median(ts):.2f}x | {np.median(peer / ts):.2f}x |")
 
 
 if __name__ == "__main__":

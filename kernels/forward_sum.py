@@ -102,6 +102,127 @@ def _one(y, T, K, grad):
     return logz
 
 
+#: a frame whose largest scaled value falls below this hands the item to the log-domain
+#: pass: under it float64 starts to lose digits (subnormals from 2.2e-308)
+TINY = 1e-280
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _one_scaled(y, T, K, grad, e, a_tok, a_blank):
+    """:func:`_one` in the probability domain, each frame rescaled; NaN when it cannot be trusted.
+
+    States are kept as two contiguous arrays, token ``c`` (1..K) and the blank
+    after token ``j`` (0..K), so that every frame is a few vectorised loops
+    (Rabiner 1989's scaling, DOI 10.1109/5.18626, section V.A)::
+
+        tok'[c]   = e[c] (tok[c] + blank[c - 1] + tok[c - 1])
+        blank'[j] = e[0] (blank[j] + tok[j])
+
+    with ``e[c] = exp(y[t, c] - max_c y[t, c])`` and each frame divided by its
+    largest value (its log is added to ``log Z``). The backward pass is the
+    same from the end, and the occupancy of a state is ``alpha * beta`` over
+    the frame's sum of it. Where a frame's largest value (or that sum) falls
+    under :data:`TINY`, or a row dies, float64 would lose digits: the result
+    is NaN and the caller runs :func:`_one` instead. ``e`` (T, K + 1),
+    ``a_tok`` (T, K + 1) and ``a_blank`` (T, K + 1) are scratch; ``grad`` is
+    written only when the result is a number.
+    """
+    logz = 0.0
+    for t in range(T):
+        m = NEG_INF
+        for c in range(K + 1):
+            m = max(m, y[t, c])
+        if m == NEG_INF:
+            return np.nan
+        for c in range(K + 1):
+            e[t, c] = np.exp(y[t, c] - m)
+        logz += m
+    # forward: a_tok[t, 0] stays 0 (there is no token 0)
+    a_tok[0, :] = 0.0
+    a_blank[0, :] = 0.0
+    a_blank[0, 0] = e[0, 0]
+    a_tok[0, 1] = e[0, 1]
+    top = max(e[0, 0], e[0, 1])
+    if not top >= TINY:
+        return np.nan
+    for c in range(K + 1):
+        a_tok[0, c] /= top
+        a_blank[0, c] /= top
+    logz += np.log(top)
+    for t in range(1, T):
+        pt, pb = a_tok[t - 1], a_blank[t - 1]
+        qt, qb = a_tok[t], a_blank[t]
+        et = e[t]
+        qt[0] = 0.0
+        qb[0] = et[0] * pb[0]
+        top = qb[0]
+        for c in range(1, K + 1):
+            v = et[c] * (pt[c] + pb[c - 1] + pt[c - 1])
+            qt[c] = v
+            top = max(top, v)
+        for j in range(1, K + 1):
+            v = et[0] * (pb[j] + pt[j])
+            qb[j] = v
+            top = max(top, v)
+        if not top >= TINY:
+            return np.nan
+        inv = 1.0 / top
+        for c in range(K + 1):
+            qt[c] *= inv
+            qb[c] *= inv
+        logz += np.log(top)
+    end = a_tok[T - 1, K] + a_blank[T - 1, K]
+    if not end >= TINY:
+        return np.nan
+    logz += np.log(end)
+    # backward (beta without the frame's own emission), one frame in hand, the gradient
+    # written as it goes: occupancy = alpha * beta / the frame's sum of alpha * beta
+    bt = np.zeros(K + 2)
+    bb = np.zeros(K + 2)
+    ut = np.zeros(K + 2)
+    ub = np.zeros(K + 2)
+    bt[K] = 1.0
+    bb[K] = 1.0
+    for t in range(T - 1, -1, -1):
+        if t < T - 1:
+            et = e[t + 1]
+            for c in range(1, K + 1):
+                ut[c] = et[c] * bt[c]
+            for j in range(K + 1):
+                ub[j] = et[0] * bb[j]
+            ut[K + 1] = 0.0
+            top = 0.0
+            for c in range(1, K + 1):  # a token to itself, the blank after it, the next token
+                v = ut[c] + ub[c] + ut[c + 1]
+                bt[c] = v
+                top = max(top, v)
+            for j in range(K + 1):  # a blank to itself or the next token
+                v = ub[j] + ut[j + 1]
+                bb[j] = v
+                top = max(top, v)
+            if not top >= TINY:
+                return np.nan
+            inv = 1.0 / top
+            for c in range(K + 1):
+                bt[c] *= inv
+                bb[c] *= inv
+        at, ab = a_tok[t], a_blank[t]
+        total = 0.0
+        blank = 0.0
+        for c in range(1, K + 1):
+            total += at[c] * bt[c]
+        for j in range(K + 1):
+            blank += ab[j] * bb[j]
+        total += blank
+        if not total >= TINY:
+            return np.nan
+        inv = 1.0 / total
+        for c in range(1, K + 1):
+            grad[t, c] = -at[c] * bt[c] * inv
+        grad[t, 0] = -blank * inv
+    return logz
+
+
 @njit(cache=True, fastmath=FASTMATH, parallel=True)
 def forward_sum_batch(log_probs, text_lengths, mel_lengths, out_nll, out_grad):
     """``-log Z`` of every item and its gradient with respect to ``log_probs``.
@@ -125,7 +246,11 @@ def forward_sum_batch(log_probs, text_lengths, mel_lengths, out_nll, out_grad):
         K = text_lengths[b]
         out_grad[b] = 0.0
         y = log_probs[b, :T, :K + 1].astype(np.float64)
-        logz = _one(y, T, K, out_grad[b])
+        scratch = np.empty((3, T, K + 1))
+        logz = _one_scaled(y, T, K, out_grad[b], scratch[0], scratch[1], scratch[2])
+        if np.isnan(logz):  # a frame under TINY: the exact log-domain pass
+            out_grad[b] = 0.0
+            logz = _one(y, T, K, out_grad[b])
         out_nll[b] = -logz
         if logz == NEG_INF:
             out_grad[b] = 0.0

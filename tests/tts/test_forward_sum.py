@@ -140,3 +140,43 @@ def test_backend_cuda_without_a_gpu_says_so(rng, monkeypatch):
     with pytest.raises(align.BackendUnavailableError, match="no usable GPU"):
         align.ForwardSumLoss(backend="cuda")(attn, [2], [4])
     align.ForwardSumLoss(backend="auto")(attn, [2], [4])  # CPU tensors: the CPU kernel, no GPU needed
+
+
+def test_the_scaled_pass_equals_the_log_domain_pass(rng):
+    """The probability-domain kernel (rescaled each frame) against the exact log-domain one."""
+    from align.kernels import forward_sum as kernel
+
+    for trial in range(40):
+        K = int(rng.integers(1, 12))
+        T = K + int(rng.integers(0, 30))
+        y = np.log(rng.dirichlet(np.ones(K + 1), size=T)) * (1 + 9 * (trial % 4 == 0))
+        if trial % 3 == 0:
+            y[rng.random(y.shape) < 0.1] = -np.inf
+        if trial % 5 == 0:
+            y = np.round(y)
+        g_log, g_scaled = np.zeros_like(y), np.zeros_like(y)
+        want = kernel._one(y, T, K, g_log)
+        scratch = np.empty((3, T, K + 1))
+        got = kernel._one_scaled(y, T, K, g_scaled, scratch[0], scratch[1], scratch[2])
+        if want == -np.inf:
+            assert not np.isfinite(got)  # no alignment: the batch kernel falls back and reports it
+            continue
+        assert got == pytest.approx(want, rel=1e-12)
+        np.testing.assert_allclose(g_scaled, g_log, rtol=1e-8, atol=1e-12)
+
+
+def test_scores_too_far_apart_for_the_scaled_pass_fall_back_to_the_log_domain():
+    # K == T: one alignment, token t at frame t, every one 1,500 nats below the blank: each
+    # frame's scaled value is e^-1500, far under float64's range, so the scaled pass gives up
+    from align.kernels import forward_sum as kernel
+
+    T = K = 6
+    y = np.zeros((T, K + 1))
+    y[np.arange(T), np.arange(1, K + 1)] = -1500.0
+    scratch = np.empty((3, T, K + 1))
+    assert np.isnan(kernel._one_scaled(y, T, K, np.zeros_like(y), scratch[0], scratch[1], scratch[2]))
+    nll, grad = forward_sum_nll(y[None], [K], [T])
+    assert nll[0] == pytest.approx(1500.0 * T, rel=1e-12)  # the one path's score
+    want = np.zeros_like(y)
+    want[np.arange(T), np.arange(1, K + 1)] = -1.0  # every frame sits on its token
+    np.testing.assert_allclose(grad[0], want, atol=1e-12)

@@ -12,11 +12,13 @@ section 4.1): extended states ``s = 0 .. 2K``, even ``s`` the blank, odd
 
 with ``b[t, s]`` the backward sum of the successors (``beta`` without the
 emission at ``t``). Everything accumulates in float64 whatever the input's
-dtype. The two sides use different libms, so the results agree with the CPU
-kernel to rounding (about 1e-15 relative; the same log-sum-exp forms, each
-with one exp fewer than it has terms), not bit for bit; the blank's
-gradient is a sum over the block's threads (a shared-memory atomic add),
-whose order varies from run to run.
+dtype, in the log domain (the CPU's log-domain pass: a blank's log-sum-exp has
+two terms, a token's three, each with one exp fewer than terms and a
+``log1p``). The CPU kernel's main pass works in the probability domain,
+rescaled each frame, and the two sides use different libms, so the results
+agree to rounding (about 1e-15 relative in ``log Z``, 1e-11 in the gradient),
+not bit for bit; the blank's gradient is a sum over the block's threads (a
+shared-memory atomic add), whose order varies from run to run.
 
 Layout
 ------

@@ -250,11 +250,11 @@ def sweep_text_major_strips(v, Q, tx, ty, prev):
     each strip's 8 x 8 block of the input transposed in registers, then 8
     frames of the recurrence on the group's cells, the strips side by side).
     The frames after the last whole block, and the tokens after the last
-    whole strip, go cell by cell. No transposed copy: the input is read once
-    more, in runs along the group's rows, as they are checked for NaN and
-    +inf just before the group is swept; that pass also brings them into the
-    cache, where the blocks' short runs 4 KB apart find them (without it the
-    sweep took 2-4x as long). ``prev`` (>= STRIPS x 8 float32) is scratch.
+    whole strip, go cell by cell. No transposed copy: a group's rows are
+    first read whole, along their length, as they are checked for NaN and
+    +inf; that pass also brings them into the cache, where the blocks' short
+    runs 4 KB apart then find them (without it the sweep took 2-4x as long).
+    ``prev`` (>= STRIPS x 8 float32) is scratch.
     """
     stride = v.shape[1]
     flat_v = v.reshape(v.shape[0] * stride)

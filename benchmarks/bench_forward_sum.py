@@ -27,14 +27,18 @@ import align
 
 
 def ctc_per_item(attn_logprob, text_lengths, mel_lengths, blank_logprob=-1.0):
-    """RAD-TTS's / NeMo's construction: a padded blank column, a log-softmax, CTCLoss item by item."""
+    """RAD-TTS's / NeMo's construction: a padded blank column, a log-softmax, CTCLoss item by item.
+
+    On the device of ``attn_logprob`` (benchmarks/gpu/tts_gpu.py runs it on a GPU).
+    """
     ctc = torch.nn.CTCLoss(zero_infinity=True)
     padded = torch.nn.functional.pad(attn_logprob, (1, 0), value=blank_logprob)
     total = 0.0
     for b in range(attn_logprob.shape[0]):
         K, T = int(text_lengths[b]), int(mel_lengths[b])
         cur = torch.log_softmax(padded[b, :, :T, :K + 1], dim=-1).permute(1, 0, 2)  # (T, 1, K + 1)
-        total = total + ctc(cur, torch.arange(1, K + 1)[None], torch.tensor([T]), torch.tensor([K]))
+        target = torch.arange(1, K + 1, device=attn_logprob.device)[None]
+        total = total + ctc(cur, target, torch.tensor([T]), torch.tensor([K]))
     return total / attn_logprob.shape[0]
 
 

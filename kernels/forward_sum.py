@@ -112,6 +112,18 @@ def _one(y, T, K, grad):
 TINY = 1e-280
 
 
+@njit(cache=True, fastmath=FASTMATH, inline="always")
+def _rescale(tok, blank, top):
+    """Divide both state rows by their largest value ``top``; False where it is under :data:`TINY`."""
+    if not top >= TINY:
+        return False
+    inv = 1.0 / top
+    for i in range(tok.shape[0]):
+        tok[i] *= inv
+        blank[i] *= inv
+    return True
+
+
 @njit(cache=True, fastmath=FASTMATH)
 def _one_scaled(y, T, K, grad, e, a_tok, a_blank):
     """:func:`_one` in the probability domain, each frame rescaled; NaN when it cannot be trusted.
@@ -148,11 +160,8 @@ def _one_scaled(y, T, K, grad, e, a_tok, a_blank):
     a_blank[0, 0] = e[0, 0]
     a_tok[0, 1] = e[0, 1]
     top = max(e[0, 0], e[0, 1])
-    if not top >= TINY:
+    if not _rescale(a_tok[0], a_blank[0], top):
         return np.nan
-    for c in range(K + 1):
-        a_tok[0, c] /= top
-        a_blank[0, c] /= top
     logz += np.log(top)
     for t in range(1, T):
         pt, pb = a_tok[t - 1], a_blank[t - 1]
@@ -169,12 +178,8 @@ def _one_scaled(y, T, K, grad, e, a_tok, a_blank):
             v = et[0] * (pb[j] + pt[j])
             qb[j] = v
             top = max(top, v)
-        if not top >= TINY:
+        if not _rescale(qt, qb, top):
             return np.nan
-        inv = 1.0 / top
-        for c in range(K + 1):
-            qt[c] *= inv
-            qb[c] *= inv
         logz += np.log(top)
     end = a_tok[T - 1, K] + a_blank[T - 1, K]
     if not end >= TINY:
@@ -205,12 +210,8 @@ def _one_scaled(y, T, K, grad, e, a_tok, a_blank):
                 v = ub[j] + ut[j + 1]
                 bb[j] = v
                 top = max(top, v)
-            if not top >= TINY:
+            if not _rescale(bt, bb, top):
                 return np.nan
-            inv = 1.0 / top
-            for c in range(K + 1):
-                bt[c] *= inv
-                bb[c] *= inv
         at, ab = a_tok[t], a_blank[t]
         total = 0.0
         blank = 0.0

@@ -58,6 +58,9 @@ import torch  # noqa: E402
 from align.tts.forward_sum_cuda import forward_sum_nll_cuda  # noqa: E402
 from align.tts.losses import forward_sum_nll  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(HERE))
+from bench_forward_sum import ctc_per_item  # noqa: E402  (RAD-TTS's / NeMo's CTCLoss construction)
+
 PUBLISHED_TRITON_MS = 19.8  # super-monotonic-align, B = 32, T = 1,024
 
 
@@ -101,24 +104,11 @@ def check(gen, dev, scale=1):
     tl, ml = torch.tensor([K, K // 2 + 1, K, 1]), torch.tensor([T, T - 1, K, 3])
     ours = align.ForwardSumLoss()(attn, tl, ml)
     (g_ours,) = torch.autograd.grad(ours, attn)
-    theirs = ctc_construction(attn, tl, ml)
+    theirs = ctc_per_item(attn, tl, ml)
     (g_theirs,) = torch.autograd.grad(theirs, attn)
     if not torch.allclose(ours, theirs, rtol=1e-5) or not torch.allclose(g_ours, g_theirs, rtol=1e-4, atol=1e-7):
         failures.append(f"ForwardSumLoss vs CTCLoss: {ours.item()} against {theirs.item()}")
     return failures
-
-
-def ctc_construction(attn_logprob, text_lengths, mel_lengths, blank_logprob=-1.0):
-    """RAD-TTS's / NeMo's loss: a padded blank column, a log-softmax and torch.nn.CTCLoss (per item)."""
-    ctc = torch.nn.CTCLoss(zero_infinity=True)
-    padded = torch.nn.functional.pad(attn_logprob, (1, 0), value=blank_logprob)
-    total = 0.0
-    for b in range(attn_logprob.shape[0]):
-        K, T = int(text_lengths[b]), int(mel_lengths[b])
-        cur = torch.log_softmax(padded[b, :, :T, :K + 1], dim=-1).permute(1, 0, 2)  # (T, 1, K + 1)
-        target = torch.arange(1, K + 1, device=attn_logprob.device)[None]
-        total = total + ctc(cur, target, torch.tensor([T]), torch.tensor([K]))
-    return total / attn_logprob.shape[0]
 
 
 def _sync():
@@ -167,7 +157,7 @@ def bench(gen, repeats, dev, sizes=((200, 1000), (256, 1024), (1024, 4096)), B=3
             loss(attn, tl, ml).backward()
 
         def theirs():
-            ctc_construction(attn, tl, ml).backward()
+            ctc_per_item(attn, tl, ml).backward()
 
         rows.append((f"forward-sum loss {B} x {ty} x {tx}, fwd+bwd", "fusealign CUDA", *timed(ours, repeats)))
         rows.append((f"forward-sum loss {B} x {ty} x {tx}, fwd+bwd", f"CTCLoss construction (torch, {dev.type})",
